@@ -12,13 +12,15 @@ for bin in "$@"; do
     cat "$out"
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
     rm -f "$out"
+    p=0
+    f=0
     if [ -n "$line" ]; then
         p=$(echo "$line" | cut -d' ' -f1)
         f=$(echo "$line" | cut -d' ' -f3)
-        passed=$((passed + p))
-        failed=$((failed + f))
     fi
-    if [ -z "$line" ] || [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ -z "$line" ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
         echo "!! $bin exited with status $rc without a clean summary"
         failed=$((failed + 1))
     fi
