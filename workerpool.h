@@ -77,6 +77,14 @@
    CHANGES: see the git history of https://github.com/ (project page) and the
    README. Versioning follows semver; 0.x may still change the API.
 */
+/* The implementation reads POSIX clocks, which -std=c11 hides unless a feature
+   macro is set before the first system header. Including this header first in
+   the implementation file takes care of it. */
+#if defined(WORKERPOOL_IMPLEMENTATION) && !defined(_WIN32) && !defined(_POSIX_C_SOURCE) \
+    && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+#  define _POSIX_C_SOURCE 200809L
+#endif
+
 #ifndef WORKERPOOL_H
 #define WORKERPOOL_H
 
@@ -128,7 +136,6 @@ typedef enum wp_status {
 #define WP__STATUS_ENUM(name, value, text) name = value,
     WP_STATUS_LIST(WP__STATUS_ENUM)
 #undef WP__STATUS_ENUM
-    WP__STATUS_MIN = -12
 } wp_status;
 
 /* wp_status_str: a short, static, human-readable description of `status`
@@ -461,3 +468,1239 @@ WP_API wp_status wp_pool_stats(wp_pool *pool, wp_stats *out);
 #endif
 
 #endif /* WORKERPOOL_H */
+
+/* ===========================================================================
+   IMPLEMENTATION
+   ======================================================================== */
+#if defined(WORKERPOOL_IMPLEMENTATION) && !defined(WORKERPOOL_IMPLEMENTATION_DONE)
+#define WORKERPOOL_IMPLEMENTATION_DONE
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef WP_ASSERT
+#  include <assert.h>
+#  define WP_ASSERT(x) assert(x)
+#endif
+
+#if defined(WP_MALLOC) != defined(WP_FREE)
+#  error "workerpool.h: define both WP_MALLOC and WP_FREE, or neither"
+#endif
+#ifndef WP_MALLOC
+#  include <stdlib.h>
+#  define WP_MALLOC(size) malloc(size)
+#  define WP_FREE(ptr) free(ptr)
+#endif
+
+#ifndef WP_CACHE_LINE
+#  define WP_CACHE_LINE 64
+#endif
+
+/* ---------------------------------------------------------------------------
+   Platform layer: threads, mutexes, condition variables, a monotonic clock.
+   The backend is chosen once here; everything below uses only wp__ wrappers.
+   ------------------------------------------------------------------------- */
+
+#if defined(_WIN32)
+#  error "workerpool.h: the Win32 backend is not written yet (see README, Status)"
+#endif
+
+/* ThreadSanitizer has no interceptors for glibc's thrd_/mtx_/cnd_ functions and
+   crashes on them, so sanitized builds take the pthreads backend. */
+#if !defined(WP_THREADS_C11) && !defined(WP_THREADS_PTHREAD)
+#  if defined(__SANITIZE_THREAD__)
+#    define WP_THREADS_PTHREAD
+#  elif defined(__has_feature)
+#    if __has_feature(thread_sanitizer)
+#      define WP_THREADS_PTHREAD
+#    endif
+#  endif
+#endif
+#if !defined(WP_THREADS_C11) && !defined(WP_THREADS_PTHREAD)
+#  if !defined(__STDC_NO_THREADS__) && defined(__has_include)
+#    if __has_include(<threads.h>)
+#      define WP_THREADS_C11
+#    endif
+#  endif
+#  if !defined(WP_THREADS_C11)
+#    define WP_THREADS_PTHREAD
+#  endif
+#endif
+#if defined(WP_THREADS_C11) && defined(WP_THREADS_PTHREAD)
+#  error "workerpool.h: define at most one of WP_THREADS_C11 and WP_THREADS_PTHREAD"
+#endif
+
+#include <unistd.h>
+#if !defined(CLOCK_MONOTONIC)
+#  error "workerpool.h: CLOCK_MONOTONIC is hidden; include workerpool.h before other headers in the implementation file, or define _POSIX_C_SOURCE=200809L"
+#endif
+
+#if defined(WP_THREADS_C11)
+#  include <threads.h>
+typedef thrd_t wp__thread;
+typedef mtx_t wp__mutex;
+typedef cnd_t wp__cond;
+typedef int wp__thread_ret;
+#  define WP__THREAD_RETURN 0
+#else
+#  include <pthread.h>
+#  include <sched.h>
+typedef pthread_t wp__thread;
+typedef pthread_mutex_t wp__mutex;
+typedef pthread_cond_t wp__cond;
+typedef void *wp__thread_ret;
+#  define WP__THREAD_RETURN NULL
+#endif
+
+typedef wp__thread_ret (*wp__thread_fn)(void *arg);
+
+static int64_t wp__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * INT64_C(1000000000) + ts.tv_nsec;
+}
+
+/* now + timeout without overflow; WP_FOREVER stays WP_FOREVER. */
+static int64_t wp__deadline(int64_t timeout)
+{
+    int64_t now = wp__now_ns();
+    return timeout >= WP_FOREVER - now ? WP_FOREVER : now + timeout;
+}
+
+static struct timespec wp__timespec_from_ns(int64_t ns)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ns / INT64_C(1000000000));
+    ts.tv_nsec = (long)(ns % INT64_C(1000000000));
+    return ts;
+}
+
+/* A wait on a wall-clock deadline can be stretched or cut by a clock jump, so
+   where only such waits exist we wait in slices of at most this long and
+   re-check the monotonic deadline between them. */
+#define WP__WALL_SLICE_NS WP_MS(20)
+
+#if defined(WP_THREADS_C11)
+
+static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
+{
+    return thrd_create(t, fn, arg) == thrd_success ? 0 : -1;
+}
+static void wp__thread_join(wp__thread t) { thrd_join(t, NULL); }
+static void wp__thread_yield(void) { thrd_yield(); }
+static int wp__mutex_init(wp__mutex *m) { return mtx_init(m, mtx_plain) == thrd_success ? 0 : -1; }
+static void wp__mutex_destroy(wp__mutex *m) { mtx_destroy(m); }
+static void wp__mutex_lock(wp__mutex *m) { mtx_lock(m); }
+static void wp__mutex_unlock(wp__mutex *m) { mtx_unlock(m); }
+static int wp__cond_init(wp__cond *c) { return cnd_init(c) == thrd_success ? 0 : -1; }
+static void wp__cond_destroy(wp__cond *c) { cnd_destroy(c); }
+static void wp__cond_signal(wp__cond *c) { cnd_signal(c); }
+static void wp__cond_broadcast(wp__cond *c) { cnd_broadcast(c); }
+static void wp__cond_wait(wp__cond *c, wp__mutex *m) { cnd_wait(c, m); }
+
+/* C11 only offers TIME_UTC deadlines: wait one slice, the caller re-checks. */
+static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
+{
+    int64_t left = deadline - wp__now_ns();
+    if (left <= 0)
+        return;
+    if (left > WP__WALL_SLICE_NS)
+        left = WP__WALL_SLICE_NS;
+    struct timespec now;
+    timespec_get(&now, TIME_UTC);
+    struct timespec until = wp__timespec_from_ns(
+        (int64_t)now.tv_sec * INT64_C(1000000000) + now.tv_nsec + left);
+    cnd_timedwait(c, m, &until);
+}
+
+#else /* pthreads */
+
+static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
+{
+    return pthread_create(t, NULL, fn, arg) == 0 ? 0 : -1;
+}
+static void wp__thread_join(wp__thread t) { pthread_join(t, NULL); }
+static void wp__thread_yield(void) { sched_yield(); }
+static int wp__mutex_init(wp__mutex *m) { return pthread_mutex_init(m, NULL) == 0 ? 0 : -1; }
+static void wp__mutex_destroy(wp__mutex *m) { pthread_mutex_destroy(m); }
+static void wp__mutex_lock(wp__mutex *m) { pthread_mutex_lock(m); }
+static void wp__mutex_unlock(wp__mutex *m) { pthread_mutex_unlock(m); }
+static void wp__cond_destroy(wp__cond *c) { pthread_cond_destroy(c); }
+static void wp__cond_signal(wp__cond *c) { pthread_cond_signal(c); }
+static void wp__cond_broadcast(wp__cond *c) { pthread_cond_broadcast(c); }
+static void wp__cond_wait(wp__cond *c, wp__mutex *m) { pthread_cond_wait(c, m); }
+
+#  if defined(__APPLE__)
+/* macOS has no pthread_condattr_setclock: sliced wall-clock waits, as for C11. */
+static int wp__cond_init(wp__cond *c) { return pthread_cond_init(c, NULL) == 0 ? 0 : -1; }
+static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
+{
+    int64_t left = deadline - wp__now_ns();
+    if (left <= 0)
+        return;
+    if (left > WP__WALL_SLICE_NS)
+        left = WP__WALL_SLICE_NS;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct timespec until = wp__timespec_from_ns(
+        (int64_t)now.tv_sec * INT64_C(1000000000) + now.tv_nsec + left);
+    pthread_cond_timedwait(c, m, &until);
+}
+#  else
+/* The condition variable waits on CLOCK_MONOTONIC, so a timeout follows the
+   same clock as wp__now_ns and a wall-clock jump cannot move it. */
+static int wp__cond_init(wp__cond *c)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return -1;
+    int ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0
+          && pthread_cond_init(c, &attr) == 0;
+    pthread_condattr_destroy(&attr);
+    return ok ? 0 : -1;
+}
+static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
+{
+    struct timespec until = wp__timespec_from_ns(deadline);
+    pthread_cond_timedwait(c, m, &until);
+}
+#  endif
+#endif /* backend */
+
+static int wp__online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        return 1;
+    return n > WP_MAX_WORKERS ? WP_MAX_WORKERS : (int)n;
+}
+
+/* A hint to the CPU that we are spinning; no-op where we know none. */
+static void wp__cpu_relax(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#elif defined(__GNUC__) && (defined(__aarch64__) || defined(__arm__))
+    __asm__ __volatile__("yield");
+#else
+    atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+static size_t wp__align_up(size_t n, size_t align)
+{
+    return (n + align - 1) & ~(align - 1);
+}
+
+/* ---------------------------------------------------------------------------
+   wp_queue
+
+   Dmitry Vyukov's bounded MPMC design: every cell has a sequence number that
+   says whose turn it is; a producer claims a cell by advancing `head` with a
+   CAS, copies the element in, then publishes it by bumping the cell's
+   sequence; consumers mirror that on `tail`.
+
+   Positions are kept as "tickets", twice the element position, so that bit 0
+   of `head` is free to mean "closed": closing is one fetch_or, and from then
+   on every push fails in the same CAS that would otherwise claim a cell. The
+   pool relies on this to know exactly which jobs were accepted before close.
+   Tickets wrap around modulo 2^N; every comparison is on their difference.
+   ------------------------------------------------------------------------- */
+
+#define WP__QUEUE_MAX_CAPACITY ((size_t)1 << 30)
+#define WP__QUEUE_MAX_ELEM ((size_t)65536)
+#define WP__TICKET 2u        /* one element position, in tickets */
+#define WP__CLOSED_BIT 1u
+
+enum wp__push_result { WP__PUSHED, WP__FULL, WP__SHUT };
+
+struct wp_queue {
+    /* Read-only after init. */
+    unsigned char *cells;
+    size_t mask;            /* capacity - 1 */
+    size_t elem_size;
+    size_t stride;          /* bytes per cell: sequence number + element */
+    size_t origin;          /* ticket of the first position, for counting */
+    void *allocation;       /* what wp_queue_create allocated, else NULL */
+    /* Producers and consumers each own a line. */
+    _Alignas(WP_CACHE_LINE) atomic_size_t head;  /* next push ticket | closed */
+    _Alignas(WP_CACHE_LINE) atomic_size_t tail;  /* next pop ticket */
+    _Alignas(WP_CACHE_LINE) char end;
+};
+
+static atomic_size_t *wp__cell_seq(const wp_queue *q, size_t ticket)
+{
+    return (atomic_size_t *)(void *)(q->cells + ((ticket / WP__TICKET) & q->mask) * q->stride);
+}
+
+static void *wp__cell_data(atomic_size_t *seq)
+{
+    return (unsigned char *)seq + sizeof(atomic_size_t);
+}
+
+static size_t wp__queue_round_capacity(size_t capacity)
+{
+    size_t cap = 2;
+    while (cap < capacity)
+        cap <<= 1;
+    return cap;
+}
+
+static size_t wp__queue_stride(size_t elem_size)
+{
+    return wp__align_up(sizeof(atomic_size_t) + elem_size, sizeof(atomic_size_t));
+}
+
+/* Sets every cell's sequence for a queue whose first ticket is `origin`. */
+static void wp__queue_reset(wp_queue *q, size_t origin)
+{
+    q->origin = origin;
+    for (size_t i = 0; i <= q->mask; i++) {
+        size_t ticket = origin + i * WP__TICKET;
+        atomic_init(wp__cell_seq(q, ticket), ticket);
+    }
+    atomic_init(&q->head, origin);
+    atomic_init(&q->tail, origin);
+}
+
+static bool wp__queue_sizes_ok(size_t capacity, size_t elem_size)
+{
+    return capacity >= 1 && capacity <= WP__QUEUE_MAX_CAPACITY
+        && elem_size >= 1 && elem_size <= WP__QUEUE_MAX_ELEM;
+}
+
+size_t wp_queue_footprint(size_t capacity, size_t elem_size)
+{
+    if (!wp__queue_sizes_ok(capacity, elem_size))
+        return 0;
+    size_t cap = wp__queue_round_capacity(capacity);
+    size_t stride = wp__queue_stride(elem_size);
+    size_t fixed = sizeof(wp_queue) + 2 * WP_CACHE_LINE; /* alignment slack */
+    if (cap > (SIZE_MAX - fixed) / stride)
+        return 0;
+    return fixed + cap * stride;
+}
+
+wp_status wp_queue_init(void *memory, size_t memory_size, size_t capacity,
+                        size_t elem_size, wp_queue **out)
+{
+    if (out)
+        *out = NULL;
+    size_t need = wp_queue_footprint(capacity, elem_size);
+    if (!memory || !out || need == 0 || memory_size < need)
+        return WP_INVALID;
+    uintptr_t base = wp__align_up((uintptr_t)memory, WP_CACHE_LINE);
+    wp_queue *q = (wp_queue *)base;
+    memset(q, 0, sizeof *q);
+    q->cells = (unsigned char *)(base + wp__align_up(sizeof *q, WP_CACHE_LINE));
+    q->mask = wp__queue_round_capacity(capacity) - 1;
+    q->elem_size = elem_size;
+    q->stride = wp__queue_stride(elem_size);
+    wp__queue_reset(q, 0);
+    *out = q;
+    return WP_OK;
+}
+
+wp_status wp_queue_create(size_t capacity, size_t elem_size, wp_queue **out)
+{
+    if (out)
+        *out = NULL;
+    size_t need = wp_queue_footprint(capacity, elem_size);
+    if (!out || need == 0)
+        return WP_INVALID;
+    void *memory = WP_MALLOC(need);
+    if (!memory)
+        return WP_NOMEM;
+    wp_status s = wp_queue_init(memory, need, capacity, elem_size, out);
+    WP_ASSERT(s == WP_OK);
+    (*out)->allocation = memory;
+    return s;
+}
+
+void wp_queue_destroy(wp_queue *queue)
+{
+    if (queue && queue->allocation)
+        WP_FREE(queue->allocation);
+}
+
+static enum wp__push_result wp__queue_push(wp_queue *q, const void *elem, size_t size)
+{
+    size_t ticket = atomic_load_explicit(&q->head, memory_order_relaxed);
+    atomic_size_t *seq;
+    for (;;) {
+        if (ticket & WP__CLOSED_BIT)
+            return WP__SHUT;
+        seq = wp__cell_seq(q, ticket);
+        /* Acquire pairs with the consumer's release of this cell, so our copy
+           cannot overwrite an element still being read. */
+        size_t s = atomic_load_explicit(seq, memory_order_acquire);
+        ptrdiff_t diff = (ptrdiff_t)(s - ticket);
+        if (diff == 0) {
+            /* Relaxed: the cell's sequence number, not head, orders the data. */
+            if (atomic_compare_exchange_weak_explicit(&q->head, &ticket, ticket + WP__TICKET,
+                                                      memory_order_relaxed, memory_order_relaxed))
+                break;
+        } else if (diff < 0) {
+            return WP__FULL; /* the cell still holds last lap's element */
+        } else {
+            ticket = atomic_load_explicit(&q->head, memory_order_relaxed);
+        }
+    }
+    memcpy(wp__cell_data(seq), elem, size);
+    /* Release pairs with the consumer's acquire load of the sequence. */
+    atomic_store_explicit(seq, ticket + WP__TICKET, memory_order_release);
+    return WP__PUSHED;
+}
+
+static bool wp__queue_pop(wp_queue *q, void *out, size_t size)
+{
+    size_t ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    atomic_size_t *seq;
+    for (;;) {
+        seq = wp__cell_seq(q, ticket);
+        /* Acquire pairs with the producer's release after its copy. */
+        size_t s = atomic_load_explicit(seq, memory_order_acquire);
+        ptrdiff_t diff = (ptrdiff_t)(s - (ticket + WP__TICKET));
+        if (diff == 0) {
+            if (atomic_compare_exchange_weak_explicit(&q->tail, &ticket, ticket + WP__TICKET,
+                                                      memory_order_relaxed, memory_order_relaxed))
+                break;
+        } else if (diff < 0) {
+            return false; /* not yet published: empty */
+        } else {
+            ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
+        }
+    }
+    memcpy(out, wp__cell_data(seq), size);
+    /* Hand the cell to the producer one lap ahead; release pairs with its
+       acquire load, so our copy out happens before its copy in. */
+    atomic_store_explicit(seq, ticket + (q->mask + 1) * WP__TICKET, memory_order_release);
+    return true;
+}
+
+/* After this, every push fails with WP__SHUT; pops continue. */
+static void wp__queue_close(wp_queue *q)
+{
+    atomic_fetch_or_explicit(&q->head, WP__CLOSED_BIT, memory_order_seq_cst);
+}
+
+/* True once the queue is closed and every accepted element has been popped. */
+static bool wp__queue_drained(const wp_queue *q)
+{
+    size_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+    size_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+    return (head & WP__CLOSED_BIT) && (head & ~(size_t)WP__CLOSED_BIT) == tail;
+}
+
+/* Elements ever accepted by push (wraps modulo 2^N like the tickets). */
+static size_t wp__queue_accepted(const wp_queue *q)
+{
+    size_t head = atomic_load_explicit(&q->head, memory_order_relaxed) & ~(size_t)WP__CLOSED_BIT;
+    return (head - q->origin) / WP__TICKET;
+}
+
+bool wp_queue_try_push(wp_queue *queue, const void *elem)
+{
+    if (!queue || !elem)
+        return false;
+    return wp__queue_push(queue, elem, queue->elem_size) == WP__PUSHED;
+}
+
+bool wp_queue_try_pop(wp_queue *queue, void *out)
+{
+    if (!queue || !out)
+        return false;
+    return wp__queue_pop(queue, out, queue->elem_size);
+}
+
+size_t wp_queue_size(const wp_queue *queue)
+{
+    if (!queue)
+        return 0;
+    /* Tail first: head only grows, so head read later is never behind it. */
+    size_t tail = atomic_load_explicit(&queue->tail, memory_order_relaxed);
+    size_t head = atomic_load_explicit(&queue->head, memory_order_relaxed) & ~(size_t)WP__CLOSED_BIT;
+    size_t n = (head - tail) / WP__TICKET;
+    return n > queue->mask + 1 ? queue->mask + 1 : n;
+}
+
+size_t wp_queue_capacity(const wp_queue *queue)
+{
+    return queue ? queue->mask + 1 : 0;
+}
+
+#ifdef WORKERPOOL_TESTING
+WP_API void wp__queue_seek(wp_queue *q, size_t position);
+WP_API void wp__queue_seek(wp_queue *q, size_t position)
+{
+    WP_ASSERT(wp_queue_size(q) == 0);
+    wp__queue_reset(q, position * WP__TICKET);
+}
+#endif
+
+/* ---------------------------------------------------------------------------
+   Parking: a small event count.
+
+   A thread that found nothing to do registers as a waiter, then checks its
+   condition once more, and only then sleeps until the epoch moves. A thread
+   that changed the condition publishes the change, then looks at the waiter
+   count; only if someone is registered does it take the lock and bump the
+   epoch. Both sides put a seq_cst fence between their write and their read
+   (a Dekker handshake), so at least one of them sees the other: either the
+   waiter's re-check sees the change, or the notifier sees the waiter. The
+   common case, nobody waiting, costs the notifier one fence and one load.
+   ------------------------------------------------------------------------- */
+
+typedef struct wp__waitset {
+    _Alignas(WP_CACHE_LINE) atomic_uint waiters;
+    unsigned epoch; /* guarded by mu */
+    wp__mutex mu;
+    wp__cond cv;
+} wp__waitset;
+
+static int wp__ws_init(wp__waitset *ws)
+{
+    atomic_init(&ws->waiters, 0);
+    ws->epoch = 0;
+    if (wp__mutex_init(&ws->mu) != 0)
+        return -1;
+    if (wp__cond_init(&ws->cv) != 0) {
+        wp__mutex_destroy(&ws->mu);
+        return -1;
+    }
+    return 0;
+}
+
+static void wp__ws_destroy(wp__waitset *ws)
+{
+    wp__cond_destroy(&ws->cv);
+    wp__mutex_destroy(&ws->mu);
+}
+
+/* Registers the caller as a waiter and returns the epoch to wait on. The lock
+   stays held: finish with wp__ws_cancel or wp__ws_wait. */
+static unsigned wp__ws_prepare(wp__waitset *ws)
+{
+    wp__mutex_lock(&ws->mu);
+    atomic_fetch_add_explicit(&ws->waiters, 1, memory_order_relaxed);
+    /* Pairs with the fence in wp__ws_notify: the caller's re-check below
+       cannot be ordered before the registration. */
+    atomic_thread_fence(memory_order_seq_cst);
+    return ws->epoch;
+}
+
+static void wp__ws_cancel(wp__waitset *ws)
+{
+    atomic_fetch_sub_explicit(&ws->waiters, 1, memory_order_relaxed);
+    wp__mutex_unlock(&ws->mu);
+}
+
+/* Sleeps until the epoch moves past `epoch` (true) or `deadline` passes
+   (false), then unregisters and releases the lock. */
+static bool wp__ws_wait(wp__waitset *ws, unsigned epoch, int64_t deadline)
+{
+    bool woken = true;
+    while (ws->epoch == epoch) {
+        if (deadline == WP_FOREVER) {
+            wp__cond_wait(&ws->cv, &ws->mu);
+        } else if (wp__now_ns() >= deadline) {
+            woken = false;
+            break;
+        } else {
+            wp__cond_wait_until(&ws->cv, &ws->mu, deadline);
+        }
+    }
+    wp__ws_cancel(ws);
+    return woken;
+}
+
+static void wp__ws_notify(wp__waitset *ws, bool all)
+{
+    /* Pairs with the fence in wp__ws_prepare (see above). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&ws->waiters, memory_order_relaxed) == 0)
+        return;
+    wp__mutex_lock(&ws->mu);
+    ws->epoch++;
+    if (all)
+        wp__cond_broadcast(&ws->cv);
+    else
+        wp__cond_signal(&ws->cv);
+    wp__mutex_unlock(&ws->mu);
+}
+
+/* What an attempt inside wp__ws_await can answer. */
+enum { WP__AGAIN = 1, WP__DONE = 0 };
+
+/* Spins this many times before parking: long enough to catch a job that is
+   about to arrive in a busy pool, short enough not to burn a core. */
+#ifndef WP_SPIN_COUNT
+#  define WP_SPIN_COUNT 256
+#endif
+
+/* Calls attempt(ctx) until it answers anything but WP__AGAIN, spinning a
+   little and then parking on `ws` between tries. Answers WP__AGAIN itself
+   once `deadline` has passed. */
+static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx)
+{
+    int r = attempt(ctx);
+    if (r != WP__AGAIN || deadline == INT64_MIN)
+        return r;
+    for (;;) {
+        for (int i = 0; i < WP_SPIN_COUNT; i++) {
+            wp__cpu_relax();
+            if ((r = attempt(ctx)) != WP__AGAIN)
+                return r;
+        }
+        /* Give a thread that shares our core the chance to make progress. */
+        wp__thread_yield();
+        if ((r = attempt(ctx)) != WP__AGAIN)
+            return r;
+        unsigned epoch = wp__ws_prepare(ws);
+        if ((r = attempt(ctx)) != WP__AGAIN) {
+            wp__ws_cancel(ws);
+            return r;
+        }
+        if (!wp__ws_wait(ws, epoch, deadline))
+            return attempt(ctx); /* one last look at the deadline */
+    }
+}
+
+/* ---------------------------------------------------------------------------
+   The pool
+   ------------------------------------------------------------------------- */
+
+/* What travels through the job queue: 32 bytes on 64-bit targets. */
+typedef struct wp__task {
+    wp_job_fn fn;
+    void *arg;
+    uint64_t id;
+    int64_t enqueued_ns; /* only measured when there is a result channel */
+} wp__task;
+
+/* Counters written only by their worker (load + store, no locked RMW), read
+   by wp_pool_stats; each worker's sit on their own cache line. */
+typedef struct wp__worker {
+    _Alignas(WP_CACHE_LINE) atomic_uint_least64_t completed;
+    atomic_uint_least64_t failed;
+    atomic_uint_least64_t canceled;
+    atomic_uint_least64_t ran_inline; /* nested submissions run in place */
+    atomic_int busy;
+    int index;
+    wp_pool *pool;
+    wp__thread thread;
+} wp__worker;
+
+struct wp_ctx {
+    wp_pool *pool;
+    uint64_t id;
+    void *value;
+    int worker;
+};
+
+struct wp_pool {
+    /* Read-only after create. */
+    char name[64];
+    int nworkers;
+    wp_backpressure backpressure;
+    int64_t submit_timeout;
+    wp_thread_hook on_thread_start;
+    wp_thread_hook on_thread_stop;
+    void *hook_user;
+    wp_allocator allocator;
+    void *allocation;
+    wp_queue *jobs;
+    wp_queue *results;       /* NULL without a result channel */
+    wp__worker *workers;
+
+    /* Shutdown state; read by every worker, written rarely. */
+    _Alignas(WP_CACHE_LINE) atomic_int canceling;
+    atomic_int destroying;
+    atomic_int live;         /* worker threads not yet finished */
+
+    /* Refusals only happen on the slow path, so shared counters are fine. */
+    _Alignas(WP_CACHE_LINE) atomic_uint_least64_t rejected;
+    atomic_uint_least64_t dropped;
+    atomic_uint_least64_t timed_out;
+    atomic_uint_least64_t refused_closed;
+
+    wp__waitset job_ready;    /* workers wait for jobs */
+    wp__waitset job_room;     /* blocked submitters wait for room */
+    wp__waitset result_ready; /* receivers wait for results */
+    wp__waitset result_room;  /* workers wait for room in the result channel */
+    wp__waitset exited;       /* closers wait for workers to finish */
+};
+
+#define WP__WAITSETS 5
+
+/* The worker the current thread is, if it is one; lets a pool recognise its
+   own threads (nested submission, close from inside a job). */
+static _Thread_local wp__worker *wp__self;
+
+static bool wp__is_own_worker(const wp_pool *pool)
+{
+    return wp__self != NULL && wp__self->pool == pool;
+}
+
+static void wp__bump(atomic_uint_least64_t *counter)
+{
+    /* Single writer: a plain load and store, no locked instruction. */
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static void wp__count(atomic_uint_least64_t *counter)
+{
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+const char *wp_status_str(wp_status status)
+{
+    switch (status) {
+#define WP__STATUS_CASE(name, value, text) case name: return text;
+        WP_STATUS_LIST(WP__STATUS_CASE)
+#undef WP__STATUS_CASE
+    }
+    return "unknown status";
+}
+
+uint64_t wp_ctx_id(const wp_ctx *ctx) { return ctx ? ctx->id : 0; }
+int wp_ctx_worker(const wp_ctx *ctx) { return ctx ? ctx->worker : -1; }
+
+bool wp_ctx_should_stop(const wp_ctx *ctx)
+{
+    return ctx && atomic_load_explicit(&ctx->pool->canceling, memory_order_relaxed);
+}
+
+void wp_ctx_set_value(wp_ctx *ctx, void *value)
+{
+    if (ctx)
+        ctx->value = value;
+}
+
+/* --- results ------------------------------------------------------------- */
+
+static int wp__attempt_push_result(void *arg)
+{
+    void **a = (void **)arg;
+    wp_pool *pool = (wp_pool *)a[0];
+    if (wp__queue_push(pool->results, a[1], sizeof(wp_result)) == WP__PUSHED)
+        return WP__DONE;
+    /* Nobody will ever receive it: the pool is being destroyed. */
+    return atomic_load_explicit(&pool->destroying, memory_order_acquire) ? WP__DONE : WP__AGAIN;
+}
+
+/* Hands a result to the channel, waiting for room: a full channel holds its
+   worker back, which is the backpressure a result channel promises. */
+static void wp__deliver(wp_pool *pool, const wp_result *r)
+{
+    void *a[2] = { pool, (void *)r };
+    wp__ws_await(&pool->result_room, WP_FOREVER, wp__attempt_push_result, a);
+    wp__ws_notify(&pool->result_ready, false);
+}
+
+typedef struct wp__recv_args {
+    wp_pool *pool;
+    wp_result *out;
+} wp__recv_args;
+
+static int wp__attempt_recv(void *arg)
+{
+    wp__recv_args *a = (wp__recv_args *)arg;
+    if (wp__queue_pop(a->pool->results, a->out, sizeof(wp_result)))
+        return WP_OK;
+    /* Every worker has finished, so every result is in the channel by now
+       (acquire pairs with the worker's release decrement); look once more. */
+    if (atomic_load_explicit(&a->pool->live, memory_order_acquire) == 0)
+        return wp__queue_pop(a->pool->results, a->out, sizeof(wp_result)) ? WP_OK : WP_CLOSED;
+    return WP__AGAIN;
+}
+
+wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
+{
+    if (!pool || !out || timeout < 0 || !pool->results)
+        return WP_INVALID;
+    wp__recv_args a = { pool, out };
+    int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
+    int r = wp__ws_await(&pool->result_ready, deadline, wp__attempt_recv, &a);
+    if (r == WP_OK)
+        wp__ws_notify(&pool->result_room, false);
+    return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
+}
+
+/* --- running a job ------------------------------------------------------- */
+
+/* Runs (or, when the pool is canceling, cancels) one task on worker `w`, and
+   records its one outcome. */
+static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
+{
+    bool timed = pool->results != NULL;
+    int64_t start = timed ? wp__now_ns() : 0;
+    wp_ctx ctx = { pool, t->id, NULL, w->index };
+    int code = 0;
+    wp_status outcome;
+    if (atomic_load_explicit(&pool->canceling, memory_order_relaxed)) {
+        outcome = WP_CANCELED;
+        wp__bump(&w->canceled);
+    } else {
+        atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
+        code = t->fn(t->arg, &ctx);
+        atomic_store_explicit(&w->busy, 0, memory_order_relaxed);
+        outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
+        wp__bump(code == 0 ? &w->completed : &w->failed);
+    }
+    if (timed) {
+        int64_t end = outcome == WP_CANCELED ? start : wp__now_ns();
+        wp_result r = { t->id, t->arg, ctx.value, code, outcome,
+                        t->enqueued_ns ? start - t->enqueued_ns : 0, end - start, w->index };
+        wp__deliver(pool, &r);
+    }
+}
+
+/* Takes a job and lets one blocked submitter know there is room. */
+static bool wp__take(wp_pool *pool, wp__task *t)
+{
+    if (!wp__queue_pop(pool->jobs, t, sizeof *t))
+        return false;
+    wp__ws_notify(&pool->job_room, false);
+    return true;
+}
+
+typedef struct wp__take_args {
+    wp_pool *pool;
+    wp__task *task;
+} wp__take_args;
+
+enum { WP__GOT = 2, WP__FINISHED = 3 };
+
+static int wp__attempt_take(void *arg)
+{
+    wp__take_args *a = (wp__take_args *)arg;
+    if (wp__take(a->pool, a->task))
+        return WP__GOT;
+    /* Closed but not drained means a submitter claimed a cell before the close
+       and is still copying into it: keep trying, it is a matter of moments. */
+    return wp__queue_drained(a->pool->jobs) ? WP__FINISHED : WP__AGAIN;
+}
+
+static wp__thread_ret wp__worker_main(void *arg)
+{
+    wp__worker *w = (wp__worker *)arg;
+    wp_pool *pool = w->pool;
+    wp__self = w;
+    if (pool->on_thread_start)
+        pool->on_thread_start(w->index, pool->hook_user);
+
+    wp__task task;
+    wp__take_args a = { pool, &task };
+    while (wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_take, &a) == WP__GOT)
+        wp__execute(pool, w, &task);
+
+    /* The queue is closed and empty: let the other workers see it too. */
+    wp__ws_notify(&pool->job_ready, true);
+    if (pool->on_thread_stop)
+        pool->on_thread_stop(w->index, pool->hook_user);
+    wp__self = NULL;
+    /* Release pairs with the acquire loads of `live` in close and recv: every
+       outcome this worker produced is visible once it is counted out. */
+    if (atomic_fetch_sub_explicit(&pool->live, 1, memory_order_acq_rel) == 1)
+        wp__ws_notify(&pool->result_ready, true);
+    wp__ws_notify(&pool->exited, true);
+    return WP__THREAD_RETURN;
+}
+
+/* --- submission ---------------------------------------------------------- */
+
+typedef struct wp__push_args {
+    wp_pool *pool;
+    const wp__task *task;
+} wp__push_args;
+
+static int wp__attempt_push_job(void *arg)
+{
+    wp__push_args *a = (wp__push_args *)arg;
+    switch (wp__queue_push(a->pool->jobs, a->task, sizeof *a->task)) {
+    case WP__PUSHED: return WP_OK;
+    case WP__SHUT: return WP_CLOSED;
+    default: return WP__AGAIN;
+    }
+}
+
+/* The queue was full (or closed): apply the backpressure policy. */
+static wp_status wp__submit_slow(wp_pool *pool, const wp__task *t, wp_backpressure policy,
+                                 int64_t timeout, enum wp__push_result first)
+{
+    if (first == WP__SHUT) {
+        wp__count(&pool->refused_closed);
+        return WP_CLOSED;
+    }
+    if (policy == WP_REJECT) {
+        wp__count(&pool->rejected);
+        return WP_FULL;
+    }
+    if (policy == WP_DROP) {
+        wp__count(&pool->dropped);
+        return WP_DROPPED;
+    }
+    if (wp__is_own_worker(pool)) {
+        /* Waiting for room from inside a worker could wait on itself: run the
+           job right here instead. */
+        wp__bump(&wp__self->ran_inline);
+        wp__execute(pool, wp__self, t);
+        return WP_OK;
+    }
+    int64_t deadline = policy == WP_BLOCK ? WP_FOREVER : wp__deadline(timeout);
+    wp__push_args a = { pool, t };
+    int r = wp__ws_await(&pool->job_room, deadline, wp__attempt_push_job, &a);
+    if (r == WP_OK) {
+        wp__ws_notify(&pool->job_ready, false);
+        return WP_OK;
+    }
+    if (r == WP_CLOSED) {
+        wp__count(&pool->refused_closed);
+        return WP_CLOSED;
+    }
+    wp__count(&pool->timed_out);
+    return WP_TIMED_OUT;
+}
+
+static wp_status wp__submit(wp_pool *pool, wp__task *t, wp_backpressure policy, int64_t timeout)
+{
+    if (pool->results)
+        t->enqueued_ns = wp__now_ns();
+    enum wp__push_result r = wp__queue_push(pool->jobs, t, sizeof *t);
+    if (r != WP__PUSHED)
+        return wp__submit_slow(pool, t, policy, timeout, r);
+    wp__ws_notify(&pool->job_ready, false);
+    return WP_OK;
+}
+
+wp_status wp_submit(wp_pool *pool, wp_job_fn fn, void *arg)
+{
+    if (!pool || !fn)
+        return WP_INVALID;
+    wp__task t = { fn, arg, 0, 0 };
+    return wp__submit(pool, &t, pool->backpressure, pool->submit_timeout);
+}
+
+static bool wp__policy_ok(wp_backpressure p)
+{
+    return p >= WP_BACKPRESSURE_DEFAULT && p <= WP_TIMEOUT;
+}
+
+wp_status wp_submit_job(wp_pool *pool, const wp_job *job)
+{
+    if (!pool || !job || !job->fn || !wp__policy_ok(job->backpressure) || job->timeout < 0)
+        return WP_INVALID;
+    wp__task t = { job->fn, job->arg, job->id, 0 };
+    wp_backpressure policy = job->backpressure ? job->backpressure : pool->backpressure;
+    int64_t timeout = job->timeout ? job->timeout : pool->submit_timeout;
+    return wp__submit(pool, &t, policy, timeout);
+}
+
+/* --- shutdown ------------------------------------------------------------ */
+
+static int wp__attempt_all_exited(void *arg)
+{
+    wp_pool *pool = (wp_pool *)arg;
+    return atomic_load_explicit(&pool->live, memory_order_acquire) == 0 ? WP__DONE : WP__AGAIN;
+}
+
+static void wp__start_canceling(wp_pool *pool)
+{
+    atomic_store_explicit(&pool->canceling, 1, memory_order_relaxed);
+}
+
+wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout)
+{
+    if (!pool || (mode != WP_DRAIN && mode != WP_CANCEL) || timeout < 0)
+        return WP_INVALID;
+    if (wp__is_own_worker(pool))
+        return WP_WOULD_DEADLOCK;
+    int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
+    if (mode == WP_CANCEL)
+        wp__start_canceling(pool);
+    wp__queue_close(pool->jobs);
+    /* Wake parked workers to drain and blocked submitters to give up. */
+    wp__ws_notify(&pool->job_ready, true);
+    wp__ws_notify(&pool->job_room, true);
+    if (wp__ws_await(&pool->exited, deadline, wp__attempt_all_exited, pool) == WP__DONE)
+        return WP_OK;
+    wp__start_canceling(pool);
+    return WP_FORCED;
+}
+
+/* --- create and destroy -------------------------------------------------- */
+
+static wp__waitset *wp__waitset_at(wp_pool *pool, int i)
+{
+    wp__waitset *all[WP__WAITSETS] = { &pool->job_ready, &pool->job_room, &pool->result_ready,
+                                       &pool->result_room, &pool->exited };
+    return all[i];
+}
+
+static void *wp__alloc(const wp_allocator *a, size_t size)
+{
+    return a->alloc ? a->alloc(size, a->user) : WP_MALLOC(size);
+}
+
+static void wp__free(const wp_allocator *a, void *p)
+{
+    if (a->free)
+        a->free(p, a->user);
+    else
+        WP_FREE(p);
+}
+
+/* Fills in defaults and checks the limits documented in wp_config. */
+static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
+{
+    static const wp_config defaults = { 0 };
+    *out = in ? *in : defaults;
+    if (out->min_workers < 0 || out->max_workers < 0 || out->max_workers > WP_MAX_WORKERS
+        || out->min_workers > WP_MAX_WORKERS)
+        return WP_INVALID;
+    if (out->max_workers == 0) {
+        int cpus = wp__online_cpus();
+        out->max_workers = out->min_workers > cpus ? out->min_workers : cpus;
+    }
+    if (out->min_workers == 0)
+        out->min_workers = out->max_workers;
+    if (out->min_workers > out->max_workers)
+        return WP_INVALID;
+    if (out->queue_capacity == 0)
+        out->queue_capacity = 1024;
+    if (out->queue_capacity > WP__QUEUE_MAX_CAPACITY || out->result_capacity > WP__QUEUE_MAX_CAPACITY)
+        return WP_INVALID;
+    if (!wp__policy_ok(out->backpressure))
+        return WP_INVALID;
+    if (out->backpressure == WP_BACKPRESSURE_DEFAULT)
+        out->backpressure = WP_BLOCK;
+    if (out->submit_timeout < 0)
+        return WP_INVALID;
+    if (out->submit_timeout == 0)
+        out->submit_timeout = WP_SEC(1);
+    if ((out->allocator.alloc == NULL) != (out->allocator.free == NULL))
+        return WP_INVALID;
+    if (out->name == NULL)
+        out->name = "workerpool";
+    return WP_OK;
+}
+
+/* One allocation holds the pool, its workers and both queues. */
+typedef struct wp__layout {
+    size_t workers, jobs, results, total;
+} wp__layout;
+
+static wp__layout wp__plan(const wp_config *cfg)
+{
+    wp__layout l;
+    size_t cl = WP_CACHE_LINE;
+    l.workers = wp__align_up(sizeof(wp_pool), cl);
+    l.jobs = l.workers + wp__align_up((size_t)cfg->max_workers * sizeof(wp__worker), cl);
+    l.results = l.jobs + wp__align_up(wp_queue_footprint(cfg->queue_capacity, sizeof(wp__task)), cl);
+    size_t results_size = cfg->result_capacity
+        ? wp_queue_footprint(cfg->result_capacity, sizeof(wp_result)) : 0;
+    l.total = l.results + results_size + cl; /* + slack to align the block */
+    return l;
+}
+
+static void wp__release(wp_pool *pool, int waitsets)
+{
+    for (int i = 0; i < waitsets; i++)
+        wp__ws_destroy(wp__waitset_at(pool, i));
+    wp_allocator a = pool->allocator;
+    wp__free(&a, pool->allocation);
+}
+
+static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l)
+{
+    unsigned char *base = (unsigned char *)wp__align_up((uintptr_t)block, WP_CACHE_LINE);
+    memset(base, 0, l->total - WP_CACHE_LINE);
+    wp_pool *pool = (wp_pool *)base;
+    pool->allocation = block;
+    pool->allocator = cfg->allocator;
+    strncpy(pool->name, cfg->name, sizeof pool->name - 1);
+    pool->nworkers = cfg->max_workers;
+    pool->backpressure = cfg->backpressure;
+    pool->submit_timeout = cfg->submit_timeout;
+    pool->on_thread_start = cfg->on_thread_start;
+    pool->on_thread_stop = cfg->on_thread_stop;
+    pool->hook_user = cfg->hook_user;
+    pool->workers = (wp__worker *)(base + l->workers);
+    wp_status s = wp_queue_init(base + l->jobs, l->results - l->jobs, cfg->queue_capacity,
+                                sizeof(wp__task), &pool->jobs);
+    WP_ASSERT(s == WP_OK);
+    if (cfg->result_capacity) {
+        s = wp_queue_init(base + l->results, l->total - WP_CACHE_LINE - l->results,
+                          cfg->result_capacity, sizeof(wp_result), &pool->results);
+        WP_ASSERT(s == WP_OK);
+    }
+    (void)s;
+    atomic_init(&pool->canceling, 0);
+    atomic_init(&pool->destroying, 0);
+    atomic_init(&pool->live, 0);
+    atomic_init(&pool->rejected, 0);
+    atomic_init(&pool->dropped, 0);
+    atomic_init(&pool->timed_out, 0);
+    atomic_init(&pool->refused_closed, 0);
+    for (int i = 0; i < pool->nworkers; i++) {
+        wp__worker *w = &pool->workers[i];
+        atomic_init(&w->completed, 0);
+        atomic_init(&w->failed, 0);
+        atomic_init(&w->canceled, 0);
+        atomic_init(&w->ran_inline, 0);
+        atomic_init(&w->busy, 0);
+        w->index = i;
+        w->pool = pool;
+    }
+    return pool;
+}
+
+static void wp__join_workers(wp_pool *pool, int started)
+{
+    for (int i = 0; i < started; i++)
+        wp__thread_join(pool->workers[i].thread);
+}
+
+wp_status wp_pool_create(const wp_config *config, wp_pool **out)
+{
+    if (!out)
+        return WP_INVALID;
+    *out = NULL;
+    wp_config cfg;
+    wp_status s = wp__resolve_config(config, &cfg);
+    if (s != WP_OK)
+        return s;
+
+    wp__layout l = wp__plan(&cfg);
+    void *block = wp__alloc(&cfg.allocator, l.total);
+    if (!block)
+        return WP_NOMEM;
+    wp_pool *pool = wp__build(&cfg, block, &l);
+
+    for (int i = 0; i < WP__WAITSETS; i++) {
+        if (wp__ws_init(wp__waitset_at(pool, i)) != 0) {
+            wp__release(pool, i);
+            return WP_NOMEM;
+        }
+    }
+
+    atomic_store(&pool->live, pool->nworkers);
+    for (int i = 0; i < pool->nworkers; i++) {
+        wp__worker *w = &pool->workers[i];
+        if (wp__thread_start(&w->thread, wp__worker_main, w) != 0) {
+            /* Count out the workers that never started, stop the rest. */
+            atomic_fetch_sub(&pool->live, pool->nworkers - i);
+            wp_pool_close(pool, WP_CANCEL, WP_FOREVER);
+            wp__join_workers(pool, i);
+            wp__release(pool, WP__WAITSETS);
+            return WP_THREAD_FAILED;
+        }
+    }
+    *out = pool;
+    return WP_OK;
+}
+
+wp_status wp_pool_destroy(wp_pool *pool)
+{
+    if (!pool)
+        return WP_OK;
+    if (wp__is_own_worker(pool))
+        return WP_WOULD_DEADLOCK;
+    /* No result can be received any more: let workers discard theirs. */
+    atomic_store_explicit(&pool->destroying, 1, memory_order_release);
+    wp__ws_notify(&pool->result_room, true);
+    wp_pool_close(pool, WP_DRAIN, WP_FOREVER);
+    wp__join_workers(pool, pool->nworkers);
+    wp__release(pool, WP__WAITSETS);
+    return WP_OK;
+}
+
+/* --- stats --------------------------------------------------------------- */
+
+static uint64_t wp__read(const atomic_uint_least64_t *counter)
+{
+    return atomic_load_explicit((atomic_uint_least64_t *)counter, memory_order_relaxed);
+}
+
+wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
+{
+    if (!pool || !out)
+        return WP_INVALID;
+    memset(out, 0, sizeof *out);
+    uint64_t inline_runs = 0;
+    for (int i = 0; i < pool->nworkers; i++) {
+        const wp__worker *w = &pool->workers[i];
+        out->completed += wp__read(&w->completed);
+        out->failed += wp__read(&w->failed);
+        out->canceled += wp__read(&w->canceled);
+        inline_runs += wp__read(&w->ran_inline);
+        out->active += atomic_load_explicit((atomic_int *)&w->busy, memory_order_relaxed);
+    }
+    out->workers = atomic_load_explicit(&pool->live, memory_order_acquire);
+    if (out->active > out->workers)
+        out->active = out->workers;
+    out->idle = out->workers - out->active;
+    out->queue_depth = wp_queue_size(pool->jobs);
+    out->queue_capacity = wp_queue_capacity(pool->jobs);
+    out->submitted = wp__queue_accepted(pool->jobs) + inline_runs;
+    out->rejected = wp__read(&pool->rejected);
+    out->dropped = wp__read(&pool->dropped);
+    out->timed_out = wp__read(&pool->timed_out);
+    out->refused_closed = wp__read(&pool->refused_closed);
+    out->results_pending = pool->results ? wp_queue_size(pool->results) : 0;
+    return WP_OK;
+}
+
+#ifdef WORKERPOOL_TESTING
+WP_API wp_queue *wp__pool_queue(wp_pool *pool);
+WP_API wp_queue *wp__pool_queue(wp_pool *pool) { return pool->jobs; }
+#endif
+
+#endif /* WORKERPOOL_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+This software is available under 2 licenses -- choose whichever you prefer.
+------------------------------------------------------------------------------
+ALTERNATIVE A - MIT License
+Copyright (c) 2026 the workerpool.h authors
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+ALTERNATIVE B - Public Domain (www.unlicense.org)
+This is free and unencumbered software released into the public domain.
+Anyone is free to copy, modify, publish, use, compile, sell, or distribute this
+software, either in source code form or as a compiled binary, for any purpose,
+commercial or non-commercial, and by any means.
+In jurisdictions that recognize copyright laws, the author or authors of this
+software dedicate any and all copyright interest in the software to the public
+domain. We make this dedication for the benefit of the public at large and to
+the detriment of our heirs and successors. We intend this dedication to be an
+overt act of relinquishment in perpetuity of all present and future rights to
+this software under copyright law.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN
+ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
+WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+------------------------------------------------------------------------------
+*/
