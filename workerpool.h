@@ -12,6 +12,9 @@
          #include "workerpool.h"
 
      Every other file includes it without the define and sees the declarations.
+     Under a strict -std=c11 the implementation needs POSIX clocks: include
+     workerpool.h before any other header in that file (it then asks for them
+     itself), or compile that file with -D_POSIX_C_SOURCE=200809L.
 
    EXAMPLE
 
@@ -77,11 +80,13 @@
    CHANGES: see the git history of https://github.com/ (project page) and the
    README. Versioning follows semver; 0.x may still change the API.
 */
-/* The implementation reads POSIX clocks, which -std=c11 hides unless a feature
-   macro is set before the first system header. Including this header first in
-   the implementation file takes care of it. */
-#if defined(WORKERPOOL_IMPLEMENTATION) && !defined(_WIN32) && !defined(_POSIX_C_SOURCE) \
-    && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+/* The implementation reads POSIX clocks, which strict -std=c11 hides unless a
+   feature macro is set before the first system header. Including this header
+   first in the implementation file takes care of it; in GNU modes (gcc's
+   default) nothing is needed, and defining the macro would hide extensions. */
+#if defined(WORKERPOOL_IMPLEMENTATION) && defined(__STRICT_ANSI__) && !defined(_WIN32) \
+    && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) \
+    && !defined(_DEFAULT_SOURCE)
 #  define _POSIX_C_SOURCE 200809L
 #endif
 
