@@ -1251,9 +1251,11 @@ static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
         outcome = WP_CANCELED;
         wp__bump(&w->canceled);
     } else {
+        /* Saved and restored: a nested submission runs inside another job. */
+        int was_busy = atomic_load_explicit(&w->busy, memory_order_relaxed);
         atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
         code = t->fn(t->arg, &ctx);
-        atomic_store_explicit(&w->busy, 0, memory_order_relaxed);
+        atomic_store_explicit(&w->busy, was_busy, memory_order_relaxed);
         outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
         wp__bump(code == 0 ? &w->completed : &w->failed);
     }
