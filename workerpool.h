@@ -746,6 +746,19 @@ static void *wp__cell_data(atomic_size_t *seq)
     return (unsigned char *)seq + sizeof(atomic_size_t);
 }
 
+/* memcpy with a run-time size is a library call; the common element sizes
+   get a constant size so the compiler turns the copy into plain moves. */
+static void wp__copy(void *dst, const void *src, size_t size)
+{
+    switch (size) {
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    case 16: memcpy(dst, src, 16); break;
+    case 32: memcpy(dst, src, 32); break;
+    default: memcpy(dst, src, size); break;
+    }
+}
+
 static size_t wp__queue_round_capacity(size_t capacity)
 {
     size_t cap = 2;
@@ -854,7 +867,7 @@ static enum wp__push_result wp__queue_push(wp_queue *q, const void *elem, size_t
             ticket = atomic_load_explicit(&q->head, memory_order_relaxed);
         }
     }
-    memcpy(wp__cell_data(seq), elem, size);
+    wp__copy(wp__cell_data(seq), elem, size);
     /* Release pairs with the consumer's acquire load of the sequence. */
     atomic_store_explicit(seq, ticket + WP__TICKET, memory_order_release);
     return WP__PUSHED;
@@ -879,7 +892,7 @@ static bool wp__queue_pop(wp_queue *q, void *out, size_t size)
             ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
         }
     }
-    memcpy(out, wp__cell_data(seq), size);
+    wp__copy(out, wp__cell_data(seq), size);
     /* Hand the cell to the producer one lap ahead; release pairs with its
        acquire load, so our copy out happens before its copy in. */
     atomic_store_explicit(seq, ticket + (q->mask + 1) * WP__TICKET, memory_order_release);
