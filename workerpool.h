@@ -736,27 +736,14 @@ struct wp_queue {
     _Alignas(WP_CACHE_LINE) char end;
 };
 
-static atomic_size_t *wp__cell_seq(const wp_queue *q, size_t ticket)
+static inline atomic_size_t *wp__cell_seq(const wp_queue *q, size_t ticket)
 {
     return (atomic_size_t *)(void *)(q->cells + ((ticket / WP__TICKET) & q->mask) * q->stride);
 }
 
-static void *wp__cell_data(atomic_size_t *seq)
+static inline void *wp__cell_data(atomic_size_t *seq)
 {
     return (unsigned char *)seq + sizeof(atomic_size_t);
-}
-
-/* memcpy with a run-time size is a library call; the common element sizes
-   get a constant size so the compiler turns the copy into plain moves. */
-static void wp__copy(void *dst, const void *src, size_t size)
-{
-    switch (size) {
-    case 4: memcpy(dst, src, 4); break;
-    case 8: memcpy(dst, src, 8); break;
-    case 16: memcpy(dst, src, 16); break;
-    case 32: memcpy(dst, src, 32); break;
-    default: memcpy(dst, src, size); break;
-    }
 }
 
 static size_t wp__queue_round_capacity(size_t capacity)
@@ -844,7 +831,7 @@ void wp_queue_destroy(wp_queue *queue)
         WP_FREE(queue->allocation);
 }
 
-static enum wp__push_result wp__queue_push(wp_queue *q, const void *elem, size_t size)
+static inline enum wp__push_result wp__queue_push(wp_queue *q, const void *elem, size_t size)
 {
     size_t ticket = atomic_load_explicit(&q->head, memory_order_relaxed);
     atomic_size_t *seq;
@@ -867,13 +854,13 @@ static enum wp__push_result wp__queue_push(wp_queue *q, const void *elem, size_t
             ticket = atomic_load_explicit(&q->head, memory_order_relaxed);
         }
     }
-    wp__copy(wp__cell_data(seq), elem, size);
+    memcpy(wp__cell_data(seq), elem, size);
     /* Release pairs with the consumer's acquire load of the sequence. */
     atomic_store_explicit(seq, ticket + WP__TICKET, memory_order_release);
     return WP__PUSHED;
 }
 
-static bool wp__queue_pop(wp_queue *q, void *out, size_t size)
+static inline bool wp__queue_pop(wp_queue *q, void *out, size_t size)
 {
     size_t ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
     atomic_size_t *seq;
@@ -892,7 +879,7 @@ static bool wp__queue_pop(wp_queue *q, void *out, size_t size)
             ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
         }
     }
-    wp__copy(out, wp__cell_data(seq), size);
+    memcpy(out, wp__cell_data(seq), size);
     /* Hand the cell to the producer one lap ahead; release pairs with its
        acquire load, so our copy out happens before its copy in. */
     atomic_store_explicit(seq, ticket + (q->mask + 1) * WP__TICKET, memory_order_release);
