@@ -59,6 +59,17 @@
                            builds are switched to pthreads automatically, since
                            TSan has no interceptors for glibc's C11 threads.
 
+   TIMEOUTS
+
+     Every timeout is measured on a monotonic clock. The pthreads backend also
+     sleeps on CLOCK_MONOTONIC, so stepping the wall clock cannot move a
+     timeout. C11's cnd_timedwait only takes wall-clock deadlines, so the C11
+     backend sleeps in slices of at most 20 ms and re-checks the monotonic
+     clock between them: a wall-clock step before or between slices is
+     harmless, but a step backwards *during* a slice stretches that slice by
+     the size of the step. Where the wall clock may be stepped back (NTP steps,
+     manual changes), prefer WP_THREADS_PTHREAD.
+
    THREAD SAFETY
 
      Every wp_pool_* and wp_submit* function may be called from any thread at
@@ -512,16 +523,18 @@ WP_API wp_status wp_pool_stats(wp_pool *pool, wp_stats *out);
 #  error "workerpool.h: the Win32 backend is not written yet (see README, Status)"
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#  define WP__TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define WP__TSAN 1
+#  endif
+#endif
+
 /* ThreadSanitizer has no interceptors for glibc's thrd_/mtx_/cnd_ functions and
    crashes on them, so sanitized builds take the pthreads backend. */
-#if !defined(WP_THREADS_C11) && !defined(WP_THREADS_PTHREAD)
-#  if defined(__SANITIZE_THREAD__)
-#    define WP_THREADS_PTHREAD
-#  elif defined(__has_feature)
-#    if __has_feature(thread_sanitizer)
-#      define WP_THREADS_PTHREAD
-#    endif
-#  endif
+#if !defined(WP_THREADS_C11) && !defined(WP_THREADS_PTHREAD) && defined(WP__TSAN)
+#  define WP_THREADS_PTHREAD
 #endif
 #if !defined(WP_THREADS_C11) && !defined(WP_THREADS_PTHREAD)
 #  if !defined(__STDC_NO_THREADS__) && defined(__has_include)
@@ -957,6 +970,12 @@ WP_API void wp__queue_seek(wp_queue *q, size_t position)
    (a Dekker handshake), so at least one of them sees the other: either the
    waiter's re-check sees the change, or the notifier sees the waiter. The
    common case, nobody waiting, costs the notifier one fence and one load.
+
+   ThreadSanitizer does not model standalone fences (gcc even refuses them),
+   so under TSan both sides use read-modify-writes of the waiter count
+   instead: RMWs on one variable are totally ordered, and whichever comes
+   second synchronises with the first. Correct, but it makes every notify
+   write a shared cache line, which is why normal builds use the fences.
    ------------------------------------------------------------------------- */
 
 typedef struct wp__waitset {
@@ -990,10 +1009,14 @@ static void wp__ws_destroy(wp__waitset *ws)
 static unsigned wp__ws_prepare(wp__waitset *ws)
 {
     wp__mutex_lock(&ws->mu);
+#ifdef WP__TSAN
+    atomic_fetch_add_explicit(&ws->waiters, 1, memory_order_seq_cst);
+#else
     atomic_fetch_add_explicit(&ws->waiters, 1, memory_order_relaxed);
     /* Pairs with the fence in wp__ws_notify: the caller's re-check below
        cannot be ordered before the registration. */
     atomic_thread_fence(memory_order_seq_cst);
+#endif
     return ws->epoch;
 }
 
@@ -1024,10 +1047,15 @@ static bool wp__ws_wait(wp__waitset *ws, unsigned epoch, int64_t deadline)
 
 static void wp__ws_notify(wp__waitset *ws, bool all)
 {
+#ifdef WP__TSAN
+    if (atomic_fetch_add_explicit(&ws->waiters, 0, memory_order_seq_cst) == 0)
+        return;
+#else
     /* Pairs with the fence in wp__ws_prepare (see above). */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&ws->waiters, memory_order_relaxed) == 0)
         return;
+#endif
     wp__mutex_lock(&ws->mu);
     ws->epoch++;
     if (all)
