@@ -163,64 +163,70 @@ static inline bool wpt_failed(void) { return atomic_load(&wpt__failures) > 0; }
 #define WPT__NOTHING ((void)0)
 #define WPT__RETURN  return
 
-#define WPT__CHECK(cond, on_fail)                                                   \
+/* The public macros stringify their arguments themselves, before any macro
+   inside them (atomic_load ...) is expanded, so messages show the source. */
+#define WPT__CHECK(cond, text, on_fail)                                             \
     do {                                                                            \
         if (!(cond)) {                                                              \
-            wpt__fail(__FILE__, __LINE__, "CHECK(%s) failed", #cond);               \
+            wpt__fail(__FILE__, __LINE__, "CHECK(%s) failed", text);                \
             on_fail;                                                                \
         }                                                                           \
     } while (0)
 
-#define WPT__CMP(type, fmt, a, op, b, on_fail)                                      \
+#define WPT__CMP(type, fmt, a, op, b, text_a, text_op, text_b, on_fail)            \
     do {                                                                            \
         type wpt__a = (type)(a);                                                    \
         type wpt__b = (type)(b);                                                    \
         if (!(wpt__a op wpt__b)) {                                                  \
             wpt__fail(__FILE__, __LINE__, "%s %s %s failed: " fmt " vs " fmt,       \
-                      #a, #op, #b, wpt__a, wpt__b);                                 \
+                      text_a, text_op, text_b, wpt__a, wpt__b);                     \
             on_fail;                                                                \
         }                                                                           \
     } while (0)
 
-#define WPT__STATUS(s, want, on_fail)                                               \
+#define WPT__STATUS(s, want, text_s, text_want, on_fail)                            \
     do {                                                                            \
         int wpt__s = (int)(s);                                                      \
         int wpt__w = (int)(want);                                                   \
         if (wpt__s != wpt__w) {                                                     \
-            wpt__fail(__FILE__, __LINE__, "%s is %d (%s), expected %s (%d)", #s,    \
-                      wpt__s, wp_status_str((wp_status)wpt__s), #want, wpt__w);     \
+            wpt__fail(__FILE__, __LINE__, "%s is %d (%s), expected %s (%d)", text_s, \
+                      wpt__s, wp_status_str((wp_status)wpt__s), text_want, wpt__w); \
             on_fail;                                                                \
         }                                                                           \
     } while (0)
 
 /* Polls `cond` about every millisecond for up to `ms` milliseconds. */
-#define WPT__EVENTUALLY(cond, ms, on_fail)                                          \
+#define WPT__EVENTUALLY(cond, ms, text, on_fail)                                    \
     do {                                                                            \
         int64_t wpt__until = wpt_now_ns() + (int64_t)(ms) * INT64_C(1000000);       \
         while (!(cond) && wpt_now_ns() < wpt__until)                                \
             wpt_sleep_ms(1);                                                        \
         if (!(cond)) {                                                              \
             wpt__fail(__FILE__, __LINE__, "%s did not become true within %d ms",    \
-                      #cond, (int)(ms));                                            \
+                      text, (int)(ms));                                             \
             on_fail;                                                                \
         }                                                                           \
     } while (0)
 
-#define CHECK(cond)                 WPT__CHECK(cond, WPT__NOTHING)
-#define REQUIRE(cond)               WPT__CHECK(cond, WPT__RETURN)
-#define CHECK_CMP_INT(a, op, b)     WPT__CMP(long long, "%lld", a, op, b, WPT__NOTHING)
-#define REQUIRE_CMP_INT(a, op, b)   WPT__CMP(long long, "%lld", a, op, b, WPT__RETURN)
-#define CHECK_CMP_UINT(a, op, b)    WPT__CMP(unsigned long long, "%llu", a, op, b, WPT__NOTHING)
-#define REQUIRE_CMP_UINT(a, op, b)  WPT__CMP(unsigned long long, "%llu", a, op, b, WPT__RETURN)
-#define CHECK_EQ_INT(a, b)          CHECK_CMP_INT(a, ==, b)
-#define REQUIRE_EQ_INT(a, b)        REQUIRE_CMP_INT(a, ==, b)
-#define CHECK_EQ_UINT(a, b)         CHECK_CMP_UINT(a, ==, b)
-#define REQUIRE_EQ_UINT(a, b)       REQUIRE_CMP_UINT(a, ==, b)
-#define CHECK_EQ_PTR(a, b)          WPT__CMP(const void *, "%p", a, ==, b, WPT__NOTHING)
-#define CHECK_STATUS(s, want)       WPT__STATUS(s, want, WPT__NOTHING)
-#define REQUIRE_STATUS(s, want)     WPT__STATUS(s, want, WPT__RETURN)
-#define CHECK_EVENTUALLY(cond, ms)  WPT__EVENTUALLY(cond, ms, WPT__NOTHING)
-#define REQUIRE_EVENTUALLY(cond, ms) WPT__EVENTUALLY(cond, ms, WPT__RETURN)
+#define WPT__LL  long long, "%lld"
+#define WPT__ULL unsigned long long, "%llu"
+#define WPT__CMP_(...) WPT__CMP(__VA_ARGS__)
+
+#define CHECK(cond)                 WPT__CHECK(cond, #cond, WPT__NOTHING)
+#define REQUIRE(cond)               WPT__CHECK(cond, #cond, WPT__RETURN)
+#define CHECK_CMP_INT(a, op, b)     WPT__CMP_(WPT__LL, a, op, b, #a, #op, #b, WPT__NOTHING)
+#define REQUIRE_CMP_INT(a, op, b)   WPT__CMP_(WPT__LL, a, op, b, #a, #op, #b, WPT__RETURN)
+#define CHECK_CMP_UINT(a, op, b)    WPT__CMP_(WPT__ULL, a, op, b, #a, #op, #b, WPT__NOTHING)
+#define REQUIRE_CMP_UINT(a, op, b)  WPT__CMP_(WPT__ULL, a, op, b, #a, #op, #b, WPT__RETURN)
+#define CHECK_EQ_INT(a, b)          WPT__CMP_(WPT__LL, a, ==, b, #a, "==", #b, WPT__NOTHING)
+#define REQUIRE_EQ_INT(a, b)        WPT__CMP_(WPT__LL, a, ==, b, #a, "==", #b, WPT__RETURN)
+#define CHECK_EQ_UINT(a, b)         WPT__CMP_(WPT__ULL, a, ==, b, #a, "==", #b, WPT__NOTHING)
+#define REQUIRE_EQ_UINT(a, b)       WPT__CMP_(WPT__ULL, a, ==, b, #a, "==", #b, WPT__RETURN)
+#define CHECK_EQ_PTR(a, b)          WPT__CMP(const void *, "%p", a, ==, b, #a, "==", #b, WPT__NOTHING)
+#define CHECK_STATUS(s, want)       WPT__STATUS(s, want, #s, #want, WPT__NOTHING)
+#define REQUIRE_STATUS(s, want)     WPT__STATUS(s, want, #s, #want, WPT__RETURN)
+#define CHECK_EVENTUALLY(cond, ms)  WPT__EVENTUALLY(cond, ms, #cond, WPT__NOTHING)
+#define REQUIRE_EVENTUALLY(cond, ms) WPT__EVENTUALLY(cond, ms, #cond, WPT__RETURN)
 
 /* ------------------------------------------------------------------------ */
 /* Threads                                                                   */
