@@ -215,9 +215,9 @@ static void test_recv_forever_wakes_with_closed_when_pool_closes(void) {
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .result_capacity = 8 }, &pool), WP_OK);
     closing_later c = { pool, 50, WP_INVALID };
+    int64_t start = wpt_now_ns();
     wpt_thread t = wpt_thread_start(closing_later_main, &c);
     wp_result r;
-    int64_t start = wpt_now_ns();
     CHECK_STATUS(wp_result_recv(pool, &r, WP_FOREVER), WP_CLOSED);
     CHECK_CMP_INT(wpt_ms_since(start), >=, 50);
     wpt_thread_join(t);
