@@ -253,9 +253,12 @@ typedef int (*wp_job_fn)(void *arg, wp_ctx *ctx);
      WP_REJECT   refuse it at once: WP_FULL, counted as rejected.
      WP_TIMEOUT  wait for room up to the submit timeout, then WP_TIMED_OUT,
                  counted as timed out.
-   A job submitted from inside one of the pool's own workers never waits for
-   room: under WP_BLOCK or WP_TIMEOUT a full queue makes that worker run the
-   new job itself at once, so nested submission cannot deadlock the pool. */
+   A job submitted from inside one of the pool's own workers does not wait
+   for room: under WP_BLOCK or WP_TIMEOUT a full queue makes that worker run
+   the new job itself at once, so nested submission cannot deadlock the pool.
+   Past 64 nested levels on one thread the submission is refused with
+   WP_WOULD_DEADLOCK (counted as rejected), so a job that always submits
+   another cannot overflow the stack. */
 typedef enum wp_backpressure {
     WP_BACKPRESSURE_DEFAULT = 0,
     WP_BLOCK,
@@ -400,7 +403,9 @@ WP_API wp_status wp_pool_create(const wp_config *config, wp_pool **out);
 /* wp_submit: queues fn(arg) with the pool's backpressure policy and id 0.
    Returns WP_OK when accepted; otherwise, and then fn never runs: WP_FULL
    (WP_REJECT), WP_DROPPED (WP_DROP), WP_TIMED_OUT (WP_TIMEOUT), WP_CLOSED
-   (the pool is closing or closed) or WP_INVALID (NULL pool or fn).
+   (the pool is closing or closed), WP_WOULD_DEADLOCK (a nested submission
+   into a full queue more than 64 levels deep, see wp_backpressure) or
+   WP_INVALID (NULL pool or fn).
    Thread safety: any thread, including the pool's own jobs. */
 WP_API wp_status wp_submit(wp_pool *pool, wp_job_fn fn, void *arg);
 
@@ -423,7 +428,10 @@ WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
    timeout passes first, the close turns into WP_CANCEL (still-queued jobs get
    WP_CANCELED, running jobs see wp_ctx_should_stop) and it returns WP_FORCED
    without waiting longer; the workers finish in the background and
-   wp_pool_destroy waits for them. Otherwise returns WP_OK. Calling it again
+   wp_pool_destroy waits for them. Otherwise returns WP_OK. So WP_DRAIN with
+   WP_NOWAIT cancels whatever has not finished. Every outcome, canceled ones
+   included, goes through the result channel: with a full channel and nobody
+   receiving, a close waits for a receiver (use a timeout). Calling it again
    is harmless (a later WP_CANCEL still cancels what is queued).
    Returns WP_WOULD_DEADLOCK from inside one of the pool's jobs and WP_INVALID
    for a NULL pool, an unknown mode or a negative timeout.
@@ -445,8 +453,8 @@ WP_API wp_status wp_pool_destroy(wp_pool *pool);
 
 /* wp_stats: a snapshot of a pool's counters. Each field is read without
    stopping the pool, so a snapshot taken while jobs run is approximate; one
-   taken at quiescence (after wp_pool_close, or once every result is received)
-   is exact and satisfies
+   taken at quiescence (after a wp_pool_close that returned WP_OK, or once
+   every result of every accepted job is received) is exact and satisfies
        submitted == completed + failed + canceled.
      workers, active, idle   worker threads alive; running a job; waiting.
      queue_depth             jobs queued now; queue_capacity its bound.
@@ -454,8 +462,9 @@ WP_API wp_status wp_pool_destroy(wp_pool *pool);
      completed, failed       jobs that ran and returned 0 / nonzero.
      canceled                accepted jobs that never ran (WP_CANCEL close).
      rejected, dropped, timed_out, refused_closed
-                             submissions refused with WP_FULL, WP_DROPPED,
-                             WP_TIMED_OUT, WP_CLOSED.
+                             submissions refused with WP_FULL (and the rare
+                             WP_WOULD_DEADLOCK of a too-deep nested
+                             submission), WP_DROPPED, WP_TIMED_OUT, WP_CLOSED.
      results_pending         results waiting in the result channel. */
 typedef struct wp_stats {
     int workers;
@@ -682,6 +691,12 @@ static int wp__cond_init(wp__cond *c)
 }
 static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 {
+    /* A deadline a 32-bit time_t cannot hold is decades away: wait plainly
+       (the caller re-checks) instead of passing a wrapped, past timespec. */
+    if (sizeof(time_t) < sizeof(int64_t) && deadline / INT64_C(1000000000) > INT32_MAX) {
+        pthread_cond_wait(c, m);
+        return;
+    }
     struct timespec until = wp__timespec_from_ns(deadline);
     pthread_cond_timedwait(c, m, &until);
 }
@@ -938,10 +953,14 @@ size_t wp_queue_size(const wp_queue *queue)
 {
     if (!queue)
         return 0;
-    /* Tail first: head only grows, so head read later is never behind it. */
+    /* Relaxed loads may see tail ahead of head on weakly ordered CPUs: an
+       apparently negative size is an empty queue. */
     size_t tail = atomic_load_explicit(&queue->tail, memory_order_relaxed);
     size_t head = atomic_load_explicit(&queue->head, memory_order_relaxed) & ~(size_t)WP__CLOSED_BIT;
-    size_t n = (head - tail) / WP__TICKET;
+    ptrdiff_t diff = (ptrdiff_t)(head - tail);
+    if (diff <= 0)
+        return 0;
+    size_t n = (size_t)diff / WP__TICKET;
     return n > queue->mask + 1 ? queue->mask + 1 : n;
 }
 
@@ -1076,9 +1095,12 @@ enum { WP__AGAIN = 1, WP__DONE = 0 };
 
 /* Calls attempt(ctx) until it answers anything but WP__AGAIN, spinning a
    little and then parking on `ws` between tries. Answers WP__AGAIN itself
-   once `deadline` has passed. */
-static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx)
+   once `deadline` has passed. *slept (if not NULL) tells whether it parked. */
+static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx,
+                        bool *slept)
 {
+    if (slept)
+        *slept = false;
     int r = attempt(ctx);
     if (r != WP__AGAIN || deadline == INT64_MIN)
         return r;
@@ -1097,6 +1119,8 @@ static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *
             wp__ws_cancel(ws);
             return r;
         }
+        if (slept)
+            *slept = true;
         if (!wp__ws_wait(ws, epoch, deadline))
             return attempt(ctx); /* one last look at the deadline */
     }
@@ -1173,6 +1197,10 @@ struct wp_pool {
    own threads (nested submission, close from inside a job). */
 static _Thread_local wp__worker *wp__self;
 
+/* How deep nested submissions run inline on this thread (see wp__submit_slow). */
+static _Thread_local int wp__inline_depth;
+#define WP__MAX_INLINE_DEPTH 64
+
 static bool wp__is_own_worker(const wp_pool *pool)
 {
     return wp__self != NULL && wp__self->pool == pool;
@@ -1205,7 +1233,7 @@ int wp_ctx_worker(const wp_ctx *ctx) { return ctx ? ctx->worker : -1; }
 
 bool wp_ctx_should_stop(const wp_ctx *ctx)
 {
-    return ctx && atomic_load_explicit(&ctx->pool->canceling, memory_order_relaxed);
+    return ctx && atomic_load_explicit(&ctx->pool->canceling, memory_order_acquire);
 }
 
 void wp_ctx_set_value(wp_ctx *ctx, void *value)
@@ -1231,7 +1259,7 @@ static int wp__attempt_push_result(void *arg)
 static void wp__deliver(wp_pool *pool, const wp_result *r)
 {
     void *a[2] = { pool, (void *)r };
-    wp__ws_await(&pool->result_room, WP_FOREVER, wp__attempt_push_result, a);
+    wp__ws_await(&pool->result_room, WP_FOREVER, wp__attempt_push_result, a, NULL);
     wp__ws_notify(&pool->result_ready, false);
 }
 
@@ -1258,7 +1286,7 @@ wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
         return WP_INVALID;
     wp__recv_args a = { pool, out };
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
-    int r = wp__ws_await(&pool->result_ready, deadline, wp__attempt_recv, &a);
+    int r = wp__ws_await(&pool->result_ready, deadline, wp__attempt_recv, &a, NULL);
     if (r == WP_OK)
         wp__ws_notify(&pool->result_room, false);
     return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
@@ -1275,7 +1303,7 @@ static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
     wp_ctx ctx = { pool, t->id, NULL, w->index };
     int code = 0;
     wp_status outcome;
-    if (atomic_load_explicit(&pool->canceling, memory_order_relaxed)) {
+    if (atomic_load_explicit(&pool->canceling, memory_order_acquire)) {
         outcome = WP_CANCELED;
         wp__bump(&w->canceled);
     } else {
@@ -1331,8 +1359,16 @@ static wp__thread_ret wp__worker_main(void *arg)
 
     wp__task task;
     wp__take_args a = { pool, &task };
-    while (wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_take, &a) == WP__GOT)
+    bool slept;
+    while (wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_take, &a, &slept) == WP__GOT) {
+        /* A producer descheduled between claiming a cell and publishing it
+           hides the jobs behind it, and the wake-ups of those jobs are spent
+           on workers that found nothing. The one worker its publish wakes
+           passes the wake-up on while work remains, so the backlog is shared. */
+        if (slept && wp_queue_size(pool->jobs) > 0)
+            wp__ws_notify(&pool->job_ready, false);
         wp__execute(pool, w, &task);
+    }
 
     /* The queue is closed and empty: let the other workers see it too. */
     wp__ws_notify(&pool->job_ready, true);
@@ -1382,14 +1418,21 @@ static wp_status wp__submit_slow(wp_pool *pool, const wp__task *t, wp_backpressu
     }
     if (wp__is_own_worker(pool)) {
         /* Waiting for room from inside a worker could wait on itself: run the
-           job right here instead. */
+           job right here instead. A job that always submits another would
+           recurse without end, so past a depth bound the job is refused. */
+        if (wp__inline_depth >= WP__MAX_INLINE_DEPTH) {
+            wp__count(&pool->rejected);
+            return WP_WOULD_DEADLOCK;
+        }
         wp__bump(&wp__self->ran_inline);
+        wp__inline_depth++;
         wp__execute(pool, wp__self, t);
+        wp__inline_depth--;
         return WP_OK;
     }
     int64_t deadline = policy == WP_BLOCK ? WP_FOREVER : wp__deadline(timeout);
     wp__push_args a = { pool, t };
-    int r = wp__ws_await(&pool->job_room, deadline, wp__attempt_push_job, &a);
+    int r = wp__ws_await(&pool->job_room, deadline, wp__attempt_push_job, &a, NULL);
     if (r == WP_OK) {
         wp__ws_notify(&pool->job_ready, false);
         return WP_OK;
@@ -1446,7 +1489,9 @@ static int wp__attempt_all_exited(void *arg)
 
 static void wp__start_canceling(wp_pool *pool)
 {
-    atomic_store_explicit(&pool->canceling, 1, memory_order_relaxed);
+    /* Release pairs with the acquire loads in wp__execute and
+       wp_ctx_should_stop. */
+    atomic_store_explicit(&pool->canceling, 1, memory_order_release);
 }
 
 wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout)
@@ -1462,7 +1507,7 @@ wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout)
     /* Wake parked workers to drain and blocked submitters to give up. */
     wp__ws_notify(&pool->job_ready, true);
     wp__ws_notify(&pool->job_room, true);
-    if (wp__ws_await(&pool->exited, deadline, wp__attempt_all_exited, pool) == WP__DONE)
+    if (wp__ws_await(&pool->exited, deadline, wp__attempt_all_exited, pool, NULL) == WP__DONE)
         return WP_OK;
     wp__start_canceling(pool);
     return WP_FORCED;
@@ -1530,17 +1575,37 @@ typedef struct wp__layout {
     size_t workers, jobs, results, total;
 } wp__layout;
 
-static wp__layout wp__plan(const wp_config *cfg)
+/* a + b, or false when it would not fit in a size_t (32-bit targets). */
+static bool wp__add(size_t *a, size_t b)
 {
-    wp__layout l;
+    if (b > SIZE_MAX - *a)
+        return false;
+    *a += b;
+    return true;
+}
+
+/* Plans the block; false when it cannot be addressed on this target. */
+static bool wp__plan(const wp_config *cfg, wp__layout *l)
+{
     size_t cl = WP_CACHE_LINE;
-    l.workers = wp__align_up(sizeof(wp_pool), cl);
-    l.jobs = l.workers + wp__align_up((size_t)cfg->max_workers * sizeof(wp__worker), cl);
-    l.results = l.jobs + wp__align_up(wp_queue_footprint(cfg->queue_capacity, sizeof(wp__task)), cl);
-    size_t results_size = cfg->result_capacity
+    size_t jobs = wp_queue_footprint(cfg->queue_capacity, sizeof(wp__task));
+    size_t results = cfg->result_capacity
         ? wp_queue_footprint(cfg->result_capacity, sizeof(wp_result)) : 0;
-    l.total = l.results + results_size + cl; /* + slack to align the block */
-    return l;
+    if (jobs == 0 || (cfg->result_capacity && results == 0))
+        return false;
+    size_t at = wp__align_up(sizeof(wp_pool), cl);
+    l->workers = at;
+    if (!wp__add(&at, wp__align_up((size_t)cfg->max_workers * sizeof(wp__worker), cl)))
+        return false;
+    l->jobs = at;
+    if (!wp__add(&at, jobs) || !wp__add(&at, cl))
+        return false;
+    at &= ~(cl - 1);
+    l->results = at;
+    if (!wp__add(&at, results) || !wp__add(&at, cl)) /* + slack to align the block */
+        return false;
+    l->total = at;
+    return true;
 }
 
 static void wp__release(wp_pool *pool, int waitsets)
@@ -1611,7 +1676,9 @@ wp_status wp_pool_create(const wp_config *config, wp_pool **out)
     if (s != WP_OK)
         return s;
 
-    wp__layout l = wp__plan(&cfg);
+    wp__layout l;
+    if (!wp__plan(&cfg, &l))
+        return WP_NOMEM;
     void *block = wp__alloc(&cfg.allocator, l.total);
     if (!block)
         return WP_NOMEM;
