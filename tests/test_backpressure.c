@@ -592,29 +592,39 @@ static bool run_chain(chain *c, chain_link *links, int length) {
 }
 
 static void test_nested_submission_chain_within_inline_depth_runs_inline(void) {
-    /* 30 links: within the 32 nested inline levels the header documents */
+    /* 60 links: within the 64 nested inline levels the header documents */
+    enum { LINKS = 60 };
     chain c;
     chain_link links[MAX_CHAIN];
-    bool finished = run_chain(&c, links, 30);
+    bool finished = run_chain(&c, links, LINKS);
     CHECK(finished);
     CHECK_EQ_INT(atomic_load(&c.refused), 0);
-    CHECK_EQ_INT(atomic_load(&c.links_ran), 30);
-    CHECK_EQ_INT(atomic_load(&c.runs), 30 + 29 * 2);
+    CHECK_EQ_INT(atomic_load(&c.links_ran), LINKS);
+    CHECK_EQ_INT(atomic_load(&c.runs), LINKS + (LINKS - 1) * 2);
     wp_stats s = pool_stats(c.pool);
     CHECK_EQ_UINT(s.submitted, (uint64_t)atomic_load(&c.runs));
     CHECK_EQ_UINT(s.completed, s.submitted);
+    CHECK_EQ_UINT(s.rejected, 0);
     CHECK_STATUS(wp_pool_destroy(c.pool), WP_OK);
 }
 
-static void test_deep_nested_submission_chain_does_not_deadlock(void) {
-    /* 100 links: deeper than the inline bound. "Nested submission cannot
-       deadlock the pool": every submission must return, whatever it answers,
-       and every accepted job must run once. */
+static void test_deep_nested_submission_chain_is_refused_not_deadlocked(void) {
+    /* 100 links: deeper than the inline bound. Nested submission must not
+       deadlock the pool: every submission returns; past 64 nested levels the
+       header promises WP_WOULD_DEADLOCK, counted as rejected; every accepted
+       job runs once. */
     chain c;
     chain_link links[MAX_CHAIN];
     bool finished = run_chain(&c, links, MAX_CHAIN);
     CHECK(finished);
+    int refused = atomic_load(&c.refused);
+    CHECK_CMP_INT(refused, >, 0);
+    if (refused > 0) {
+        CHECK_STATUS(atomic_load(&c.first_refused_status), WP_WOULD_DEADLOCK);
+        CHECK_CMP_INT(atomic_load(&c.first_refused_level), >=, 64);
+    }
     wp_stats s = pool_stats(c.pool);
+    CHECK_EQ_UINT(s.rejected, (uint64_t)refused);
     CHECK_EQ_UINT(s.submitted, (uint64_t)atomic_load(&c.runs));
     CHECK_EQ_UINT(s.completed, s.submitted);
     CHECK_STATS_BALANCE(s);
@@ -645,7 +655,7 @@ static const wpt_test tests[] = {
     WPT_TEST(test_nested_submit_into_full_queue_rejects_under_reject),
     WPT_TEST(test_nested_submit_into_full_queue_drops_under_drop),
     WPT_TEST(test_nested_submission_chain_within_inline_depth_runs_inline),
-    WPT_TEST(test_deep_nested_submission_chain_does_not_deadlock),
+    WPT_TEST(test_deep_nested_submission_chain_is_refused_not_deadlocked),
 };
 
 WPT_MAIN(tests)

@@ -114,8 +114,8 @@ static inline wp_stats pool_stats(wp_pool *pool) {
     return s;
 }
 
-/* Checks the quiescent invariant and that no counter of `s` other than the
-   named ones moved. Use after close returned WP_OK (or every result came in). */
+/* Checks the quiescent invariant submitted == completed + failed + canceled.
+   Use only at quiescence: after close returned WP_OK (or every result came in). */
 #define CHECK_STATS_BALANCE(s)                                                      \
     CHECK_EQ_UINT((s).submitted, (s).completed + (s).failed + (s).canceled)
 
