@@ -180,9 +180,9 @@ static void test_recv_returns_closed_after_close_and_every_result(void) {
     }
     int64_t start = wpt_now_ns();
     CHECK_STATUS(wp_result_recv(pool, &r, WP_NOWAIT), WP_CLOSED);
-    CHECK_STATUS(wp_result_recv(pool, &r, WP_MS(50)), WP_CLOSED);
+    CHECK_STATUS(wp_result_recv(pool, &r, WP_SEC(3)), WP_CLOSED);
     CHECK_STATUS(wp_result_recv(pool, &r, WP_FOREVER), WP_CLOSED);
-    CHECK_CMP_INT(wpt_ms_since(start), <, 40); /* none of them waited */
+    CHECK_CMP_INT(wpt_ms_since(start), <, 1000); /* none of them waited */
     wp_pool_destroy(pool);
 }
 
