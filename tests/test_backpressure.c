@@ -250,6 +250,25 @@ static void test_timeout_succeeds_when_room_appears_in_time(void) {
     CHECK_EQ_INT(atomic_load(&f.late_runs), 1);
 }
 
+static void test_timeout_with_forever_bound_waits_like_block(void) {
+    /* a bound of WP_FOREVER must not overflow a deadline into the past */
+    full_pool f;
+    if (!full_pool_setup(&f, WP_REJECT, 0, false))
+        return;
+    waiting_submit w;
+    waiting_submit_start(&w, &f, &(wp_job){ .backpressure = WP_TIMEOUT, .timeout = WP_FOREVER });
+    wpt_sleep_ms(100);
+    CHECK(!atomic_load(&w.returned));
+    int64_t opened_at = wpt_now_ns();
+    gate_open(&f.g);
+    wpt_thread_join(w.thread);
+    CHECK_STATUS(w.status, WP_OK);
+    CHECK_CMP_INT(w.returned_at_ns, >=, opened_at);
+    CHECK_EQ_UINT(pool_stats(f.pool).timed_out, 0);
+    full_pool_finish(&f, 4);
+    CHECK_EQ_INT(atomic_load(&f.late_runs), 1);
+}
+
 static void test_blocked_submitter_gets_closed_when_pool_cancels(void) {
     full_pool f;
     if (!full_pool_setup(&f, WP_BLOCK, 0, true))
@@ -645,6 +664,7 @@ static const wpt_test tests[] = {
     WPT_TEST(test_block_by_job_override_waits_for_room),
     WPT_TEST(test_zero_config_policy_is_block),
     WPT_TEST(test_timeout_succeeds_when_room_appears_in_time),
+    WPT_TEST(test_timeout_with_forever_bound_waits_like_block),
     WPT_TEST(test_blocked_submitter_gets_closed_when_pool_cancels),
     WPT_TEST(test_blocked_submitter_gets_closed_when_pool_drains),
     WPT_TEST(test_timeout_submitter_gets_closed_when_pool_cancels),

@@ -232,6 +232,28 @@ static void test_destroy_waits_for_a_job_still_running_after_forced_close(void) 
     wpt_thread_join(opener.thread);
 }
 
+static void test_destroy_after_forced_close_with_full_result_channel_returns(void) {
+    /* nobody receives: the workers wait for room to deliver the canceled
+       results, so the close cannot finish in time; destroy discards them */
+    wp_pool *pool = NULL;
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .queue_capacity = 32,
+                                                .result_capacity = 2 }, &pool), WP_OK);
+    gate g;
+    gate_init(&g, true);
+    atomic_int ran;
+    atomic_init(&ran, 0);
+    REQUIRE_STATUS(wp_submit(pool, gate_job, &g), WP_OK);
+    REQUIRE_STATUS(wp_submit(pool, gate_job, &g), WP_OK);
+    REQUIRE(gate_wait_started(&g, 2, 5000));
+    for (int i = 0; i < 10; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &ran), WP_OK);
+    CHECK_STATUS(wp_pool_close(pool, WP_CANCEL, WP_MS(50)), WP_FORCED);
+    CHECK_EVENTUALLY(pool_stats(pool).results_pending == 2, 5000); /* and the workers wait */
+    CHECK_STATUS(wp_pool_destroy(pool), WP_OK);
+    CHECK_EQ_INT(atomic_load(&ran), 0);
+    CHECK_EQ_INT(atomic_load(&g.saw_stop), 2);
+}
+
 static void test_close_twice_returns_ok_both_times(void) {
     held_pool h;
     if (!held_pool_setup(&h, 4, false))
@@ -397,6 +419,7 @@ static const wpt_test tests[] = {
     WPT_TEST(test_drain_timeout_returns_forced_while_a_job_ignores_cancel),
     WPT_TEST(test_cancel_timeout_returns_forced_while_a_job_ignores_cancel),
     WPT_TEST(test_destroy_waits_for_a_job_still_running_after_forced_close),
+    WPT_TEST(test_destroy_after_forced_close_with_full_result_channel_returns),
     WPT_TEST(test_close_twice_returns_ok_both_times),
     WPT_TEST(test_cancel_after_drain_close_is_ok_and_changes_nothing),
     WPT_TEST(test_cancel_while_a_drain_close_waits_cancels_the_queue),

@@ -381,6 +381,34 @@ static void test_stats_queue_depth_counts_queued_jobs(void) {
     wp_pool_destroy(pool);
 }
 
+typedef struct stats_probe {
+    wp_pool *pool;
+    atomic_int calls, bad;
+} stats_probe;
+
+static int stats_from_job(void *arg, wp_ctx *ctx) {
+    (void)ctx;
+    stats_probe *p = arg;
+    wp_stats s;
+    if (wp_pool_stats(p->pool, &s) != WP_OK || s.active < 1 || s.workers != 2 || s.submitted < 1)
+        atomic_fetch_add(&p->bad, 1);
+    atomic_fetch_add(&p->calls, 1);
+    return 0;
+}
+
+static void test_stats_can_be_read_from_inside_a_job(void) {
+    stats_probe p;
+    atomic_init(&p.calls, 0);
+    atomic_init(&p.bad, 0);
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2 }, &p.pool), WP_OK);
+    for (int i = 0; i < 50; i++)
+        CHECK_STATUS(wp_submit(p.pool, stats_from_job, &p), WP_OK);
+    CHECK_STATUS(wp_pool_close(p.pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    CHECK_EQ_INT(atomic_load(&p.calls), 50);
+    CHECK_EQ_INT(atomic_load(&p.bad), 0);
+    wp_pool_destroy(p.pool);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Thread hooks                                                              */
 
@@ -451,6 +479,52 @@ static void test_thread_hooks_run_once_per_worker_with_distinct_indexes(void) {
     CHECK_EQ_INT(atomic_load(&log.job_before_start), 0);
 }
 
+typedef struct hook_counts {
+    atomic_int starts[WP_MAX_WORKERS];
+    atomic_int stops[WP_MAX_WORKERS];
+    atomic_int out_of_range;
+} hook_counts;
+
+static void count_start(int worker, void *user) {
+    hook_counts *c = user;
+    if (worker < 0 || worker >= WP_MAX_WORKERS)
+        atomic_fetch_add(&c->out_of_range, 1);
+    else
+        atomic_fetch_add(&c->starts[worker], 1);
+}
+
+static void count_stop(int worker, void *user) {
+    hook_counts *c = user;
+    if (worker < 0 || worker >= WP_MAX_WORKERS)
+        atomic_fetch_add(&c->out_of_range, 1);
+    else
+        atomic_fetch_add(&c->stops[worker], 1);
+}
+
+static void test_many_workers_start_and_stop_once_each(void) {
+    enum { WORKERS = 64 };
+    static hook_counts c;
+    memset(&c, 0, sizeof c);
+    wp_pool *pool = NULL;
+    wp_config cfg = { .max_workers = WORKERS, .on_thread_start = count_start,
+                      .on_thread_stop = count_stop, .hook_user = &c };
+    REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
+    CHECK_EQ_INT(pool_stats(pool).workers, WORKERS);
+    atomic_int ran;
+    atomic_init(&ran, 0);
+    for (int i = 0; i < 1000; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &ran), WP_OK);
+    CHECK_STATUS(wp_pool_destroy(pool), WP_OK);
+    CHECK_EQ_INT(atomic_load(&ran), 1000);
+    int wrong = 0;
+    for (int i = 0; i < WP_MAX_WORKERS; i++) {
+        int want = i < WORKERS ? 1 : 0;
+        wrong += atomic_load(&c.starts[i]) != want || atomic_load(&c.stops[i]) != want;
+    }
+    CHECK_EQ_INT(wrong, 0);
+    CHECK_EQ_INT(atomic_load(&c.out_of_range), 0);
+}
+
 static void test_thread_start_hooks_alone_are_enough(void) {
     /* only a start hook, and destroy without close */
     hook_log log;
@@ -511,8 +585,10 @@ static const wpt_test tests[] = {
     WPT_TEST(test_stats_right_after_create),
     WPT_TEST(test_stats_active_and_idle_while_one_job_runs),
     WPT_TEST(test_stats_queue_depth_counts_queued_jobs),
+    WPT_TEST(test_stats_can_be_read_from_inside_a_job),
     WPT_TEST(test_thread_hooks_run_once_per_worker_with_distinct_indexes),
     WPT_TEST(test_thread_start_hooks_alone_are_enough),
+    WPT_TEST(test_many_workers_start_and_stop_once_each),
     WPT_TEST(test_pool_queue_counters_wrap),
 };
 

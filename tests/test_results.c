@@ -166,6 +166,22 @@ static void test_recv_forever_gets_a_result_submitted_later(void) {
     wp_pool_destroy(pool);
 }
 
+static void test_recv_with_huge_timeout_waits_instead_of_overflowing(void) {
+    /* INT64_MAX - 1 is not WP_FOREVER: now + timeout must not wrap negative */
+    wp_pool *pool = NULL;
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .result_capacity = 4 }, &pool), WP_OK);
+    late_submit l = { pool, 50, WP_INVALID };
+    int64_t start = wpt_now_ns();
+    wpt_thread t = wpt_thread_start(late_submit_main, &l);
+    wp_result r;
+    CHECK_STATUS(wp_result_recv(pool, &r, WP_FOREVER - 1), WP_OK);
+    CHECK_CMP_INT(wpt_ms_since(start), >=, 50);
+    CHECK_EQ_UINT(r.id, 42);
+    wpt_thread_join(t);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER - 1), WP_OK);
+    wp_pool_destroy(pool);
+}
+
 static void test_recv_returns_closed_after_close_and_every_result(void) {
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .result_capacity = 8 }, &pool), WP_OK);
@@ -363,6 +379,7 @@ static const wpt_test tests[] = {
     WPT_TEST(test_recv_nowait_on_empty_returns_timed_out_at_once),
     WPT_TEST(test_recv_bounded_wait_on_empty_times_out_after_the_wait),
     WPT_TEST(test_recv_forever_gets_a_result_submitted_later),
+    WPT_TEST(test_recv_with_huge_timeout_waits_instead_of_overflowing),
     WPT_TEST(test_recv_returns_closed_after_close_and_every_result),
     WPT_TEST(test_recv_while_open_and_empty_is_not_closed),
     WPT_TEST(test_recv_forever_wakes_with_closed_when_pool_closes),
