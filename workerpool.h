@@ -970,11 +970,20 @@ size_t wp_queue_capacity(const wp_queue *queue)
 }
 
 #ifdef WORKERPOOL_TESTING
+/* Test hook: moves an empty, quiet queue's positions, e.g. just below the
+   wrap-around. Atomic stores, since idle workers may be polling it. */
 WP_API void wp__queue_seek(wp_queue *q, size_t position);
 WP_API void wp__queue_seek(wp_queue *q, size_t position)
 {
     WP_ASSERT(wp_queue_size(q) == 0);
-    wp__queue_reset(q, position * WP__TICKET);
+    size_t origin = position * WP__TICKET;
+    q->origin = origin;
+    for (size_t i = 0; i <= q->mask; i++) {
+        size_t ticket = origin + i * WP__TICKET;
+        atomic_store_explicit(wp__cell_seq(q, ticket), ticket, memory_order_relaxed);
+    }
+    atomic_store_explicit(&q->tail, origin, memory_order_release);
+    atomic_store_explicit(&q->head, origin, memory_order_release);
 }
 #endif
 
