@@ -343,14 +343,22 @@ typedef struct wp_allocator {
    set up thread-local state. */
 typedef void (*wp_thread_hook)(int worker, void *user);
 
+/* wp_clock_fn: a monotonic clock in nanoseconds, for wp_config.clock. */
+typedef int64_t (*wp_clock_fn)(void *user);
+
 /* wp_config: how to build a pool. Zero-initialise it and set what you need;
    every zero field takes the default written beside it. NULL config = all
-   defaults.
+   defaults. wp_config_default() and friends return documented presets.
      name             for stats and thread names; default "workerpool".
-     max_workers      number of worker threads; 0 = online CPUs. At most 1024.
-     min_workers      0 = max_workers. Auto-scaling between min and max is not
-                      built yet: a pool with min < max starts max_workers.
-                      min > max is WP_INVALID.
+     max_workers      most worker threads; 0 = online CPUs. At most 1024;
+                      also the most wp_pool_resize can raise it to later.
+     min_workers      fewest worker threads; 0 = max_workers (a fixed set).
+                      min < max turns auto-scaling on: the pool starts min
+                      workers, adds one when the backlog passes
+                      scale_up_threshold (at most one per scale_up_cooldown),
+                      and a worker idle for idle_timeout exits while more
+                      than min are alive (at most one per
+                      scale_down_cooldown). min > max is WP_INVALID.
      queue_capacity   queued jobs before backpressure applies; 0 = 1024;
                       rounded up to a power of two; at most 2^30.
      backpressure     policy when the queue is full; 0 = WP_BLOCK.
@@ -361,7 +369,22 @@ typedef void (*wp_thread_hook)(int worker, void *user);
                       or size it for the whole load.
      allocator        for the pool's memory; zero = WP_MALLOC / WP_FREE.
      on_thread_start, on_thread_stop, hook_user
-                      optional hooks, see wp_thread_hook. */
+                      optional hooks, see wp_thread_hook. With auto-scaling
+                      they run for every thread the pool starts or retires.
+     scale_up_threshold   queued jobs beyond which the pool adds a worker;
+                          0 = 4 (clamped to queue capacity - 1).
+     scale_up_cooldown    least time between two automatic scale-ups;
+                          0 = 10 ms.
+     idle_timeout         how long a surplus worker waits for work before it
+                          exits; 0 = 10 seconds.
+     scale_down_cooldown  least time between two automatic scale-downs;
+                          0 = 1 second.
+     clock, clock_user    the clock for scaling decisions and stats times;
+                          NULL = the system's monotonic clock. Lets tests
+                          drive idle timeouts and cooldowns without sleeping
+                          (surplus workers then re-read it every millisecond
+                          while idle). Timeouts of calls that wait always
+                          use the system clock. */
 typedef struct wp_config {
     const char *name;
     int min_workers;
@@ -374,7 +397,29 @@ typedef struct wp_config {
     wp_thread_hook on_thread_start;
     wp_thread_hook on_thread_stop;
     void *hook_user;
+    size_t scale_up_threshold;
+    int64_t scale_up_cooldown;
+    int64_t idle_timeout;
+    int64_t scale_down_cooldown;
+    wp_clock_fn clock;
+    void *clock_user;
 } wp_config;
+
+/* wp_config_default: every field zero, so every default: a fixed set of one
+   worker per online CPU, a queue of 1024, WP_BLOCK, no result channel.
+   Thread safety: any thread. */
+WP_API wp_config wp_config_default(void);
+
+/* wp_config_high_throughput: a fixed set of one worker per online CPU and a
+   deep queue (16384 jobs) so bursts rarely meet backpressure.
+   Thread safety: any thread. */
+WP_API wp_config wp_config_high_throughput(void);
+
+/* wp_config_low_resource: one worker that grows to one per online CPU only
+   under load (scale up past 16 queued jobs, at most every 50 ms) and shrinks
+   back after 2 seconds idle (at most one exit every 500 ms); a queue of 256.
+   Thread safety: any thread. */
+WP_API wp_config wp_config_low_resource(void);
 
 #define WP_MAX_WORKERS 1024
 
@@ -438,6 +483,26 @@ WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
    Thread safety: any thread but the pool's own workers. */
 WP_API wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout);
 
+/* wp_pool_scale: adds `delta` workers (delta > 0) or retires -delta workers
+   (delta < 0) now, ignoring the cooldowns and clamped to the current
+   [min, max] bounds. New threads start before it returns; retiring ones are
+   idle workers first, then running ones as soon as their job ends (so the
+   count reaches its target shortly after the call). Returns WP_OK (also when
+   clamping left nothing to do), WP_THREAD_FAILED if a thread could not be
+   started (the pool keeps the workers it has), WP_CLOSED after close, or
+   WP_INVALID for a NULL pool.
+   Thread safety: any thread, also from inside jobs. */
+WP_API wp_status wp_pool_scale(wp_pool *pool, int delta);
+
+/* wp_pool_resize: sets new worker bounds, 1 <= min <= max <= the max_workers
+   the pool was created with (min == max makes it a fixed set; min < max
+   turns auto-scaling on). Starts workers up to the new min at once and
+   retires workers above the new max as in wp_pool_scale. Returns WP_OK,
+   WP_THREAD_FAILED (bounds set, some thread could not be started),
+   WP_CLOSED, or WP_INVALID (NULL pool or bounds outside that range).
+   Thread safety: any thread, also from inside jobs. */
+WP_API wp_status wp_pool_resize(wp_pool *pool, int min_workers, int max_workers);
+
 /* wp_pool_destroy: closes the pool with WP_DRAIN if it is still open, waits for
    every worker thread to end, and frees everything (NULL is ignored and gives
    WP_OK). Results not yet received are discarded; a worker waiting for room in
@@ -465,7 +530,17 @@ WP_API wp_status wp_pool_destroy(wp_pool *pool);
                              submissions refused with WP_FULL (and the rare
                              WP_WOULD_DEADLOCK of a too-deep nested
                              submission), WP_DROPPED, WP_TIMED_OUT, WP_CLOSED.
-     results_pending         results waiting in the result channel. */
+     results_pending         results waiting in the result channel.
+     min_workers, max_workers  the current bounds.
+     peak_workers            most workers alive at once so far.
+     scale_ups, scale_downs  workers added and retired after create
+                             (automatic and manual).
+     spawn_failures          threads the platform refused to start.
+     last_scale_up_ns, last_scale_down_ns
+                             when the last of each happened, in ns since the
+                             pool was created (on the pool's clock); -1 if
+                             never.
+     uptime_ns               ns since the pool was created (pool's clock). */
 typedef struct wp_stats {
     int workers;
     int active;
@@ -481,6 +556,15 @@ typedef struct wp_stats {
     uint64_t timed_out;
     uint64_t refused_closed;
     size_t results_pending;
+    int min_workers;
+    int max_workers;
+    int peak_workers;
+    uint64_t scale_ups;
+    uint64_t scale_downs;
+    uint64_t spawn_failures;
+    int64_t last_scale_up_ns;
+    int64_t last_scale_down_ns;
+    int64_t uptime_ns;
 } wp_stats;
 
 /* wp_pool_stats: fills `*out` with a snapshot of the pool's counters.
@@ -1155,10 +1239,15 @@ typedef struct wp__worker {
     atomic_uint_least64_t canceled;
     atomic_uint_least64_t ran_inline; /* nested submissions run in place */
     atomic_int busy;
+    atomic_int state;                 /* enum wp__slot_state */
     int index;
     wp_pool *pool;
     wp__thread thread;
 } wp__worker;
+
+/* A worker slot is free, holds a running thread, or holds a thread that has
+   finished (or is finishing) and must be joined before the slot is reused. */
+enum wp__slot_state { WP__SLOT_FREE = 0, WP__SLOT_RUNNING, WP__SLOT_EXITED };
 
 struct wp_ctx {
     wp_pool *pool;
@@ -1170,7 +1259,7 @@ struct wp_ctx {
 struct wp_pool {
     /* Read-only after create. */
     char name[64];
-    int nworkers;
+    int slots;               /* worker slots: the max_workers at create */
     wp_backpressure backpressure;
     int64_t submit_timeout;
     wp_thread_hook on_thread_start;
@@ -1181,11 +1270,33 @@ struct wp_pool {
     wp_queue *jobs;
     wp_queue *results;       /* NULL without a result channel */
     wp__worker *workers;
+    size_t scale_up_threshold;
+    int64_t scale_up_cooldown;
+    int64_t idle_timeout;
+    int64_t scale_down_cooldown;
+    wp_clock_fn clock;
+    void *clock_user;
+    int64_t created_ns;      /* on the pool clock */
 
-    /* Shutdown state; read by every worker, written rarely. */
+    /* Shutdown and scaling state; read by every worker, written rarely. */
     _Alignas(WP_CACHE_LINE) atomic_int canceling;
     atomic_int destroying;
-    atomic_int live;         /* worker threads not yet finished */
+    atomic_int live;         /* worker threads counted in (started, not out) */
+    atomic_int scaling;      /* min < max: the after-job checks run */
+    atomic_int retire_requests; /* workers wp_pool_scale/resize asked to go */
+    atomic_int min_workers;
+    atomic_int max_workers;
+
+    /* Scaling bookkeeping, touched only when the worker count changes. */
+    _Alignas(WP_CACHE_LINE) atomic_int_least64_t next_scale_up;   /* pool clock */
+    atomic_int_least64_t next_scale_down;
+    atomic_int_least64_t last_scale_up;   /* since create; -1 = never */
+    atomic_int_least64_t last_scale_down;
+    atomic_uint_least64_t scale_ups;
+    atomic_uint_least64_t scale_downs;
+    atomic_uint_least64_t spawn_failures;
+    atomic_int peak;
+    wp__mutex slot_mu;       /* serialises slot choice, start and join */
 
     /* Refusals only happen on the slow path, so shared counters are fine. */
     _Alignas(WP_CACHE_LINE) atomic_uint_least64_t rejected;
@@ -1358,6 +1469,220 @@ static int wp__attempt_take(void *arg)
     return wp__queue_drained(a->pool->jobs) ? WP__FINISHED : WP__AGAIN;
 }
 
+/* --- scaling ----------------------------------------------------------- */
+
+static int64_t wp__pool_now(const wp_pool *pool)
+{
+    return pool->clock ? pool->clock(pool->clock_user) : wp__now_ns();
+}
+
+#ifdef WORKERPOOL_TESTING
+static atomic_int wp__failing_starts;
+/* Test hook: the next n thread starts (in any pool) fail as if the platform
+   refused them. */
+WP_API void wp__test_fail_thread_starts(int n);
+WP_API void wp__test_fail_thread_starts(int n) { atomic_store(&wp__failing_starts, n); }
+#endif
+
+static wp__thread_ret wp__worker_main(void *arg);
+
+static int wp__start_thread(wp__worker *w)
+{
+#ifdef WORKERPOOL_TESTING
+    int n = atomic_load(&wp__failing_starts);
+    while (n > 0)
+        if (atomic_compare_exchange_weak(&wp__failing_starts, &n, n - 1))
+            return -1;
+#endif
+    return wp__thread_start(&w->thread, wp__worker_main, w);
+}
+
+/* Joins the thread a slot holds, if any; the caller holds slot_mu (or is
+   the only thread left that touches the slots). */
+static void wp__reap(wp__worker *w)
+{
+    if (atomic_load_explicit(&w->state, memory_order_acquire) != WP__SLOT_FREE) {
+        wp__thread_join(w->thread);
+        atomic_store_explicit(&w->state, WP__SLOT_FREE, memory_order_relaxed);
+    }
+}
+
+/* A worker's last act: counts it out of `live`, waking whoever waits for the
+   pool to finish. Release pairs with the acquire loads of `live` in close and
+   recv: every outcome this worker produced is visible once it is out. */
+static void wp__count_out(wp_pool *pool)
+{
+    if (atomic_fetch_sub_explicit(&pool->live, 1, memory_order_acq_rel) == 1)
+        wp__ws_notify(&pool->result_ready, true);
+    wp__ws_notify(&pool->exited, true);
+}
+
+/* Counts one more worker into `live` if the pool is running and below max;
+   zero live workers means the pool has finished, so none may be added. */
+static bool wp__reserve_worker(wp_pool *pool)
+{
+    int n = atomic_load_explicit(&pool->live, memory_order_relaxed);
+    do {
+        if (n <= 0 || n >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed)
+            || (atomic_load_explicit(&pool->jobs->head, memory_order_relaxed) & WP__CLOSED_BIT))
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&pool->live, &n, n + 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return true;
+}
+
+static void wp__raise_peak(wp_pool *pool)
+{
+    int n = atomic_load_explicit(&pool->live, memory_order_relaxed);
+    int peak = atomic_load_explicit(&pool->peak, memory_order_relaxed);
+    while (n > peak && !atomic_compare_exchange_weak_explicit(&pool->peak, &peak, n,
+                                                              memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+/* Starts a thread for a worker already counted in `live`. On failure it is
+   counted out again and the failure is counted. */
+static bool wp__spawn_reserved(wp_pool *pool)
+{
+    bool started = false;
+    wp__mutex_lock(&pool->slot_mu);
+    /* A slot whose worker retired may still be RUNNING for an instant (it
+       leaves `live` just before it marks the slot), so look until one is
+       free: live < slots guarantees there will be one. */
+    for (;;) {
+        wp__worker *w = NULL;
+        for (int i = 0; i < pool->slots && !w; i++)
+            if (atomic_load_explicit(&pool->workers[i].state, memory_order_acquire) != WP__SLOT_RUNNING)
+                w = &pool->workers[i];
+        if (w) {
+            wp__reap(w);
+            atomic_store_explicit(&w->state, WP__SLOT_RUNNING, memory_order_relaxed);
+            started = wp__start_thread(w) == 0;
+            if (!started)
+                atomic_store_explicit(&w->state, WP__SLOT_FREE, memory_order_relaxed);
+            break;
+        }
+        wp__thread_yield();
+    }
+    wp__mutex_unlock(&pool->slot_mu);
+    if (started) {
+        wp__raise_peak(pool);
+    } else {
+        wp__count(&pool->spawn_failures);
+        wp__count_out(pool);
+    }
+    return started;
+}
+
+static void wp__record_scale(wp_pool *pool, bool up)
+{
+    int64_t since = wp__pool_now(pool) - pool->created_ns;
+    wp__count(up ? &pool->scale_ups : &pool->scale_downs);
+    atomic_store_explicit(up ? &pool->last_scale_up : &pool->last_scale_down, since,
+                          memory_order_relaxed);
+}
+
+/* Claims the cooldown that `next` guards, so one thread acts per period. */
+static bool wp__claim_cooldown(atomic_int_least64_t *next, int64_t now, int64_t cooldown)
+{
+    int_least64_t due = atomic_load_explicit(next, memory_order_relaxed);
+    if (now < due)
+        return false;
+    int64_t until = cooldown >= WP_FOREVER - now ? WP_FOREVER : now + cooldown;
+    return atomic_compare_exchange_strong_explicit(next, &due, until, memory_order_relaxed,
+                                                   memory_order_relaxed);
+}
+
+/* Adds a worker when the backlog is past the threshold, the pool is below
+   max and the scale-up cooldown has passed. Called by a worker after a job
+   and by a submitter that found the queue full, never on the fast path. */
+static void wp__maybe_scale_up(wp_pool *pool)
+{
+    if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
+        || wp_queue_size(pool->jobs) <= pool->scale_up_threshold
+        || atomic_load_explicit(&pool->live, memory_order_relaxed)
+               >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed))
+        return;
+    if (!wp__claim_cooldown(&pool->next_scale_up, wp__pool_now(pool), pool->scale_up_cooldown))
+        return;
+    if (wp__reserve_worker(pool) && wp__spawn_reserved(pool))
+        wp__record_scale(pool, true);
+}
+
+/* Counts one worker out of `live` if more than min remain. */
+static bool wp__leave_above_min(wp_pool *pool)
+{
+    int n = atomic_load_explicit(&pool->live, memory_order_relaxed);
+    do {
+        if (n <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&pool->live, &n, n - 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    wp__record_scale(pool, false);
+    return true;
+}
+
+/* Honours a wp_pool_scale/resize request to retire a worker, if any. */
+static bool wp__retire_on_request(wp_pool *pool)
+{
+    int r = atomic_load_explicit(&pool->retire_requests, memory_order_relaxed);
+    while (r > 0) {
+        if (atomic_compare_exchange_weak_explicit(&pool->retire_requests, &r, r - 1,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            if (wp__leave_above_min(pool))
+                return true;
+            /* Already at min: the remaining requests are moot. */
+            atomic_store_explicit(&pool->retire_requests, 0, memory_order_relaxed);
+            return false;
+        }
+    }
+    return false;
+}
+
+/* Retires an idle surplus worker once idle_timeout and the scale-down
+   cooldown have passed. */
+static bool wp__retire_if_idle(wp_pool *pool, int64_t idle_since)
+{
+    int64_t now = wp__pool_now(pool);
+    if (now - idle_since < pool->idle_timeout
+        || atomic_load_explicit(&pool->live, memory_order_relaxed)
+               <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+        return false;
+    if (!wp__claim_cooldown(&pool->next_scale_down, now, pool->scale_down_cooldown))
+        return false;
+    return wp__leave_above_min(pool);
+}
+
+/* How long an idle worker may park: without bound unless it is surplus. With
+   a clock override the worker re-reads that clock every millisecond. */
+static int64_t wp__idle_deadline(wp_pool *pool, int64_t *idle_since)
+{
+    if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
+        || atomic_load_explicit(&pool->live, memory_order_relaxed)
+               <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+        return WP_FOREVER;
+    if (*idle_since < 0)
+        *idle_since = wp__pool_now(pool);
+    if (pool->clock)
+        return wp__deadline(WP_MS(1));
+    return pool->idle_timeout >= WP_FOREVER - *idle_since ? WP_FOREVER
+                                                         : *idle_since + pool->idle_timeout;
+}
+
+enum { WP__RETIRE = 4 };
+
+static int wp__attempt_take_or_retire(void *arg)
+{
+    int r = wp__attempt_take(arg);
+    wp__take_args *a = (wp__take_args *)arg;
+    /* Idle workers answer retirement requests first; busy ones after their
+       job (see wp__worker_main). */
+    if (r == WP__AGAIN && atomic_load_explicit(&a->pool->retire_requests, memory_order_relaxed) > 0
+        && wp__retire_on_request(a->pool))
+        return WP__RETIRE;
+    return r;
+}
+
 static wp__thread_ret wp__worker_main(void *arg)
 {
     wp__worker *w = (wp__worker *)arg;
@@ -1368,27 +1693,46 @@ static wp__thread_ret wp__worker_main(void *arg)
 
     wp__task task;
     wp__take_args a = { pool, &task };
-    bool slept;
-    while (wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_take, &a, &slept) == WP__GOT) {
-        /* A producer descheduled between claiming a cell and publishing it
-           hides the jobs behind it, and the wake-ups of those jobs are spent
-           on workers that found nothing. The one worker its publish wakes
-           passes the wake-up on while work remains, so the backlog is shared. */
-        if (slept && wp_queue_size(pool->jobs) > 0)
-            wp__ws_notify(&pool->job_ready, false);
-        wp__execute(pool, w, &task);
+    int64_t idle_since = -1;
+    int r;
+    for (;;) {
+        bool slept;
+        int64_t deadline = wp__idle_deadline(pool, &idle_since);
+        r = wp__ws_await(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a, &slept);
+        if (r == WP__GOT) {
+            /* A producer descheduled between claiming a cell and publishing
+               it hides the jobs behind it, and the wake-ups of those jobs are
+               spent on workers that found nothing. The one worker its publish
+               wakes passes the wake-up on while work remains. */
+            if (slept && wp_queue_size(pool->jobs) > 0)
+                wp__ws_notify(&pool->job_ready, false);
+            wp__execute(pool, w, &task);
+            idle_since = -1;
+            if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
+                && wp__retire_on_request(pool)) {
+                r = WP__RETIRE;
+                break;
+            }
+            if (atomic_load_explicit(&pool->scaling, memory_order_relaxed))
+                wp__maybe_scale_up(pool);
+        } else if (r == WP__FINISHED || r == WP__RETIRE) {
+            break;
+        } else if (wp__retire_if_idle(pool, idle_since)) { /* idle deadline passed */
+            r = WP__RETIRE;
+            break;
+        }
     }
 
-    /* The queue is closed and empty: let the other workers see it too. */
-    wp__ws_notify(&pool->job_ready, true);
+    if (r == WP__FINISHED) /* the queue is closed and empty: tell the others */
+        wp__ws_notify(&pool->job_ready, true);
     if (pool->on_thread_stop)
         pool->on_thread_stop(w->index, pool->hook_user);
     wp__self = NULL;
-    /* Release pairs with the acquire loads of `live` in close and recv: every
-       outcome this worker produced is visible once it is counted out. */
-    if (atomic_fetch_sub_explicit(&pool->live, 1, memory_order_acq_rel) == 1)
-        wp__ws_notify(&pool->result_ready, true);
-    wp__ws_notify(&pool->exited, true);
+    /* A retiring worker already left `live`; marking the slot lets a spawner
+       (or destroy) join this thread. */
+    atomic_store_explicit(&w->state, WP__SLOT_EXITED, memory_order_release);
+    if (r == WP__FINISHED)
+        wp__count_out(pool);
     return WP__THREAD_RETURN;
 }
 
@@ -1417,6 +1761,10 @@ static wp_status wp__submit_slow(wp_pool *pool, const wp__task *t, wp_backpressu
         wp__count(&pool->refused_closed);
         return WP_CLOSED;
     }
+    /* A full queue is the submitter's cue to add a worker: no worker may be
+       free to notice the backlog (all busy with long jobs). */
+    if (atomic_load_explicit(&pool->scaling, memory_order_relaxed))
+        wp__maybe_scale_up(pool);
     if (policy == WP_REJECT) {
         wp__count(&pool->rejected);
         return WP_FULL;
@@ -1576,7 +1924,46 @@ static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
         return WP_INVALID;
     if (out->name == NULL)
         out->name = "workerpool";
+    if (out->scale_up_cooldown < 0 || out->idle_timeout < 0 || out->scale_down_cooldown < 0)
+        return WP_INVALID;
+    size_t cap = wp__queue_round_capacity(out->queue_capacity);
+    if (out->scale_up_threshold == 0)
+        out->scale_up_threshold = 4;
+    if (out->scale_up_threshold > cap - 1)
+        out->scale_up_threshold = cap - 1;
+    if (out->scale_up_cooldown == 0)
+        out->scale_up_cooldown = WP_MS(10);
+    if (out->idle_timeout == 0)
+        out->idle_timeout = WP_SEC(10);
+    if (out->scale_down_cooldown == 0)
+        out->scale_down_cooldown = WP_SEC(1);
     return WP_OK;
+}
+
+wp_config wp_config_default(void)
+{
+    wp_config c;
+    memset(&c, 0, sizeof c);
+    return c;
+}
+
+wp_config wp_config_high_throughput(void)
+{
+    wp_config c = wp_config_default();
+    c.queue_capacity = 16384;
+    return c;
+}
+
+wp_config wp_config_low_resource(void)
+{
+    wp_config c = wp_config_default();
+    c.min_workers = 1;
+    c.queue_capacity = 256;
+    c.scale_up_threshold = 16;
+    c.scale_up_cooldown = WP_MS(50);
+    c.idle_timeout = WP_SEC(2);
+    c.scale_down_cooldown = WP_MS(500);
+    return c;
 }
 
 /* One allocation holds the pool, its workers and both queues. */
@@ -1617,12 +2004,27 @@ static bool wp__plan(const wp_config *cfg, wp__layout *l)
     return true;
 }
 
-static void wp__release(wp_pool *pool, int waitsets)
+/* Undoes wp__init_sync (its first `done` steps) and frees the block. */
+static void wp__release(wp_pool *pool, int done)
 {
-    for (int i = 0; i < waitsets; i++)
+    for (int i = 0; i < done && i < WP__WAITSETS; i++)
         wp__ws_destroy(wp__waitset_at(pool, i));
+    if (done > WP__WAITSETS)
+        wp__mutex_destroy(&pool->slot_mu);
     wp_allocator a = pool->allocator;
     wp__free(&a, pool->allocation);
+}
+
+#define WP__SYNC_STEPS (WP__WAITSETS + 1)
+
+/* Initialises the waitsets and the slot mutex; answers how many steps
+   succeeded (WP__SYNC_STEPS when all did). */
+static int wp__init_sync(wp_pool *pool)
+{
+    for (int i = 0; i < WP__WAITSETS; i++)
+        if (wp__ws_init(wp__waitset_at(pool, i)) != 0)
+            return i;
+    return wp__mutex_init(&pool->slot_mu) == 0 ? WP__SYNC_STEPS : WP__WAITSETS;
 }
 
 static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l)
@@ -1633,7 +2035,7 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     pool->allocation = block;
     pool->allocator = cfg->allocator;
     strncpy(pool->name, cfg->name, sizeof pool->name - 1);
-    pool->nworkers = cfg->max_workers;
+    pool->slots = cfg->max_workers;
     pool->backpressure = cfg->backpressure;
     pool->submit_timeout = cfg->submit_timeout;
     pool->on_thread_start = cfg->on_thread_start;
@@ -1649,15 +2051,35 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
         WP_ASSERT(s == WP_OK);
     }
     (void)s;
+    pool->scale_up_threshold = cfg->scale_up_threshold;
+    pool->scale_up_cooldown = cfg->scale_up_cooldown;
+    pool->idle_timeout = cfg->idle_timeout;
+    pool->scale_down_cooldown = cfg->scale_down_cooldown;
+    pool->clock = cfg->clock;
+    pool->clock_user = cfg->clock_user;
+    pool->created_ns = wp__pool_now(pool);
     atomic_init(&pool->canceling, 0);
     atomic_init(&pool->destroying, 0);
     atomic_init(&pool->live, 0);
+    atomic_init(&pool->scaling, cfg->min_workers < cfg->max_workers);
+    atomic_init(&pool->retire_requests, 0);
+    atomic_init(&pool->min_workers, cfg->min_workers);
+    atomic_init(&pool->max_workers, cfg->max_workers);
+    atomic_init(&pool->next_scale_up, INT64_MIN);
+    atomic_init(&pool->next_scale_down, INT64_MIN);
+    atomic_init(&pool->last_scale_up, -1);
+    atomic_init(&pool->last_scale_down, -1);
+    atomic_init(&pool->scale_ups, 0);
+    atomic_init(&pool->scale_downs, 0);
+    atomic_init(&pool->spawn_failures, 0);
+    atomic_init(&pool->peak, cfg->min_workers);
     atomic_init(&pool->rejected, 0);
     atomic_init(&pool->dropped, 0);
     atomic_init(&pool->timed_out, 0);
     atomic_init(&pool->refused_closed, 0);
-    for (int i = 0; i < pool->nworkers; i++) {
+    for (int i = 0; i < pool->slots; i++) {
         wp__worker *w = &pool->workers[i];
+        atomic_init(&w->state, WP__SLOT_FREE);
         atomic_init(&w->completed, 0);
         atomic_init(&w->failed, 0);
         atomic_init(&w->canceled, 0);
@@ -1669,10 +2091,13 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     return pool;
 }
 
-static void wp__join_workers(wp_pool *pool, int started)
+/* Joins every thread the pool ever started and has not joined yet. */
+static void wp__join_workers(wp_pool *pool)
 {
-    for (int i = 0; i < started; i++)
-        wp__thread_join(pool->workers[i].thread);
+    wp__mutex_lock(&pool->slot_mu);
+    for (int i = 0; i < pool->slots; i++)
+        wp__reap(&pool->workers[i]);
+    wp__mutex_unlock(&pool->slot_mu);
 }
 
 wp_status wp_pool_create(const wp_config *config, wp_pool **out)
@@ -1692,27 +2117,90 @@ wp_status wp_pool_create(const wp_config *config, wp_pool **out)
     if (!block)
         return WP_NOMEM;
     wp_pool *pool = wp__build(&cfg, block, &l);
-
-    for (int i = 0; i < WP__WAITSETS; i++) {
-        if (wp__ws_init(wp__waitset_at(pool, i)) != 0) {
-            wp__release(pool, i);
-            return WP_NOMEM;
-        }
+    int done = wp__init_sync(pool);
+    if (done != WP__SYNC_STEPS) {
+        wp__release(pool, done);
+        return WP_NOMEM;
     }
 
-    atomic_store(&pool->live, pool->nworkers);
-    for (int i = 0; i < pool->nworkers; i++) {
+    /* The first min workers, all counted in before any starts. */
+    int n = cfg.min_workers;
+    atomic_store(&pool->live, n);
+    for (int i = 0; i < n; i++) {
         wp__worker *w = &pool->workers[i];
-        if (wp__thread_start(&w->thread, wp__worker_main, w) != 0) {
+        atomic_store(&w->state, WP__SLOT_RUNNING);
+        if (wp__start_thread(w) != 0) {
             /* Count out the workers that never started, stop the rest. */
-            atomic_fetch_sub(&pool->live, pool->nworkers - i);
+            atomic_store(&w->state, WP__SLOT_FREE);
+            atomic_fetch_sub(&pool->live, n - i);
             wp_pool_close(pool, WP_CANCEL, WP_FOREVER);
-            wp__join_workers(pool, i);
-            wp__release(pool, WP__WAITSETS);
+            wp__join_workers(pool);
+            wp__release(pool, WP__SYNC_STEPS);
             return WP_THREAD_FAILED;
         }
     }
     *out = pool;
+    return WP_OK;
+}
+
+/* Starts up to `count` workers now, within max; false if a start failed. */
+static bool wp__add_workers(wp_pool *pool, int count)
+{
+    for (int i = 0; i < count && wp__reserve_worker(pool); i++) {
+        if (!wp__spawn_reserved(pool))
+            return false;
+        wp__record_scale(pool, true);
+    }
+    return true;
+}
+
+/* Asks up to `count` workers to retire, never going below min: idle ones
+   answer at once, busy ones after their job. */
+static void wp__remove_workers(wp_pool *pool, int count)
+{
+    int surplus = atomic_load(&pool->live) - atomic_load(&pool->min_workers);
+    if (count > surplus)
+        count = surplus;
+    if (count <= 0)
+        return;
+    atomic_fetch_add(&pool->retire_requests, count);
+    wp__ws_notify(&pool->job_ready, true);
+}
+
+static bool wp__is_closed(const wp_pool *pool)
+{
+    return atomic_load_explicit(&pool->jobs->head, memory_order_acquire) & WP__CLOSED_BIT;
+}
+
+wp_status wp_pool_scale(wp_pool *pool, int delta)
+{
+    if (!pool)
+        return WP_INVALID;
+    if (wp__is_closed(pool))
+        return WP_CLOSED;
+    if (delta > 0)
+        return wp__add_workers(pool, delta) ? WP_OK : WP_THREAD_FAILED;
+    if (delta < 0)
+        wp__remove_workers(pool, delta == INT_MIN ? INT_MAX : -delta);
+    return WP_OK;
+}
+
+wp_status wp_pool_resize(wp_pool *pool, int min_workers, int max_workers)
+{
+    if (!pool || min_workers < 1 || min_workers > max_workers || max_workers > pool->slots)
+        return WP_INVALID;
+    if (wp__is_closed(pool))
+        return WP_CLOSED;
+    atomic_store(&pool->min_workers, min_workers);
+    atomic_store(&pool->max_workers, max_workers);
+    atomic_store(&pool->scaling, min_workers < max_workers);
+    /* Parked workers re-read the bounds and whether they are now surplus. */
+    wp__ws_notify(&pool->job_ready, true);
+    int live = atomic_load(&pool->live);
+    if (live > max_workers)
+        wp__remove_workers(pool, live - max_workers);
+    if (live < min_workers && !wp__add_workers(pool, min_workers - live))
+        return WP_THREAD_FAILED;
     return WP_OK;
 }
 
@@ -1726,8 +2214,8 @@ wp_status wp_pool_destroy(wp_pool *pool)
     atomic_store_explicit(&pool->destroying, 1, memory_order_release);
     wp__ws_notify(&pool->result_room, true);
     wp_pool_close(pool, WP_DRAIN, WP_FOREVER);
-    wp__join_workers(pool, pool->nworkers);
-    wp__release(pool, WP__WAITSETS);
+    wp__join_workers(pool);
+    wp__release(pool, WP__SYNC_STEPS);
     return WP_OK;
 }
 
@@ -1744,7 +2232,7 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
         return WP_INVALID;
     memset(out, 0, sizeof *out);
     uint64_t inline_runs = 0;
-    for (int i = 0; i < pool->nworkers; i++) {
+    for (int i = 0; i < pool->slots; i++) {
         const wp__worker *w = &pool->workers[i];
         out->completed += wp__read(&w->completed);
         out->failed += wp__read(&w->failed);
@@ -1764,6 +2252,15 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
     out->timed_out = wp__read(&pool->timed_out);
     out->refused_closed = wp__read(&pool->refused_closed);
     out->results_pending = pool->results ? wp_queue_size(pool->results) : 0;
+    out->min_workers = atomic_load_explicit(&pool->min_workers, memory_order_relaxed);
+    out->max_workers = atomic_load_explicit(&pool->max_workers, memory_order_relaxed);
+    out->peak_workers = atomic_load_explicit(&pool->peak, memory_order_relaxed);
+    out->scale_ups = wp__read(&pool->scale_ups);
+    out->scale_downs = wp__read(&pool->scale_downs);
+    out->spawn_failures = wp__read(&pool->spawn_failures);
+    out->last_scale_up_ns = atomic_load_explicit(&pool->last_scale_up, memory_order_relaxed);
+    out->last_scale_down_ns = atomic_load_explicit(&pool->last_scale_down, memory_order_relaxed);
+    out->uptime_ns = wp__pool_now(pool) - pool->created_ns;
     return WP_OK;
 }
 

@@ -146,12 +146,15 @@ static void test_create_accepts_the_limits(void) {
     wp_stats s = pool_stats(pool);
     CHECK_EQ_UINT(s.queue_capacity, (size_t)1 << 20);
     wp_pool_destroy(pool);
-    /* min == max, and min < max (starts max_workers for now) */
+    /* min == max is a fixed set; min < max starts min workers and scales */
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .min_workers = 3, .max_workers = 3 }, &pool), WP_OK);
     CHECK_EQ_INT(pool_stats(pool).workers, 3);
     wp_pool_destroy(pool);
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .min_workers = 1, .max_workers = 3 }, &pool), WP_OK);
-    CHECK_EQ_INT(pool_stats(pool).workers, 3);
+    s = pool_stats(pool);
+    CHECK_EQ_INT(s.workers, 1);
+    CHECK_EQ_INT(s.min_workers, 1);
+    CHECK_EQ_INT(s.max_workers, 3);
     wp_pool_destroy(pool);
 }
 
