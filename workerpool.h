@@ -354,11 +354,15 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       also the most wp_pool_resize can raise it to later.
      min_workers      fewest worker threads; 0 = max_workers (a fixed set).
                       min < max turns auto-scaling on: the pool starts min
-                      workers, adds one when the backlog passes
-                      scale_up_threshold (at most one per scale_up_cooldown),
-                      and a worker idle for idle_timeout exits while more
-                      than min are alive (at most one per
-                      scale_down_cooldown). min > max is WP_INVALID.
+                      workers and adds one when it sees more than
+                      scale_up_threshold jobs queued (at most one per
+                      scale_up_cooldown). It looks when a worker finishes a
+                      job and when a submitter finds the queue full, never
+                      on the submit fast path; so while every worker is in a
+                      long job, it grows once the queue fills. A worker idle
+                      for idle_timeout exits while more than min are alive
+                      (at most one per scale_down_cooldown). min > max is
+                      WP_INVALID.
      queue_capacity   queued jobs before backpressure applies; 0 = 1024;
                       rounded up to a power of two; at most 2^30.
      backpressure     policy when the queue is full; 0 = WP_BLOCK.
@@ -473,7 +477,9 @@ WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
    timeout passes first, the close turns into WP_CANCEL (still-queued jobs get
    WP_CANCELED, running jobs see wp_ctx_should_stop) and it returns WP_FORCED
    without waiting longer; the workers finish in the background and
-   wp_pool_destroy waits for them. Otherwise returns WP_OK. So WP_DRAIN with
+   wp_pool_destroy waits for them. Otherwise returns WP_OK (workers retired
+   earlier by auto-scaling may still be finishing their on_thread_stop hook;
+   wp_pool_destroy joins them). So WP_DRAIN with
    WP_NOWAIT cancels whatever has not finished. Every outcome, canceled ones
    included, goes through the result channel: with a full channel and nobody
    receiving, a close waits for a receiver (use a timeout). Calling it again
@@ -489,8 +495,9 @@ WP_API wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeou
    idle workers first, then running ones as soon as their job ends (so the
    count reaches its target shortly after the call). Returns WP_OK (also when
    clamping left nothing to do), WP_THREAD_FAILED if a thread could not be
-   started (the pool keeps the workers it has), WP_CLOSED after close, or
-   WP_INVALID for a NULL pool.
+   started (the pool keeps the workers it has; also if a retiring worker's
+   on_thread_stop hook holds the only free slot for long), WP_CLOSED after
+   close, or WP_INVALID for a NULL pool.
    Thread safety: any thread, also from inside jobs. */
 WP_API wp_status wp_pool_scale(wp_pool *pool, int delta);
 
@@ -1281,7 +1288,7 @@ struct wp_pool {
     /* Shutdown and scaling state; read by every worker, written rarely. */
     _Alignas(WP_CACHE_LINE) atomic_int canceling;
     atomic_int destroying;
-    atomic_int live;         /* worker threads counted in (started, not out) */
+    atomic_int live;         /* workers counted in, packed: see wp__started */
     atomic_int scaling;      /* min < max: the after-job checks run */
     atomic_int retire_requests; /* workers wp_pool_scale/resize asked to go */
     atomic_int min_workers;
@@ -1476,6 +1483,26 @@ static int64_t wp__pool_now(const wp_pool *pool)
     return pool->clock ? pool->clock(pool->clock_user) : wp__now_ns();
 }
 
+/* a + b for a duration b >= 0, saturating at WP_FOREVER. */
+static int64_t wp__later(int64_t a, int64_t b)
+{
+    return a > 0 && b >= WP_FOREVER - a ? WP_FOREVER : a + b;
+}
+
+/* `live` packs two counts into one atomic word so that every decision sees
+   both at once: started workers (low bits) and workers being started right
+   now (high bits). Min is enforced on started workers, so a retirement can
+   never count on a thread that may still fail to start; max and "has the pool
+   finished" (live == 0) count both. */
+#define WP__INFLIGHT 65536
+static int wp__started(int live) { return live % WP__INFLIGHT; }
+static int wp__total(int live) { return live % WP__INFLIGHT + live / WP__INFLIGHT; }
+
+static int wp__live(const wp_pool *pool)
+{
+    return atomic_load_explicit((atomic_int *)&pool->live, memory_order_acquire);
+}
+
 #ifdef WORKERPOOL_TESTING
 static atomic_int wp__failing_starts;
 /* Test hook: the next n thread starts (in any pool) fail as if the platform
@@ -1507,71 +1534,75 @@ static void wp__reap(wp__worker *w)
     }
 }
 
-/* A worker's last act: counts it out of `live`, waking whoever waits for the
-   pool to finish. Release pairs with the acquire loads of `live` in close and
-   recv: every outcome this worker produced is visible once it is out. */
-static void wp__count_out(wp_pool *pool)
+/* Takes `amount` out of `live`, waking whoever waits for the pool to finish
+   if that was the last of it. Release pairs with the acquire loads of `live`
+   in close and recv: every outcome a worker produced is visible once it is
+   out. */
+static void wp__count_out(wp_pool *pool, int amount)
 {
-    if (atomic_fetch_sub_explicit(&pool->live, 1, memory_order_acq_rel) == 1)
+    if (atomic_fetch_sub_explicit(&pool->live, amount, memory_order_acq_rel) == amount)
         wp__ws_notify(&pool->result_ready, true);
     wp__ws_notify(&pool->exited, true);
 }
 
-/* Counts one more worker into `live` if the pool is running and below max;
-   zero live workers means the pool has finished, so none may be added. */
+/* Counts one worker in as being started, if the pool is running and below
+   max. Zero means the pool has finished, so none may be added then. */
 static bool wp__reserve_worker(wp_pool *pool)
 {
-    int n = atomic_load_explicit(&pool->live, memory_order_relaxed);
+    int live = atomic_load_explicit(&pool->live, memory_order_relaxed);
     do {
-        if (n <= 0 || n >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed)
+        if (live == 0 || wp__total(live) >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed)
             || (atomic_load_explicit(&pool->jobs->head, memory_order_relaxed) & WP__CLOSED_BIT))
             return false;
-    } while (!atomic_compare_exchange_weak_explicit(&pool->live, &n, n + 1,
+    } while (!atomic_compare_exchange_weak_explicit(&pool->live, &live, live + WP__INFLIGHT,
                                                     memory_order_relaxed, memory_order_relaxed));
     return true;
 }
 
 static void wp__raise_peak(wp_pool *pool)
 {
-    int n = atomic_load_explicit(&pool->live, memory_order_relaxed);
+    int n = wp__started(wp__live(pool));
     int peak = atomic_load_explicit(&pool->peak, memory_order_relaxed);
     while (n > peak && !atomic_compare_exchange_weak_explicit(&pool->peak, &peak, n,
                                                               memory_order_relaxed, memory_order_relaxed))
         ;
 }
 
-/* Starts a thread for a worker already counted in `live`. On failure it is
-   counted out again and the failure is counted. */
-static bool wp__spawn_reserved(wp_pool *pool)
+/* Starts the thread of a reserved worker in a free slot. A slot whose worker
+   is retiring stays taken until that thread is done, so there may be none
+   free for a moment: then the reservation is given back (the next scale-up
+   check tries again) instead of waiting here. */
+enum wp__spawn_result { WP__SPAWNED, WP__NO_SLOT, WP__SPAWN_FAILED };
+
+static enum wp__spawn_result wp__spawn_reserved(wp_pool *pool)
 {
-    bool started = false;
+    bool started = false, no_slot = true;
     wp__mutex_lock(&pool->slot_mu);
-    /* A slot whose worker retired may still be RUNNING for an instant (it
-       leaves `live` just before it marks the slot), so look until one is
-       free: live < slots guarantees there will be one. */
-    for (;;) {
-        wp__worker *w = NULL;
-        for (int i = 0; i < pool->slots && !w; i++)
-            if (atomic_load_explicit(&pool->workers[i].state, memory_order_acquire) != WP__SLOT_RUNNING)
-                w = &pool->workers[i];
-        if (w) {
-            wp__reap(w);
-            atomic_store_explicit(&w->state, WP__SLOT_RUNNING, memory_order_relaxed);
-            started = wp__start_thread(w) == 0;
-            if (!started)
-                atomic_store_explicit(&w->state, WP__SLOT_FREE, memory_order_relaxed);
-            break;
+    for (int i = 0; i < pool->slots; i++) {
+        wp__worker *w = &pool->workers[i];
+        if (atomic_load_explicit(&w->state, memory_order_acquire) == WP__SLOT_RUNNING)
+            continue;
+        no_slot = false;
+        wp__reap(w);
+        atomic_store_explicit(&w->state, WP__SLOT_RUNNING, memory_order_relaxed);
+        /* Counted as started before the thread runs, so that it can leave. */
+        atomic_fetch_add_explicit(&pool->live, 1 - WP__INFLIGHT, memory_order_relaxed);
+        started = wp__start_thread(w) == 0;
+        if (!started) {
+            atomic_store_explicit(&w->state, WP__SLOT_FREE, memory_order_relaxed);
+            atomic_fetch_add_explicit(&pool->live, WP__INFLIGHT - 1, memory_order_relaxed);
         }
-        wp__thread_yield();
+        break;
     }
     wp__mutex_unlock(&pool->slot_mu);
     if (started) {
         wp__raise_peak(pool);
-    } else {
-        wp__count(&pool->spawn_failures);
-        wp__count_out(pool);
+        return WP__SPAWNED;
     }
-    return started;
+    if (!no_slot)
+        wp__count(&pool->spawn_failures);
+    wp__count_out(pool, WP__INFLIGHT);
+    return no_slot ? WP__NO_SLOT : WP__SPAWN_FAILED;
 }
 
 static void wp__record_scale(wp_pool *pool, bool up)
@@ -1588,9 +1619,8 @@ static bool wp__claim_cooldown(atomic_int_least64_t *next, int64_t now, int64_t 
     int_least64_t due = atomic_load_explicit(next, memory_order_relaxed);
     if (now < due)
         return false;
-    int64_t until = cooldown >= WP_FOREVER - now ? WP_FOREVER : now + cooldown;
-    return atomic_compare_exchange_strong_explicit(next, &due, until, memory_order_relaxed,
-                                                   memory_order_relaxed);
+    return atomic_compare_exchange_strong_explicit(next, &due, wp__later(now, cooldown),
+                                                   memory_order_relaxed, memory_order_relaxed);
 }
 
 /* Adds a worker when the backlog is past the threshold, the pool is below
@@ -1600,25 +1630,25 @@ static void wp__maybe_scale_up(wp_pool *pool)
 {
     if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
         || wp_queue_size(pool->jobs) <= pool->scale_up_threshold
-        || atomic_load_explicit(&pool->live, memory_order_relaxed)
-               >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed))
+        || wp__total(wp__live(pool)) >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed))
         return;
     if (!wp__claim_cooldown(&pool->next_scale_up, wp__pool_now(pool), pool->scale_up_cooldown))
         return;
-    if (wp__reserve_worker(pool) && wp__spawn_reserved(pool))
+    if (wp__reserve_worker(pool) && wp__spawn_reserved(pool) == WP__SPAWNED)
         wp__record_scale(pool, true);
 }
 
-/* Counts one worker out of `live` if more than min remain. */
+/* Counts the calling worker out if more than min would remain started. The
+   caller records the scale-down (outside any lock: it reads the user's
+   clock). Release, as in wp__count_out. */
 static bool wp__leave_above_min(wp_pool *pool)
 {
-    int n = atomic_load_explicit(&pool->live, memory_order_relaxed);
+    int live = atomic_load_explicit(&pool->live, memory_order_relaxed);
     do {
-        if (n <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+        if (wp__started(live) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
             return false;
-    } while (!atomic_compare_exchange_weak_explicit(&pool->live, &n, n - 1,
-                                                    memory_order_relaxed, memory_order_relaxed));
-    wp__record_scale(pool, false);
+    } while (!atomic_compare_exchange_weak_explicit(&pool->live, &live, live - 1,
+                                                    memory_order_release, memory_order_relaxed));
     return true;
 }
 
@@ -1645,28 +1675,30 @@ static bool wp__retire_if_idle(wp_pool *pool, int64_t idle_since)
 {
     int64_t now = wp__pool_now(pool);
     if (now - idle_since < pool->idle_timeout
-        || atomic_load_explicit(&pool->live, memory_order_relaxed)
-               <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+        || wp__started(wp__live(pool)) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
         return false;
     if (!wp__claim_cooldown(&pool->next_scale_down, now, pool->scale_down_cooldown))
         return false;
     return wp__leave_above_min(pool);
 }
 
-/* How long an idle worker may park: without bound unless it is surplus. With
-   a clock override the worker re-reads that clock every millisecond. */
+/* How long an idle worker may park: without bound unless it is surplus; a
+   surplus worker wakes when its idle timeout ends, or, if another worker's
+   scale-down holds the cooldown, when the cooldown ends (never at a time
+   already past, which would spin). With a clock override the worker re-reads
+   that clock every millisecond instead. */
 static int64_t wp__idle_deadline(wp_pool *pool, int64_t *idle_since)
 {
     if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
-        || atomic_load_explicit(&pool->live, memory_order_relaxed)
-               <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+        || wp__started(wp__live(pool)) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
         return WP_FOREVER;
     if (*idle_since < 0)
         *idle_since = wp__pool_now(pool);
     if (pool->clock)
         return wp__deadline(WP_MS(1));
-    return pool->idle_timeout >= WP_FOREVER - *idle_since ? WP_FOREVER
-                                                         : *idle_since + pool->idle_timeout;
+    int64_t due = wp__later(*idle_since, pool->idle_timeout);
+    int64_t cooldown = atomic_load_explicit(&pool->next_scale_down, memory_order_relaxed);
+    return cooldown > due ? cooldown : due;
 }
 
 enum { WP__RETIRE = 4 };
@@ -1723,6 +1755,8 @@ static wp__thread_ret wp__worker_main(void *arg)
         }
     }
 
+    if (r == WP__RETIRE)
+        wp__record_scale(pool, false);
     if (r == WP__FINISHED) /* the queue is closed and empty: tell the others */
         wp__ws_notify(&pool->job_ready, true);
     if (pool->on_thread_stop)
@@ -1732,7 +1766,7 @@ static wp__thread_ret wp__worker_main(void *arg)
        (or destroy) join this thread. */
     atomic_store_explicit(&w->state, WP__SLOT_EXITED, memory_order_release);
     if (r == WP__FINISHED)
-        wp__count_out(pool);
+        wp__count_out(pool, 1);
     return WP__THREAD_RETURN;
 }
 
@@ -2132,7 +2166,7 @@ wp_status wp_pool_create(const wp_config *config, wp_pool **out)
         if (wp__start_thread(w) != 0) {
             /* Count out the workers that never started, stop the rest. */
             atomic_store(&w->state, WP__SLOT_FREE);
-            atomic_fetch_sub(&pool->live, n - i);
+            atomic_fetch_sub(&pool->live, n - i); /* all started workers */
             wp_pool_close(pool, WP_CANCEL, WP_FOREVER);
             wp__join_workers(pool);
             wp__release(pool, WP__SYNC_STEPS);
@@ -2143,13 +2177,22 @@ wp_status wp_pool_create(const wp_config *config, wp_pool **out)
     return WP_OK;
 }
 
-/* Starts up to `count` workers now, within max; false if a start failed. */
+/* Starts up to `count` workers now, within max; false if a start failed.
+   A slot held by a retiring worker frees within moments (unless its
+   on_thread_stop hook dawdles), so that case is retried for a while. */
 static bool wp__add_workers(wp_pool *pool, int count)
 {
-    for (int i = 0; i < count && wp__reserve_worker(pool); i++) {
-        if (!wp__spawn_reserved(pool))
+    int no_slot = 0;
+    for (int i = 0; i < count && wp__reserve_worker(pool);) {
+        enum wp__spawn_result r = wp__spawn_reserved(pool);
+        if (r == WP__SPAWN_FAILED || (r == WP__NO_SLOT && ++no_slot > 100000))
             return false;
+        if (r == WP__NO_SLOT) {
+            wp__thread_yield();
+            continue;
+        }
         wp__record_scale(pool, true);
+        i++;
     }
     return true;
 }
@@ -2158,7 +2201,7 @@ static bool wp__add_workers(wp_pool *pool, int count)
    answer at once, busy ones after their job. */
 static void wp__remove_workers(wp_pool *pool, int count)
 {
-    int surplus = atomic_load(&pool->live) - atomic_load(&pool->min_workers);
+    int surplus = wp__started(wp__live(pool)) - atomic_load(&pool->min_workers);
     if (count > surplus)
         count = surplus;
     if (count <= 0)
@@ -2196,11 +2239,15 @@ wp_status wp_pool_resize(wp_pool *pool, int min_workers, int max_workers)
     atomic_store(&pool->scaling, min_workers < max_workers);
     /* Parked workers re-read the bounds and whether they are now surplus. */
     wp__ws_notify(&pool->job_ready, true);
-    int live = atomic_load(&pool->live);
+    int live = wp__started(wp__live(pool));
     if (live > max_workers)
         wp__remove_workers(pool, live - max_workers);
-    if (live < min_workers && !wp__add_workers(pool, min_workers - live))
-        return WP_THREAD_FAILED;
+    /* Workers may be retiring under the old min right now: top up until the
+       new min is really started, or a start fails. */
+    for (int tries = 0; wp__started(wp__live(pool)) < min_workers; tries++) {
+        if (tries > 2 * max_workers || !wp__add_workers(pool, 1))
+            return WP_THREAD_FAILED;
+    }
     return WP_OK;
 }
 
@@ -2240,7 +2287,7 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
         inline_runs += wp__read(&w->ran_inline);
         out->active += atomic_load_explicit((atomic_int *)&w->busy, memory_order_relaxed);
     }
-    out->workers = atomic_load_explicit(&pool->live, memory_order_acquire);
+    out->workers = wp__started(wp__live(pool));
     if (out->active > out->workers)
         out->active = out->workers;
     out->idle = out->workers - out->active;
