@@ -787,8 +787,9 @@ static void wp__cond_signal(wp__cond *c) { pthread_cond_signal(c); }
 static void wp__cond_broadcast(wp__cond *c) { pthread_cond_broadcast(c); }
 static void wp__cond_wait(wp__cond *c, wp__mutex *m) { pthread_cond_wait(c, m); }
 
-#  if defined(__APPLE__)
-/* macOS has no pthread_condattr_setclock: sliced wall-clock waits, as for C11. */
+#  if defined(__APPLE__) || defined(_WIN32)
+/* macOS has no pthread_condattr_setclock, and MinGW's winpthreads refuses
+   CLOCK_MONOTONIC in it: sliced wall-clock waits, as for C11. */
 static int wp__cond_init(wp__cond *c) { return pthread_cond_init(c, NULL) == 0 ? 0 : -1; }
 static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 {
