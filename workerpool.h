@@ -47,28 +47,50 @@
    CONFIGURATION MACROS (define before the include that has the implementation)
 
      WORKERPOOL_STATIC     every function is static: private to one translation unit
+                           (gcc and clang then warn, with -Wall, about each API
+                           function that unit does not call: -Wunused-function)
      WP_API                the linkage of public functions (default: extern)
      WP_ASSERT(x)          internal assertions (default: assert from <assert.h>)
      WP_MALLOC(sz), WP_FREE(p)
                            the default allocator; define both or neither. The
                            allocator in wp_config overrides them for one pool.
      WP_CACHE_LINE         the size that keeps hot fields apart (default: 64)
-     WP_THREADS_C11, WP_THREADS_PTHREAD
-                           force a threading backend. Default: C11 <threads.h>
+     WP_THREADS_C11, WP_THREADS_PTHREAD, WP_THREADS_WIN32
+                           force a threading backend (at most one). Default:
+                           Win32 on Windows (_WIN32); elsewhere C11 <threads.h>
                            where it exists, pthreads otherwise. ThreadSanitizer
                            builds are switched to pthreads automatically, since
                            TSan has no interceptors for glibc's C11 threads.
+                           Win32 uses SRW locks, condition variables and
+                           _beginthreadex (Windows Vista or later); it includes
+                           <windows.h> in the implementation file only, with
+                           WIN32_LEAN_AND_MEAN and NOMINMAX unless you include
+                           it first yourself.
+
+   C++ AND COMPILERS
+
+     The declarations compile as C++ (extern "C"), so C++ code can call the
+     library; the implementation is C11 (_Atomic, _Alignas, _Thread_local) and
+     does not compile as C++: put it in a .c file. MinGW-w64 gcc and clang
+     need nothing special. MSVC (not tested) needs /std:c11 or later and
+     /experimental:c11atomics for <stdatomic.h>; it has no _Thread_local,
+     which becomes __declspec(thread) there.
 
    TIMEOUTS
 
-     Every timeout is measured on a monotonic clock. The pthreads backend also
-     sleeps on CLOCK_MONOTONIC, so stepping the wall clock cannot move a
-     timeout. C11's cnd_timedwait only takes wall-clock deadlines, so the C11
-     backend sleeps in slices of at most 20 ms and re-checks the monotonic
-     clock between them: a wall-clock step before or between slices is
-     harmless, but a step backwards *during* a slice stretches that slice by
-     the size of the step. Where the wall clock may be stepped back (NTP steps,
-     manual changes), prefer WP_THREADS_PTHREAD.
+     Every timeout is measured on a monotonic clock (QueryPerformanceCounter
+     on Windows). The pthreads backend also sleeps on CLOCK_MONOTONIC, and the
+     Win32 backend sleeps for a relative time, so stepping the wall clock
+     cannot move a timeout. C11's cnd_timedwait only takes wall-clock
+     deadlines, so the C11 backend sleeps in slices of at most 20 ms and
+     re-checks the monotonic clock between them: a wall-clock step before or
+     between slices is harmless, but a step backwards *during* a slice
+     stretches that slice by the size of the step. Where the wall clock may be
+     stepped back (NTP steps, manual changes), prefer WP_THREADS_PTHREAD. The
+     pthreads backend on macOS and on Windows (MinGW's winpthreads) cannot
+     wait on a monotonic clock and slices its waits the same way. Windows
+     wakes sleepers on its timer tick, so a timeout there may run over by up
+     to a tick (often 1 to 16 ms).
 
    THREAD SAFETY
 
