@@ -29,6 +29,8 @@ EXAMPLE_NAMES := $(notdir $(basename $(wildcard examples/*.c)))
 BENCH_NAMES   := $(notdir $(basename $(wildcard bench/*.c)))
 HEADERS       := workerpool.h $(wildcard tests/*.h)
 
+comma := ,
+
 # One build directory per flavour of the test suite.
 #   $(1): flavour name   $(2): extra compiler flags
 #   $(3): compiler (default $(CC))   $(4): build directory (default $(BUILD)/$(1))
@@ -46,7 +48,7 @@ endef
 $(eval $(call test_flavour,c11,$(OPT) -DWP_THREADS_C11))
 $(eval $(call test_flavour,pthread,$(OPT) -DWP_THREADS_PTHREAD))
 $(eval $(call test_flavour,tsan,-O1 -g -fsanitize=thread -DWP_THREADS_PTHREAD))
-$(eval $(call test_flavour,asan,-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
+$(eval $(call test_flavour,asan,-O1 -g -fno-omit-frame-pointer -fsanitize=address$(comma)undefined -fno-sanitize-recover=all))
 
 # Other C standards (the last -std wins over the one in STRICT).
 STDS := c17 c2x

@@ -586,10 +586,10 @@ WP_API wp_status wp_pool_stats(wp_pool *pool, wp_stats *out);
 #  error "workerpool.h: WP_THREADS_WIN32 needs Windows (_WIN32)"
 #endif
 
-/* The clock: QueryPerformanceCounter on Windows, CLOCK_MONOTONIC elsewhere.
-   A pthreads build on Windows (MinGW's winpthreads) keeps CLOCK_MONOTONIC,
-   because its condition variables take deadlines on that clock. */
-#if defined(_WIN32) && !defined(WP_THREADS_PTHREAD)
+/* The clock: QueryPerformanceCounter on Windows, whatever the backend
+   (no Windows wait takes a deadline on another monotonic clock), and
+   CLOCK_MONOTONIC elsewhere. */
+#if defined(_WIN32)
 #  define WP__CLOCK_QPC 1
 #endif
 
@@ -622,8 +622,8 @@ WP_API wp_status wp_pool_stats(wp_pool *pool, wp_stats *out);
 #  endif
 #endif
 
-/* MSVC accepts C11's _Thread_local in no mode (clang-cl does); its own
-   spelling means the same for the static variables this file keeps. */
+/* MSVC has no _Thread_local in any /std mode (clang-cl has); for the
+   static variables of this file, __declspec(thread) means the same. */
 #if defined(_MSC_VER) && !defined(__clang__) && !defined(_Thread_local)
 #  define _Thread_local __declspec(thread)
 #endif
