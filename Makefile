@@ -5,10 +5,20 @@
 #   make test-asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make examples        build every example; make demo runs the backpressure demo
 #   make bench           queue throughput benchmark (the pool benchmarks: see bench/README.md)
-#   make install         copy workerpool.h to $(DESTDIR)$(PREFIX)/include
+#   make install         copy workerpool.h and workerpool.pc under $(DESTDIR)$(PREFIX)
+# Portability (each needs more tools; see the README, "Make targets"):
+#   make test-std        the suite under -std=c11, -std=c17 and -std=c2x
+#   make test-musl       the suite built with musl-gcc
+#   make test-windows    the suite cross-compiled with MinGW-w64, run under wine
+#   make test-cpp        the header from C++11 and C++17 callers
+#   make test-linkage    WORKERPOOL_STATIC in two units; a shared-library build
+#   make test-packaging  make install + pkg-config, and CMake consumers
+#   make test-portability  all of the above
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(PREFIX)/share/pkgconfig
 STRICT  := -std=c11 -Wall -Wextra -Wpedantic -Wstrict-prototypes -Wshadow -Werror
 OPT     ?= -O2 -g
 LDLIBS  := -pthread
@@ -19,21 +29,52 @@ EXAMPLE_NAMES := $(notdir $(basename $(wildcard examples/*.c)))
 BENCH_NAMES   := $(notdir $(basename $(wildcard bench/*.c)))
 HEADERS       := workerpool.h $(wildcard tests/*.h)
 
+comma := ,
+
 # One build directory per flavour of the test suite.
 #   $(1): flavour name   $(2): extra compiler flags
+#   $(3): compiler (default $(CC))   $(4): build directory (default $(BUILD)/$(1))
+#   $(5): suffix of the binaries (.exe for Windows)
+# The compiler and directory are fixed when the flavour is defined.
 define test_flavour
-$(BUILD)/$(1)/%: tests/%.c $(HEADERS)
+$(1)_DIR := $(or $(4),$(BUILD)/$(1))
+$(1)_CC := $(or $(3),$(CC))
+$$($(1)_DIR)/%$(5): tests/%.c $(HEADERS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(STRICT) $(2) -I. -Itests $$< -o $$@ $$(LDLIBS)
-$(1)_BINS := $$(addprefix $(BUILD)/$(1)/,$(TEST_NAMES))
+	$$($(1)_CC) $$(STRICT) $(2) -I. -Itests $$< -o $$@ $$(LDLIBS)
+$(1)_BINS := $$(addprefix $$($(1)_DIR)/,$$(addsuffix $(5),$(TEST_NAMES)))
 endef
 
 $(eval $(call test_flavour,c11,$(OPT) -DWP_THREADS_C11))
 $(eval $(call test_flavour,pthread,$(OPT) -DWP_THREADS_PTHREAD))
 $(eval $(call test_flavour,tsan,-O1 -g -fsanitize=thread -DWP_THREADS_PTHREAD))
-$(eval $(call test_flavour,asan,-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
+$(eval $(call test_flavour,asan,-O1 -g -fno-omit-frame-pointer -fsanitize=address$(comma)undefined -fno-sanitize-recover=all))
 
-.PHONY: all test check test-c11 test-pthread test-tsan test-asan examples demo bench install uninstall clean
+# Other C standards (the last -std wins over the one in STRICT).
+STDS := c17 c2x
+$(foreach s,$(STDS),$(eval $(call test_flavour,$(s)_c11,$(OPT) -std=$(s) -DWP_THREADS_C11)))
+$(foreach s,$(STDS),$(eval $(call test_flavour,$(s)_pthread,$(OPT) -std=$(s) -DWP_THREADS_PTHREAD)))
+
+# musl: musl-gcc (Debian's musl-tools) wraps gcc with musl's headers and libc.
+MUSL_CC ?= musl-gcc
+$(eval $(call test_flavour,musl_c11,$(OPT) -DWP_THREADS_C11,$(MUSL_CC),build/musl/c11))
+$(eval $(call test_flavour,musl_pthread,$(OPT) -DWP_THREADS_PTHREAD,$(MUSL_CC),build/musl/pthread))
+
+# Windows: MinGW-w64 (Debian's gcc-mingw-w64-x86-64), run under wine. The
+# library takes its Win32 backend by itself; the tests use MinGW's winpthreads
+# for their own threads and clocks. A second flavour forces the pthreads
+# backend onto winpthreads. Static, so that no MinGW DLL has to be found.
+MINGW_CC    ?= x86_64-w64-mingw32-gcc
+WINE        ?= wine
+WINEPREFIX  ?= $(CURDIR)/build/wine
+WIN_FLAGS   := $(OPT) -D__USE_MINGW_ANSI_STDIO=1 -static
+WINE_RUN    := WINEDEBUG=-all WINEPREFIX=$(WINEPREFIX) $(WINE)
+$(eval $(call test_flavour,win32,$(WIN_FLAGS),$(MINGW_CC),build/mingw/win32,.exe))
+$(eval $(call test_flavour,winpthread,$(WIN_FLAGS) -DWP_THREADS_PTHREAD,$(MINGW_CC),build/mingw/pthread,.exe))
+
+.PHONY: all test check test-c11 test-pthread test-tsan test-asan examples demo bench \
+        test-std test-musl test-windows test-cpp test-linkage test-packaging test-portability \
+        install uninstall clean
 
 all: $(c11_BINS) examples
 
@@ -70,12 +111,110 @@ $(BUILD)/bench/%: bench/%.c workerpool.h
 bench: $(addprefix $(BUILD)/bench/,$(BENCH_NAMES))
 	@for b in $^; do ./$$b || exit 1; done
 
+# --- portability ------------------------------------------------------------
+
+STD_BINS := $(c11_BINS) $(pthread_BINS) $(foreach s,$(STDS),$($(s)_c11_BINS) $($(s)_pthread_BINS))
+
+test-std: $(STD_BINS)
+	@sh tests/run.sh $^
+
+test-musl: $(musl_c11_BINS) $(musl_pthread_BINS)
+	@sh tests/run.sh $^
+
+# Windows extras: the examples (built; quickstart also run), and the
+# implementation as workerpool.dll with a program linked against it.
+WIN_DIR := build/mingw
+$(WIN_DIR)/examples/%.exe: examples/%.c workerpool.h
+	@mkdir -p $(@D)
+	$(MINGW_CC) $(STRICT) $(WIN_FLAGS) -I. $< -o $@ $(LDLIBS)
+
+$(WIN_DIR)/dll/workerpool.dll: tests/linkage/impl.c workerpool.h
+	@mkdir -p $(@D)
+	$(MINGW_CC) $(STRICT) $(WIN_FLAGS) -shared -I. $< -o $@ \
+		-Wl,--out-implib,$(WIN_DIR)/dll/libworkerpool.dll.a $(LDLIBS)
+
+$(WIN_DIR)/dll/shared_main.exe: tests/linkage/shared_main.c $(WIN_DIR)/dll/workerpool.dll $(HEADERS) tests/linkage/roundtrip.h
+	$(MINGW_CC) $(STRICT) $(WIN_FLAGS) -I. -Itests $< -o $@ $(WIN_DIR)/dll/libworkerpool.dll.a $(LDLIBS)
+
+WIN_EXAMPLES := $(addprefix $(WIN_DIR)/examples/,$(addsuffix .exe,$(EXAMPLE_NAMES)))
+
+test-windows: $(win32_BINS) $(winpthread_BINS) $(WIN_DIR)/dll/shared_main.exe $(WIN_EXAMPLES)
+	@command -v $(WINE) >/dev/null || { echo "test-windows: $(WINE) not found (Debian: apt-get install wine wine64)"; exit 1; }
+	@echo "wine: $$($(WINE_RUN) --version 2>/dev/null); prefix $(WINEPREFIX)"
+	@mkdir -p $(WINEPREFIX) && $(WINE_RUN) wineboot --init >/dev/null 2>&1; true
+	@$(WINE_RUN) $(WIN_DIR)/examples/quickstart.exe >/dev/null || { echo "quickstart.exe failed under wine"; exit 1; }
+	@WINEDEBUG=-all WINEPREFIX=$(WINEPREFIX) WP_TEST_RUNNER=$(WINE) \
+		sh tests/run.sh $(win32_BINS) $(winpthread_BINS) $(WIN_DIR)/dll/shared_main.exe
+
+# C++ callers: the header from C++, the implementation compiled as C.
+CXX_STRICT := -Wall -Wextra -Wpedantic -Wshadow -Werror
+CPP_STDS   := c++11 c++17
+$(BUILD)/cpp/impl.o: tests/linkage/impl.c workerpool.h
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -I. -c $< -o $@
+
+$(BUILD)/cpp/caller-%: tests/cpp/caller.cpp $(BUILD)/cpp/impl.o workerpool.h
+	$(CXX) -std=$* $(CXX_STRICT) $(OPT) -I. $< $(BUILD)/cpp/impl.o -o $@ $(LDLIBS)
+
+test-cpp: $(addprefix $(BUILD)/cpp/caller-,$(CPP_STDS))
+	@sh tests/run.sh $^
+
+# Linkage: WORKERPOOL_STATIC in two units of one program, and the
+# implementation as a shared library. The static units need
+# -Wno-unused-function: under WORKERPOOL_STATIC every API function a unit does
+# not call is an unused static function (see README, "Status").
+LINK_DIR := $(BUILD)/linkage
+$(LINK_DIR)/static_%.o: tests/linkage/static_%.c $(HEADERS) $(wildcard tests/linkage/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -Wno-unused-function -I. -Itests -c $< -o $@
+
+$(LINK_DIR)/static_test: tests/linkage/static_main.c $(LINK_DIR)/static_a.o $(LINK_DIR)/static_b.o $(HEADERS)
+	$(CC) $(STRICT) $(OPT) -I. -Itests $< $(LINK_DIR)/static_a.o $(LINK_DIR)/static_b.o -o $@ $(LDLIBS)
+
+$(LINK_DIR)/libworkerpool.so: tests/linkage/impl.c workerpool.h
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -fPIC -shared -I. $< -o $@ $(LDLIBS)
+
+$(LINK_DIR)/shared_test: tests/linkage/shared_main.c $(LINK_DIR)/libworkerpool.so $(HEADERS) tests/linkage/roundtrip.h
+	$(CC) $(STRICT) $(OPT) -I. -Itests $< -o $@ -L$(LINK_DIR) -lworkerpool -Wl,-rpath,'$$ORIGIN' $(LDLIBS)
+
+# The static units define no global symbol of the library, and the shared
+# library exports exactly the functions declared WP_API, nothing else.
+test-linkage: $(LINK_DIR)/static_test $(LINK_DIR)/shared_test
+	@if nm $(LINK_DIR)/static_a.o $(LINK_DIR)/static_b.o | grep -E ' [A-TV-Z] ' | grep -v ' unit_[ab]_'; then \
+		echo "!! the WORKERPOOL_STATIC units export more than their own functions"; exit 1; fi; \
+		echo "ok  the WORKERPOOL_STATIC units export no symbol of the library"
+	@api=$$(sed -n 's/^WP_API [^(]*[ *]\(wp_[a-z][a-z_]*\)(.*/\1/p' workerpool.h | sort -u | tr '\n' ' '); \
+		exported=$$(nm -D --defined-only $(LINK_DIR)/libworkerpool.so | awk '{ print $$3 }' | sort -u | tr '\n' ' '); \
+		if [ "$$exported" != "$$api" ]; then \
+			echo "!! libworkerpool.so exports: $$exported"; echo "!! the header declares: $$api"; exit 1; fi; \
+		echo "ok  libworkerpool.so exports the $$(echo $$api | wc -w) WP_API functions and nothing else"
+	@sh tests/run.sh $(LINK_DIR)/static_test $(LINK_DIR)/shared_test
+
+test-packaging:
+	@CC="$(CC)" sh tests/packaging/run.sh
+
+test-portability: test-std test-musl test-windows test-cpp test-linkage test-packaging
+
+# --- install ----------------------------------------------------------------
+
+VERSION = $(shell sed -n 's/^.define WORKERPOOL_VERSION "\(.*\)"$$/\1/p' workerpool.h)
+
+# workerpool.pc is written at install time, for the PREFIX of that install.
 install:
-	install -d $(DESTDIR)$(PREFIX)/include
-	install -m 644 workerpool.h $(DESTDIR)$(PREFIX)/include/workerpool.h
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 workerpool.h $(DESTDIR)$(INCLUDEDIR)/workerpool.h
+	printf '%s\n' 'prefix=$(PREFIX)' \
+		'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' '' \
+		'Name: workerpool' \
+		'Description: A worker pool with backpressure in one C11 header' \
+		'Version: $(VERSION)' \
+		'Cflags: -I$${includedir}' \
+		'Libs: -pthread' >$(DESTDIR)$(PKGCONFIGDIR)/workerpool.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/workerpool.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/include/workerpool.h
+	rm -f $(DESTDIR)$(INCLUDEDIR)/workerpool.h $(DESTDIR)$(PKGCONFIGDIR)/workerpool.pc
 
 clean:
 	rm -rf build

@@ -47,28 +47,50 @@
    CONFIGURATION MACROS (define before the include that has the implementation)
 
      WORKERPOOL_STATIC     every function is static: private to one translation unit
+                           (gcc and clang then warn, with -Wall, about each API
+                           function that unit does not call: -Wunused-function)
      WP_API                the linkage of public functions (default: extern)
      WP_ASSERT(x)          internal assertions (default: assert from <assert.h>)
      WP_MALLOC(sz), WP_FREE(p)
                            the default allocator; define both or neither. The
                            allocator in wp_config overrides them for one pool.
      WP_CACHE_LINE         the size that keeps hot fields apart (default: 64)
-     WP_THREADS_C11, WP_THREADS_PTHREAD
-                           force a threading backend. Default: C11 <threads.h>
+     WP_THREADS_C11, WP_THREADS_PTHREAD, WP_THREADS_WIN32
+                           force a threading backend (at most one). Default:
+                           Win32 on Windows (_WIN32); elsewhere C11 <threads.h>
                            where it exists, pthreads otherwise. ThreadSanitizer
                            builds are switched to pthreads automatically, since
                            TSan has no interceptors for glibc's C11 threads.
+                           Win32 uses SRW locks, condition variables and
+                           _beginthreadex (Windows Vista or later); it includes
+                           <windows.h> in the implementation file only, with
+                           WIN32_LEAN_AND_MEAN and NOMINMAX unless you include
+                           it first yourself.
+
+   C++ AND COMPILERS
+
+     The declarations compile as C++ (extern "C"), so C++ code can call the
+     library; the implementation is C11 (_Atomic, _Alignas, _Thread_local) and
+     does not compile as C++: put it in a .c file. MinGW-w64 gcc and clang
+     need nothing special. MSVC (not tested) needs /std:c11 or later and
+     /experimental:c11atomics for <stdatomic.h>; it has no _Thread_local,
+     which becomes __declspec(thread) there.
 
    TIMEOUTS
 
-     Every timeout is measured on a monotonic clock. The pthreads backend also
-     sleeps on CLOCK_MONOTONIC, so stepping the wall clock cannot move a
-     timeout. C11's cnd_timedwait only takes wall-clock deadlines, so the C11
-     backend sleeps in slices of at most 20 ms and re-checks the monotonic
-     clock between them: a wall-clock step before or between slices is
-     harmless, but a step backwards *during* a slice stretches that slice by
-     the size of the step. Where the wall clock may be stepped back (NTP steps,
-     manual changes), prefer WP_THREADS_PTHREAD.
+     Every timeout is measured on a monotonic clock (QueryPerformanceCounter
+     on Windows). The pthreads backend also sleeps on CLOCK_MONOTONIC, and the
+     Win32 backend sleeps for a relative time, so stepping the wall clock
+     cannot move a timeout. C11's cnd_timedwait only takes wall-clock
+     deadlines, so the C11 backend sleeps in slices of at most 20 ms and
+     re-checks the monotonic clock between them: a wall-clock step before or
+     between slices is harmless, but a step backwards *during* a slice
+     stretches that slice by the size of the step. Where the wall clock may be
+     stepped back (NTP steps, manual changes), prefer WP_THREADS_PTHREAD. The
+     pthreads backend on macOS and on Windows (MinGW's winpthreads) cannot
+     wait on a monotonic clock and slices its waits the same way. Windows
+     wakes sleepers on its timer tick, so a timeout there may run over by up
+     to a tick (often 1 to 16 ms).
 
    THREAD SAFETY
 
@@ -619,10 +641,6 @@ WP_API wp_status wp_pool_stats(wp_pool *pool, wp_stats *out);
    The backend is chosen once here; everything below uses only wp__ wrappers.
    ------------------------------------------------------------------------- */
 
-#if defined(_WIN32)
-#  error "workerpool.h: the Win32 backend is not written yet (see README, Status)"
-#endif
-
 #if defined(__SANITIZE_THREAD__)
 #  define WP__TSAN 1
 #elif defined(__has_feature)
@@ -631,55 +649,129 @@ WP_API wp_status wp_pool_stats(wp_pool *pool, wp_stats *out);
 #  endif
 #endif
 
-/* ThreadSanitizer has no interceptors for glibc's thrd_/mtx_/cnd_ functions and
-   crashes on them, so sanitized builds take the pthreads backend. */
-#if !defined(WP_THREADS_C11) && !defined(WP_THREADS_PTHREAD) && defined(WP__TSAN)
-#  define WP_THREADS_PTHREAD
+/* Win32 on Windows; else C11 <threads.h> where it exists, pthreads otherwise.
+   __STDC_NO_THREADS__ is not enough on its own: some C libraries leave it
+   undefined without shipping <threads.h>. ThreadSanitizer has no interceptors
+   for glibc's thrd_/mtx_/cnd_ functions and crashes on them, so sanitized
+   builds take the pthreads backend. */
+#if defined(WP_THREADS_C11) + defined(WP_THREADS_PTHREAD) + defined(WP_THREADS_WIN32) > 1
+#  error "workerpool.h: define at most one of WP_THREADS_C11, WP_THREADS_PTHREAD and WP_THREADS_WIN32"
 #endif
-#if !defined(WP_THREADS_C11) && !defined(WP_THREADS_PTHREAD)
-#  if !defined(__STDC_NO_THREADS__) && defined(__has_include)
-#    if __has_include(<threads.h>)
-#      define WP_THREADS_C11
+#if !defined(WP_THREADS_C11) && !defined(WP_THREADS_PTHREAD) && !defined(WP_THREADS_WIN32)
+#  if defined(_WIN32)
+#    define WP_THREADS_WIN32
+#  elif defined(WP__TSAN)
+#    define WP_THREADS_PTHREAD
+#  else
+#    if !defined(__STDC_NO_THREADS__) && defined(__has_include)
+#      if __has_include(<threads.h>)
+#        define WP_THREADS_C11
+#      endif
+#    endif
+#    if !defined(WP_THREADS_C11)
+#      define WP_THREADS_PTHREAD
 #    endif
 #  endif
-#  if !defined(WP_THREADS_C11)
-#    define WP_THREADS_PTHREAD
-#  endif
 #endif
-#if defined(WP_THREADS_C11) && defined(WP_THREADS_PTHREAD)
-#  error "workerpool.h: define at most one of WP_THREADS_C11 and WP_THREADS_PTHREAD"
+#if defined(WP_THREADS_WIN32) && !defined(_WIN32)
+#  error "workerpool.h: WP_THREADS_WIN32 needs Windows (_WIN32)"
 #endif
 
-#include <unistd.h>
-#if !defined(CLOCK_MONOTONIC)
-#  error "workerpool.h: CLOCK_MONOTONIC is hidden; include workerpool.h before other headers in the implementation file, or define _POSIX_C_SOURCE=200809L"
+/* The clock: QueryPerformanceCounter on Windows, whatever the backend
+   (no Windows wait takes a deadline on another monotonic clock), and
+   CLOCK_MONOTONIC elsewhere. */
+#if defined(_WIN32)
+#  define WP__CLOCK_QPC 1
+#endif
+
+#if defined(_WIN32)
+/* Lean, and without the min/max macros, for this include only: a file that
+   needs all of <windows.h> includes it before this header. */
+#  if !defined(WIN32_LEAN_AND_MEAN)
+#    define WIN32_LEAN_AND_MEAN
+#    define WP__UNDEF_LEAN
+#  endif
+#  if !defined(NOMINMAX)
+#    define NOMINMAX
+#    define WP__UNDEF_NOMINMAX
+#  endif
+#  include <windows.h>
+#  ifdef WP__UNDEF_LEAN
+#    undef WIN32_LEAN_AND_MEAN
+#    undef WP__UNDEF_LEAN
+#  endif
+#  ifdef WP__UNDEF_NOMINMAX
+#    undef NOMINMAX
+#    undef WP__UNDEF_NOMINMAX
+#  endif
+#endif
+
+#if !defined(WP__CLOCK_QPC)
+#  include <unistd.h>
+#  if !defined(CLOCK_MONOTONIC)
+#    error "workerpool.h: CLOCK_MONOTONIC is hidden; include workerpool.h before other headers in the implementation file, or define _POSIX_C_SOURCE=200809L"
+#  endif
+#endif
+
+/* MSVC has no _Thread_local in any /std mode (clang-cl has); for the
+   static variables of this file, __declspec(thread) means the same. */
+#if defined(_MSC_VER) && !defined(__clang__) && !defined(_Thread_local)
+#  define _Thread_local __declspec(thread)
 #endif
 
 #if defined(WP_THREADS_C11)
 #  include <threads.h>
+typedef int wp__thread_ret;
+#  define WP__THREAD_RETURN 0
+typedef wp__thread_ret (*wp__thread_fn)(void *arg);
 typedef thrd_t wp__thread;
 typedef mtx_t wp__mutex;
 typedef cnd_t wp__cond;
-typedef int wp__thread_ret;
-#  define WP__THREAD_RETURN 0
+#elif defined(WP_THREADS_WIN32)
+#  include <process.h>
+typedef void *wp__thread_ret;
+#  define WP__THREAD_RETURN NULL
+typedef wp__thread_ret (*wp__thread_fn)(void *arg);
+/* _beginthreadex wants an `unsigned __stdcall` function, which wp__thread_fn
+   is not (the conventions differ on 32-bit x86), so the thread starts in a
+   trampoline that reads what to run from here. */
+typedef struct wp__thread {
+    HANDLE handle;
+    wp__thread_fn fn;
+    void *arg;
+} wp__thread;
+typedef SRWLOCK wp__mutex;
+typedef CONDITION_VARIABLE wp__cond;
 #else
 #  include <pthread.h>
 #  include <sched.h>
+typedef void *wp__thread_ret;
+#  define WP__THREAD_RETURN NULL
+typedef wp__thread_ret (*wp__thread_fn)(void *arg);
 typedef pthread_t wp__thread;
 typedef pthread_mutex_t wp__mutex;
 typedef pthread_cond_t wp__cond;
-typedef void *wp__thread_ret;
-#  define WP__THREAD_RETURN NULL
 #endif
 
-typedef wp__thread_ret (*wp__thread_fn)(void *arg);
-
+#if defined(WP__CLOCK_QPC)
+static int64_t wp__now_ns(void)
+{
+    LARGE_INTEGER count, freq;
+    QueryPerformanceCounter(&count);
+    QueryPerformanceFrequency(&freq); /* fixed at boot; reading it is cheap */
+    int64_t c = (int64_t)count.QuadPart, f = (int64_t)freq.QuadPart;
+    /* Whole seconds, then the remainder: c * 1e9 would overflow after a few
+       weeks of uptime; (c % f) * 1e9 fits for any f below 9.2 GHz. */
+    return c / f * INT64_C(1000000000) + c % f * INT64_C(1000000000) / f;
+}
+#else
 static int64_t wp__now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * INT64_C(1000000000) + ts.tv_nsec;
 }
+#endif
 
 /* now + timeout without overflow; WP_FOREVER stays WP_FOREVER. */
 static int64_t wp__deadline(int64_t timeout)
@@ -688,6 +780,7 @@ static int64_t wp__deadline(int64_t timeout)
     return timeout >= WP_FOREVER - now ? WP_FOREVER : now + timeout;
 }
 
+#if !defined(WP_THREADS_WIN32)
 static struct timespec wp__timespec_from_ns(int64_t ns)
 {
     struct timespec ts;
@@ -695,6 +788,7 @@ static struct timespec wp__timespec_from_ns(int64_t ns)
     ts.tv_nsec = (long)(ns % INT64_C(1000000000));
     return ts;
 }
+#endif
 
 /* A wait on a wall-clock deadline can be stretched or cut by a clock jump, so
    where only such waits exist we wait in slices of at most this long and
@@ -734,6 +828,61 @@ static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
     cnd_timedwait(c, m, &until);
 }
 
+#elif defined(WP_THREADS_WIN32)
+
+/* The new thread only reads fn and arg, before it runs anything; the thread
+   object must stay in place until then (the pool keeps it in its worker
+   array until the join). */
+static unsigned __stdcall wp__win32_thread_main(void *p)
+{
+    const wp__thread *t = (const wp__thread *)p;
+    wp__thread_fn fn = t->fn;
+    void *arg = t->arg;
+    fn(arg);
+    return 0;
+}
+static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
+{
+    t->fn = fn;
+    t->arg = arg;
+    /* _beginthreadex, not CreateThread: it sets up the C runtime's per-thread
+       state for the new thread (errno, strtok, ...). */
+    uintptr_t h = _beginthreadex(NULL, 0, wp__win32_thread_main, t, 0, NULL);
+    t->handle = (HANDLE)h;
+    return h != 0 ? 0 : -1;
+}
+static void wp__thread_join(wp__thread t)
+{
+    WaitForSingleObject(t.handle, INFINITE);
+    CloseHandle(t.handle);
+}
+static void wp__thread_yield(void) { SwitchToThread(); }
+/* Slim reader/writer locks and condition variables (Vista and later) need no
+   cleanup and cannot fail to initialise. */
+static int wp__mutex_init(wp__mutex *m) { InitializeSRWLock(m); return 0; }
+static void wp__mutex_destroy(wp__mutex *m) { (void)m; }
+static void wp__mutex_lock(wp__mutex *m) { AcquireSRWLockExclusive(m); }
+static void wp__mutex_unlock(wp__mutex *m) { ReleaseSRWLockExclusive(m); }
+static int wp__cond_init(wp__cond *c) { InitializeConditionVariable(c); return 0; }
+static void wp__cond_destroy(wp__cond *c) { (void)c; }
+static void wp__cond_signal(wp__cond *c) { WakeConditionVariable(c); }
+static void wp__cond_broadcast(wp__cond *c) { WakeAllConditionVariable(c); }
+static void wp__cond_wait(wp__cond *c, wp__mutex *m) { SleepConditionVariableSRW(c, m, INFINITE, 0); }
+
+/* Windows waits take a relative timeout in milliseconds, which no clock step
+   can move. Rounded up, so a wait does not end just short of the deadline
+   and spin; the timer's granularity (often 1 to 16 ms) may still end it a
+   little early or late, and the caller re-checks the deadline either way. */
+static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
+{
+    int64_t left = deadline - wp__now_ns();
+    if (left <= 0)
+        return;
+    int64_t ms = left / INT64_C(1000000) + (left % INT64_C(1000000) != 0);
+    DWORD wait = ms >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)ms;
+    SleepConditionVariableSRW(c, m, wait, 0);
+}
+
 #else /* pthreads */
 
 static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
@@ -751,8 +900,9 @@ static void wp__cond_signal(wp__cond *c) { pthread_cond_signal(c); }
 static void wp__cond_broadcast(wp__cond *c) { pthread_cond_broadcast(c); }
 static void wp__cond_wait(wp__cond *c, wp__mutex *m) { pthread_cond_wait(c, m); }
 
-#  if defined(__APPLE__)
-/* macOS has no pthread_condattr_setclock: sliced wall-clock waits, as for C11. */
+#  if defined(__APPLE__) || defined(_WIN32)
+/* macOS has no pthread_condattr_setclock, and MinGW's winpthreads refuses
+   CLOCK_MONOTONIC in it: sliced wall-clock waits, as for C11. */
 static int wp__cond_init(wp__cond *c) { return pthread_cond_init(c, NULL) == 0 ? 0 : -1; }
 static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 {
@@ -794,6 +944,22 @@ static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 #  endif
 #endif /* backend */
 
+#if defined(_WIN32)
+static int wp__online_cpus(void)
+{
+#  if defined(_WIN32_WINNT) && _WIN32_WINNT >= 0x0601
+    /* Every processor group, not only the caller's (at most 64 CPUs each). */
+    DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+#  else
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    DWORD n = info.dwNumberOfProcessors;
+#  endif
+    if (n < 1)
+        return 1;
+    return n > WP_MAX_WORKERS ? WP_MAX_WORKERS : (int)n;
+}
+#else
 static int wp__online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -801,6 +967,7 @@ static int wp__online_cpus(void)
         return 1;
     return n > WP_MAX_WORKERS ? WP_MAX_WORKERS : (int)n;
 }
+#endif
 
 /* A hint to the CPU that we are spinning; no-op where we know none. */
 static void wp__cpu_relax(void)
@@ -809,6 +976,8 @@ static void wp__cpu_relax(void)
     __builtin_ia32_pause();
 #elif defined(__GNUC__) && (defined(__aarch64__) || defined(__arm__))
     __asm__ __volatile__("yield");
+#elif defined(_WIN32)
+    YieldProcessor(); /* pause on x86 and x64, yield on ARM */
 #else
     atomic_signal_fence(memory_order_seq_cst);
 #endif

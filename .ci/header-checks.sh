@@ -1,7 +1,10 @@
 #!/bin/sh
 # What a user meets first: the header compiles cleanly as the implementation
 # under gcc and clang, as declarations only in C and C++, and when included
-# first without and then with WORKERPOOL_IMPLEMENTATION (the stb rule).
+# first without and then with WORKERPOOL_IMPLEMENTATION (the stb rule). Where
+# MinGW-w64 is installed, the same for Windows (Win32 and pthreads backends)
+# with its gcc and with clang targeting it. Conflicting backend macros stop
+# the build with an #error.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
@@ -22,4 +25,22 @@ done
 for std in c++11 c++17; do
     g++ -std=$std -Wall -Wextra -Wpedantic -Werror -I"$top" -x c++ -c "$tmp/user.c" -o "$tmp/user_cpp.o"
     echo "ok  g++ -std=$std: declarations"
+done
+if command -v x86_64-w64-mingw32-gcc >/dev/null; then
+    for cc in x86_64-w64-mingw32-gcc "clang --target=x86_64-w64-mingw32"; do
+        for backend in "" -DWP_THREADS_WIN32 -DWP_THREADS_PTHREAD; do
+            $cc $flags $backend -c "$tmp/impl.c" -o "$tmp/impl.o"
+            $cc ${flags#-std=c11} -std=gnu11 $backend -c "$tmp/twice.c" -o "$tmp/twice.o"
+        done
+        $cc $flags -c "$tmp/user.c" -o "$tmp/user.o"
+        echo "ok  $cc: implementation (Win32, pthreads), include twice, declarations"
+    done
+fi
+for bad in "-DWP_THREADS_C11 -DWP_THREADS_PTHREAD" -DWP_THREADS_WIN32; do
+    if gcc $flags $bad -c "$tmp/impl.c" -o "$tmp/impl.o" 2>"$tmp/err"; then
+        echo "!! gcc $bad compiled; it should stop with an #error"
+        exit 1
+    fi
+    grep -q "#error" "$tmp/err"
+    echo "ok  gcc $bad: stops with $(grep -o 'error: .*' "$tmp/err" | head -n 1)"
 done

@@ -8,10 +8,7 @@
 #include "wp_test.h"
 #include "wp_fixtures.h"
 
-static int online_cpus(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : (int)n;
-}
+static int online_cpus(void) { return wpt_online_cpus(); }
 
 /* ------------------------------------------------------------------------ */
 /* Running jobs                                                              */

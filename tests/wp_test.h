@@ -47,6 +47,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(_WIN32)
+#  include <windows.h>
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Time                                                                      */
@@ -65,14 +68,36 @@ static inline int64_t wpt_ms_since(int64_t start_ns) {
 static inline void wpt_sleep_ns(int64_t ns) {
     if (ns <= 0)
         return;
+#if defined(_WIN32)
+    /* MinGW's clock_nanosleep (winpthreads) refuses CLOCK_MONOTONIC at once,
+       and Sleep counts in timer ticks: sleep until the clock has moved on. */
+    int64_t until = wpt_now_ns() + ns;
+    for (int64_t left = ns; left > 0; left = until - wpt_now_ns())
+        Sleep((DWORD)(left / INT64_C(1000000) + 1));
+#else
     struct timespec ts;
     ts.tv_sec = (time_t)(ns / INT64_C(1000000000));
     ts.tv_nsec = (long)(ns % INT64_C(1000000000));
     while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR) {
     }
+#endif
 }
 
 static inline void wpt_sleep_ms(int64_t ms) { wpt_sleep_ns(ms * INT64_C(1000000)); }
+
+/* ------------------------------------------------------------------------ */
+/* Platform                                                                  */
+
+/* The number of online CPUs (at least 1). */
+static inline int wpt_online_cpus(void) {
+#if defined(_WIN32)
+    DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+    return n < 1 ? 1 : (int)n;
+#else
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+#endif
+}
 
 /* ------------------------------------------------------------------------ */
 /* Scale                                                                     */
@@ -114,11 +139,19 @@ static inline size_t wpt_scaled(size_t full, size_t minimum) {
 
 #define WPT_MAX_PRINTED_FAILURES 25
 
+/* MinGW's printf is msvcrt's (no %zu) unless __USE_MINGW_ANSI_STDIO is 1, as
+   `make test-windows` sets it; the format checks then follow the GNU rules. */
+#if defined(__MINGW_PRINTF_FORMAT)
+#  define WPT__PRINTF __MINGW_PRINTF_FORMAT
+#else
+#  define WPT__PRINTF printf
+#endif
+
 static atomic_int wpt__failures;      /* failures of the running test */
 static pthread_mutex_t wpt__print_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
+__attribute__((format(WPT__PRINTF, 3, 4)))
 #endif
 static inline void wpt__fail(const char *file, int line, const char *fmt, ...) {
     int n = atomic_fetch_add(&wpt__failures, 1);
@@ -144,7 +177,7 @@ static inline void wpt__fail(const char *file, int line, const char *fmt, ...) {
 
 /* Prints a note under the running test (for context, e.g. measured sizes). */
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 1, 2)))
+__attribute__((format(WPT__PRINTF, 1, 2)))
 #endif
 static inline void wpt_note(const char *fmt, ...) {
     va_list ap;
