@@ -160,13 +160,11 @@ test-cpp: $(addprefix $(BUILD)/cpp/caller-,$(CPP_STDS))
 	@sh tests/run.sh $^
 
 # Linkage: WORKERPOOL_STATIC in two units of one program, and the
-# implementation as a shared library. The static units need
-# -Wno-unused-function: under WORKERPOOL_STATIC every API function a unit does
-# not call is an unused static function (see README, "Status").
+# implementation as a shared library.
 LINK_DIR := $(BUILD)/linkage
 $(LINK_DIR)/static_%.o: tests/linkage/static_%.c $(HEADERS) $(wildcard tests/linkage/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(STRICT) $(OPT) -Wno-unused-function -I. -Itests -c $< -o $@
+	$(CC) $(STRICT) $(OPT) -I. -Itests -c $< -o $@
 
 $(LINK_DIR)/static_test: tests/linkage/static_main.c $(LINK_DIR)/static_a.o $(LINK_DIR)/static_b.o $(HEADERS)
 	$(CC) $(STRICT) $(OPT) -I. -Itests $< $(LINK_DIR)/static_a.o $(LINK_DIR)/static_b.o -o $@ $(LDLIBS)

@@ -47,8 +47,8 @@
    CONFIGURATION MACROS (define before the include that has the implementation)
 
      WORKERPOOL_STATIC     every function is static: private to one translation unit
-                           (gcc and clang then warn, with -Wall, about each API
-                           function that unit does not call: -Wunused-function)
+                           (marked unused for gcc and clang, so the functions
+                           that unit does not call raise no warning)
      WP_API                the linkage of public functions (default: extern)
      WP_ASSERT(x)          internal assertions (default: assert from <assert.h>)
      WP_MALLOC(sz), WP_FREE(p)
@@ -137,7 +137,12 @@
 
 #ifndef WP_API
 #  ifdef WORKERPOOL_STATIC
-#    define WP_API static
+/* A unit rarely calls every function; unused ones must not warn. */
+#    if defined(__GNUC__) || defined(__clang__)
+#      define WP_API static __attribute__((unused))
+#    else
+#      define WP_API static
+#    endif
 #  else
 #    define WP_API extern
 #  endif
