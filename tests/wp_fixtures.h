@@ -67,8 +67,11 @@ static inline int gate_job(void *arg, wp_ctx *ctx) {
         }
         wpt_sleep_ms(1);
     }
+    /* Read before announcing the finish: the gate may go out of scope once
+       its owner sees every job finished. */
+    int code = atomic_load(&g->code);
     atomic_fetch_add(&g->finished, 1);
-    return atomic_load(&g->code);
+    return code;
 }
 
 static inline void gate_open(gate *g) { atomic_store(&g->open, true); }
