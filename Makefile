@@ -136,7 +136,9 @@ $(WIN_DIR)/dll/workerpool.dll: tests/linkage/impl.c workerpool.h
 $(WIN_DIR)/dll/shared_main.exe: tests/linkage/shared_main.c $(WIN_DIR)/dll/workerpool.dll $(HEADERS) tests/linkage/roundtrip.h
 	$(MINGW_CC) $(STRICT) $(WIN_FLAGS) -I. -Itests $< -o $@ $(WIN_DIR)/dll/libworkerpool.dll.a $(LDLIBS)
 
-WIN_EXAMPLES := $(addprefix $(WIN_DIR)/examples/,$(addsuffix .exe,$(EXAMPLE_NAMES)))
+# http_server speaks POSIX sockets only: not built for Windows.
+POSIX_ONLY_EXAMPLES := http_server
+WIN_EXAMPLES := $(addprefix $(WIN_DIR)/examples/,$(addsuffix .exe,$(filter-out $(POSIX_ONLY_EXAMPLES),$(EXAMPLE_NAMES))))
 
 test-windows: $(win32_BINS) $(winpthread_BINS) $(WIN_DIR)/dll/shared_main.exe $(WIN_EXAMPLES)
 	@command -v $(WINE) >/dev/null || { echo "test-windows: $(WINE) not found (Debian: apt-get install wine wine64)"; exit 1; }

@@ -95,9 +95,6 @@ typedef struct monitor {
 #define LINE_WIDTH 78
 
 /* Prints one finished line; on a terminal it first wipes the live line. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 1, 2)))
-#endif
 static void say(const char *fmt, ...) {
     char buf[160];
     va_list ap;
