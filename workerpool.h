@@ -800,6 +800,21 @@ static struct timespec wp__timespec_from_ns(int64_t ns)
    re-check the monotonic deadline between them. */
 #define WP__WALL_SLICE_NS WP_MS(20)
 
+#if defined(WP_THREADS_C11) || (defined(WP_THREADS_PTHREAD) && (defined(__APPLE__) || defined(_WIN32)))
+/* The wall-clock end of one slice of a wait for the monotonic `deadline`,
+   given the wall clock's `now`; false once the deadline has passed. */
+static bool wp__wall_slice(int64_t deadline, struct timespec now, struct timespec *until)
+{
+    int64_t left = deadline - wp__now_ns();
+    if (left <= 0)
+        return false;
+    if (left > WP__WALL_SLICE_NS)
+        left = WP__WALL_SLICE_NS;
+    *until = wp__timespec_from_ns((int64_t)now.tv_sec * INT64_C(1000000000) + now.tv_nsec + left);
+    return true;
+}
+#endif
+
 #if defined(WP_THREADS_C11)
 
 static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
@@ -821,16 +836,10 @@ static void wp__cond_wait(wp__cond *c, wp__mutex *m) { cnd_wait(c, m); }
 /* C11 only offers TIME_UTC deadlines: wait one slice, the caller re-checks. */
 static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 {
-    int64_t left = deadline - wp__now_ns();
-    if (left <= 0)
-        return;
-    if (left > WP__WALL_SLICE_NS)
-        left = WP__WALL_SLICE_NS;
-    struct timespec now;
+    struct timespec now, until;
     timespec_get(&now, TIME_UTC);
-    struct timespec until = wp__timespec_from_ns(
-        (int64_t)now.tv_sec * INT64_C(1000000000) + now.tv_nsec + left);
-    cnd_timedwait(c, m, &until);
+    if (wp__wall_slice(deadline, now, &until))
+        cnd_timedwait(c, m, &until);
 }
 
 #elif defined(WP_THREADS_WIN32)
@@ -911,15 +920,10 @@ static void wp__cond_wait(wp__cond *c, wp__mutex *m) { pthread_cond_wait(c, m); 
 static int wp__cond_init(wp__cond *c) { return pthread_cond_init(c, NULL) == 0 ? 0 : -1; }
 static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 {
-    int64_t left = deadline - wp__now_ns();
-    if (left <= 0)
-        return;
-    if (left > WP__WALL_SLICE_NS)
-        left = WP__WALL_SLICE_NS;
-    struct timespec now;
+    struct timespec now, until;
     clock_gettime(CLOCK_REALTIME, &now);
-    struct timespec until = wp__timespec_from_ns(
-        (int64_t)now.tv_sec * INT64_C(1000000000) + now.tv_nsec + left);
+    if (!wp__wall_slice(deadline, now, &until))
+        return;
     pthread_cond_timedwait(c, m, &until);
 }
 #  else

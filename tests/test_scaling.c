@@ -23,10 +23,7 @@
 
 #include <limits.h>
 
-static int online_cpus(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : (int)n;
-}
+static int online_cpus(void) { return wpt_online_cpus(); }
 
 /* How long a test waits to see that something did not happen. */
 #define STILL_MS 30
