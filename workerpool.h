@@ -1275,6 +1275,19 @@ WP_API void wp__queue_seek(wp_queue *q, size_t position)
    write a shared cache line, which is why normal builds use the fences.
    ------------------------------------------------------------------------- */
 
+/* A full (seq_cst) fence. On x86-64, clang emits mfence for it, which is
+   several times slower than a locked no-op on the stack on some CPUs (AMD);
+   gcc already emits the locked form. Both are full barriers in hardware, and
+   the "memory" clobber keeps the compiler from moving memory accesses across. */
+static inline void wp__fence(void)
+{
+#if defined(__clang__) && defined(__x86_64__)
+    __asm__ __volatile__("lock orl $0, (%%rsp)" ::: "memory", "cc");
+#else
+    atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
 typedef struct wp__waitset {
     _Alignas(WP_CACHE_LINE) atomic_uint waiters;
     unsigned epoch; /* guarded by mu */
@@ -1312,7 +1325,7 @@ static unsigned wp__ws_prepare(wp__waitset *ws)
     atomic_fetch_add_explicit(&ws->waiters, 1, memory_order_relaxed);
     /* Pairs with the fence in wp__ws_notify: the caller's re-check below
        cannot be ordered before the registration. */
-    atomic_thread_fence(memory_order_seq_cst);
+    wp__fence();
 #endif
     return ws->epoch;
 }
@@ -1349,7 +1362,7 @@ static void wp__ws_notify(wp__waitset *ws, bool all)
         return;
 #else
     /* Pairs with the fence in wp__ws_prepare (see above). */
-    atomic_thread_fence(memory_order_seq_cst);
+    wp__fence();
     if (atomic_load_explicit(&ws->waiters, memory_order_relaxed) == 0)
         return;
 #endif
