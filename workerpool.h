@@ -272,76 +272,23 @@ typedef struct wp_ctx wp_ctx;
    the job's own error code, reported as outcome WP_TASK_FAILED with that code. */
 typedef int (*wp_job_fn)(void *arg, wp_ctx *ctx);
 
-/* wp_backpressure: what a submission does when the job queue is full.
-   WP_BACKPRESSURE_DEFAULT (zero) means "the pool's policy" in a job and WP_BLOCK
-   in a config.
-     WP_BLOCK    wait for room, without bound (WP_CLOSED if the pool closes).
-     WP_DROP     discard the new job: WP_DROPPED, counted as dropped.
-     WP_REJECT   refuse it at once: WP_FULL, counted as rejected.
-     WP_TIMEOUT  wait for room up to the submit timeout, then WP_TIMED_OUT,
-                 counted as timed out.
-   A job submitted from inside one of the pool's own workers does not wait
-   for room: under WP_BLOCK or WP_TIMEOUT a full queue makes that worker run
-   the new job itself at once, so nested submission cannot deadlock the pool.
-   Past 64 nested levels on one thread the submission is refused with
-   WP_WOULD_DEADLOCK (counted as rejected), so a job that always submits
-   another cannot overflow the stack. */
-typedef enum wp_backpressure {
-    WP_BACKPRESSURE_DEFAULT = 0,
-    WP_BLOCK,
-    WP_DROP,
-    WP_REJECT,
-    WP_TIMEOUT
-} wp_backpressure;
-
-/* wp_job: the full description of one submission, for wp_submit_job. Zero
-   fields mean defaults, so `(wp_job){ .fn = f, .arg = p }` is a complete job.
-     fn            required.
-     arg           passed to fn and returned in the job's result.
-     id            your identifier, returned in the result (not interpreted).
-     backpressure  overrides the pool's policy for this submission.
-     timeout       overrides the pool's submit timeout (used with WP_TIMEOUT). */
-typedef struct wp_job {
-    wp_job_fn fn;
-    void *arg;
-    uint64_t id;
-    wp_backpressure backpressure;
-    int64_t timeout;
-} wp_job;
-
-/* wp_ctx_id: the id the job was submitted with (0 for wp_submit).
-   Thread safety: only inside the job, with its own ctx. */
-WP_API uint64_t wp_ctx_id(const wp_ctx *ctx);
-
-/* wp_ctx_worker: the index (0 .. workers-1) of the worker running the job.
-   Thread safety: only inside the job, with its own ctx. */
-WP_API int wp_ctx_worker(const wp_ctx *ctx);
-
-/* wp_ctx_should_stop: true once the pool is canceling (wp_pool_close with
-   WP_CANCEL, or a drain that ran past its timeout). A long job should poll it
-   and return early; its outcome is still what it returns.
-   Thread safety: only inside the job, with its own ctx. */
-WP_API bool wp_ctx_should_stop(const wp_ctx *ctx);
-
-/* wp_ctx_set_value: sets the value reported in the job's result (NULL unless
-   set). The pool never dereferences it.
-   Thread safety: only inside the job, with its own ctx. */
-WP_API void wp_ctx_set_value(wp_ctx *ctx, void *value);
-
-/* ---------------------------------------------------------------------------
-   Results
-   ------------------------------------------------------------------------- */
-
 /* wp_result: the one outcome of one accepted job, delivered through the result
-   channel when the pool has one (wp_config.result_capacity > 0).
+   channel when the pool has one (wp_config.result_capacity > 0) and to the
+   job's completion callback when it has one.
      id, arg      as submitted.
      value        what the job passed to wp_ctx_set_value (NULL if nothing).
      code         what the job returned (0 if it did not run).
      status       WP_OK (ran, returned 0), WP_TASK_FAILED (ran, returned code),
-                  or WP_CANCELED (never ran: the pool was closed with WP_CANCEL).
-     queued_ns    time between acceptance and the start of the run (or cancel).
+                  or, for a job that never ran: WP_CANCELED (its token was
+                  canceled, or the pool closed with WP_CANCEL), WP_EXPIRED
+                  (its deadline passed before it started) or WP_DROPPED
+                  (evicted from a full queue by WP_DROP_OLDEST).
+     queued_ns    time between acceptance and the start of the run (or the
+                  outcome, for a job that never ran); measured only when the
+                  pool has a result channel or the job a callback.
      run_ns       time the job ran (0 if it did not run).
-     worker       index of the worker that ran or canceled it. */
+     worker       index of the worker that ran or ended it; -1 for any other
+                  thread (wp_pool_help, WP_CALLER_RUNS, an eviction). */
 typedef struct wp_result {
     uint64_t id;
     void *arg;
@@ -352,6 +299,133 @@ typedef struct wp_result {
     int64_t run_ns;
     int worker;
 } wp_result;
+
+/* wp_done_fn: a job's completion callback, called exactly once with its
+   outcome, on the thread that produced it (a worker, or the thread that
+   canceled, evicted or ran it), before the result (if any) enters the result
+   channel. `result->arg` is the job's arg, so a callback can free it. It must
+   not block for long: it holds up its worker. */
+typedef void (*wp_done_fn)(const wp_result *result);
+
+/* wp_token: a cancellation token. Jobs that carry it (wp_job.token) and are
+   still queued when it is canceled never run: they yield WP_CANCELED. A job
+   already running sees wp_ctx_should_stop() turn true and may return early.
+   One token may serve any number of jobs, in any number of pools; it must
+   outlive every job that carries it. */
+typedef struct wp_token wp_token;
+
+/* wp_token_create: allocates (with WP_MALLOC) a token that is not canceled.
+   Returns WP_OK, WP_NOMEM, or WP_INVALID for a NULL out.
+   Thread safety: any thread. */
+WP_API wp_status wp_token_create(wp_token **out);
+
+/* wp_token_cancel: cancels the token (for good; a second call is harmless).
+   Thread safety: any thread, also from inside jobs. NULL is ignored. */
+WP_API void wp_token_cancel(wp_token *token);
+
+/* wp_token_is_canceled: whether wp_token_cancel was called (false for NULL).
+   Thread safety: any thread. */
+WP_API bool wp_token_is_canceled(const wp_token *token);
+
+/* wp_token_destroy: frees a token once no job that carries it is queued or
+   running. NULL is ignored. */
+WP_API void wp_token_destroy(wp_token *token);
+
+/* wp_priority: which of the pool's three queues (lanes) a job waits in.
+   Workers start higher-priority jobs first, with a fairness quota so that a
+   steady stream of high jobs cannot starve the others: while lower lanes
+   hold jobs, every 4th job a thread starts is taken from the normal lane
+   first and every 16th from the low lane first. So a waiting low job at
+   position p of its lane has started after at most 16 x (p + 1) job starts
+   of any one worker. */
+typedef enum wp_priority {
+    WP_PRIORITY_NORMAL = 0,
+    WP_PRIORITY_HIGH,
+    WP_PRIORITY_LOW
+} wp_priority;
+
+/* wp_backpressure: what a submission does when its queue lane is full.
+   WP_BACKPRESSURE_DEFAULT (zero) means "the pool's policy" in a job and WP_BLOCK
+   in a config.
+     WP_BLOCK        wait for room, without bound (WP_CLOSED if the pool closes).
+     WP_DROP         discard the new job: WP_DROPPED, counted as dropped.
+     WP_REJECT       refuse it at once: WP_FULL, counted as rejected.
+     WP_TIMEOUT      wait for room up to the submit timeout, then
+                     WP_TIMED_OUT, counted as timed out.
+     WP_DROP_OLDEST  evict the oldest job of the lane (it yields WP_DROPPED
+                     through its callback and the result channel, counted as
+                     evicted) and accept the new one: WP_OK.
+     WP_CALLER_RUNS  run the new job on the submitting thread, now: WP_OK
+                     once it has run (its outcome is delivered as usual).
+   A job submitted from inside one of the pool's own jobs does not wait for
+   room: under WP_BLOCK or WP_TIMEOUT a full queue makes that thread run the
+   new job itself at once, so nested submission cannot deadlock the pool,
+   even when every worker does it. Past 64 nested levels on one thread the
+   submission is refused with WP_WOULD_DEADLOCK (counted as rejected), so a
+   job that always submits another cannot overflow the stack. In an
+   inline-only pool (no workers) a submitter that meets a full queue under
+   WP_BLOCK or WP_TIMEOUT runs the oldest queued job to make room. */
+typedef enum wp_backpressure {
+    WP_BACKPRESSURE_DEFAULT = 0,
+    WP_BLOCK,
+    WP_DROP,
+    WP_REJECT,
+    WP_TIMEOUT,
+    WP_DROP_OLDEST,
+    WP_CALLER_RUNS
+} wp_backpressure;
+
+/* wp_job: the full description of one submission, for wp_submit_job and
+   wp_submit_batch. Zero fields mean defaults, so `(wp_job){ .fn = f, .arg = p }`
+   is a complete job.
+     fn            required.
+     arg           passed to fn and returned in the job's result.
+     id            your identifier, returned in the result (not interpreted).
+     backpressure  overrides the pool's policy for this submission.
+     timeout       overrides the pool's submit timeout (used with WP_TIMEOUT).
+     priority      its lane; WP_PRIORITY_NORMAL by default.
+     deadline      0 = none; else a duration from submission (on the pool's
+                   clock): not started by then, it never runs and yields
+                   WP_EXPIRED; running past it, wp_ctx_should_stop() and
+                   wp_ctx_expired() turn true.
+     token         NULL = none; see wp_token.
+     on_done       NULL = none; see wp_done_fn. */
+typedef struct wp_job {
+    wp_job_fn fn;
+    void *arg;
+    uint64_t id;
+    wp_backpressure backpressure;
+    int64_t timeout;
+    wp_priority priority;
+    int64_t deadline;
+    wp_token *token;
+    wp_done_fn on_done;
+} wp_job;
+
+/* wp_ctx_id: the id the job was submitted with (0 for wp_submit).
+   Thread safety: only inside the job, with its own ctx. */
+WP_API uint64_t wp_ctx_id(const wp_ctx *ctx);
+
+/* wp_ctx_worker: the index (0 .. workers-1) of the worker running the job, or
+   -1 when another thread runs it (wp_pool_help, WP_CALLER_RUNS).
+   Thread safety: only inside the job, with its own ctx. */
+WP_API int wp_ctx_worker(const wp_ctx *ctx);
+
+/* wp_ctx_should_stop: true once the pool is canceling (wp_pool_close with
+   WP_CANCEL, or a drain that ran past its timeout), the job's token is
+   canceled, or its deadline has passed. A long job should poll it and
+   return early; its outcome is still what it returns.
+   Thread safety: only inside the job, with its own ctx. */
+WP_API bool wp_ctx_should_stop(const wp_ctx *ctx);
+
+/* wp_ctx_expired: true once the job's deadline has passed (never without one).
+   Thread safety: only inside the job, with its own ctx. */
+WP_API bool wp_ctx_expired(const wp_ctx *ctx);
+
+/* wp_ctx_set_value: sets the value reported in the job's result (NULL unless
+   set). The pool never dereferences it.
+   Thread safety: only inside the job, with its own ctx. */
+WP_API void wp_ctx_set_value(wp_ctx *ctx, void *value);
 
 /* ---------------------------------------------------------------------------
    Configuration
@@ -410,7 +484,19 @@ typedef int64_t (*wp_clock_fn)(void *user);
                           exits; 0 = 10 seconds.
      scale_down_cooldown  least time between two automatic scale-downs;
                           0 = 1 second.
-     clock, clock_user    the clock for scaling decisions and stats times;
+     inline_only      true = no worker threads at all (min_workers and
+                      max_workers must be 0): jobs run only when a thread
+                      calls wp_pool_help, wp_pool_wait_idle or wp_pool_close,
+                      or under WP_CALLER_RUNS. Deterministic, for tests,
+                      replays and builds without threads.
+     rate_limit       0 = none; else the most jobs per second the pool starts
+                      (a token bucket on the pool's clock, applied when a job
+                      is taken from the queue: workers and wp_pool_help
+                      alike; jobs canceled at close skip it).
+     rate_burst       jobs that may start at once after a quiet spell (the
+                      bucket's size); 0 = 1.
+     clock, clock_user    the clock for scaling decisions, deadlines, the rate
+                          limit and stats times;
                           NULL = the system's monotonic clock. Lets tests
                           drive idle timeouts and cooldowns without sleeping
                           (surplus workers then re-read it every millisecond
@@ -432,6 +518,9 @@ typedef struct wp_config {
     int64_t scale_up_cooldown;
     int64_t idle_timeout;
     int64_t scale_down_cooldown;
+    bool inline_only;
+    double rate_limit;
+    size_t rate_burst;
     wp_clock_fn clock;
     void *clock_user;
 } wp_config;
@@ -491,6 +580,46 @@ WP_API wp_status wp_submit(wp_pool *pool, wp_job_fn fn, void *arg);
    Thread safety: any thread, including the pool's own jobs. */
 WP_API wp_status wp_submit_job(wp_pool *pool, const wp_job *job);
 
+/* WP_HAVE_SUBMIT_BATCH: defined since wp_submit_batch exists (0.2.0), for
+   code that must build against older copies of this header. */
+#define WP_HAVE_SUBMIT_BATCH 1
+
+/* wp_submit_batch: submits jobs[0 .. count-1] in order, each with its own
+   fields and policy, and stores each one's status in statuses[i] (when
+   statuses is not NULL). Returns how many were accepted. Runs of consecutive
+   jobs for the same lane claim their queue cells with one atomic operation
+   and wake the workers once, which makes a batch cheaper per job than
+   separate calls. A job that meets a full queue gets its own policy, as
+   with wp_submit_job; an invalid job gets WP_INVALID and the others still
+   go. A NULL pool, or NULL jobs with count > 0, accepts nothing (and every
+   status is WP_INVALID).
+   Thread safety: any thread, including the pool's own jobs. */
+WP_API size_t wp_submit_batch(wp_pool *pool, const wp_job *jobs, size_t count,
+                              wp_status *statuses);
+
+/* wp_retry: how wp_submit_retry retries. Zero fields take the defaults.
+     max_attempts     submissions tried in all; 0 = 8.
+     initial_backoff  the wait after the first refusal; 0 = 50 us.
+     max_backoff      the cap on a wait (each wait doubles, up to it);
+                      0 = 10 ms. */
+typedef struct wp_retry {
+    int max_attempts;
+    int64_t initial_backoff;
+    int64_t max_backoff;
+} wp_retry;
+
+/* wp_submit_retry: submits `job` refusing at once on a full queue (its
+   backpressure field is ignored: WP_REJECT), and after each refusal waits
+   and tries again, up to retry->max_attempts submissions in all (NULL retry
+   = defaults). Each wait is drawn at random between half and all of the
+   current backoff ("jitter", so that refused submitters do not retry in
+   lockstep); the backoff doubles after each refusal, up to max_backoff.
+   Returns the last submission's status: WP_OK, WP_FULL after the last
+   attempt, or any other status at once (WP_CLOSED, WP_INVALID, ...). Each
+   refused attempt counts as rejected in the stats.
+   Thread safety: any thread (it sleeps between attempts). */
+WP_API wp_status wp_submit_retry(wp_pool *pool, const wp_job *job, const wp_retry *retry);
+
 /* wp_result_recv: takes the oldest result from the result channel into `*out`,
    waiting up to `timeout` (WP_NOWAIT, WP_FOREVER or a duration) for one.
    Returns WP_OK; WP_TIMED_OUT when none came in time; WP_CLOSED when the pool
@@ -515,6 +644,41 @@ WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
    for a NULL pool, an unknown mode or a negative timeout.
    Thread safety: any thread but the pool's own workers. */
 WP_API wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout);
+
+/* wp_pool_pause: workers start no new job until wp_pool_resume (jobs already
+   running finish). Submissions still queue under their policy, and
+   wp_pool_help still runs jobs on its caller. wp_pool_close resumes a paused
+   pool, so a close still drains or cancels as its mode says. Returns WP_OK
+   (also if already paused), WP_CLOSED after close, or WP_INVALID.
+   Thread safety: any thread, also from inside jobs. */
+WP_API wp_status wp_pool_pause(wp_pool *pool);
+
+/* wp_pool_resume: lets the workers of a paused pool start jobs again.
+   Returns WP_OK (also if not paused) or WP_INVALID.
+   Thread safety: any thread, also from inside jobs. */
+WP_API wp_status wp_pool_resume(wp_pool *pool);
+
+/* wp_pool_wait_idle: waits up to `timeout` until no job is queued or running
+   (a job just accepted counts from its acceptance, so it cannot be missed).
+   Returns WP_OK, WP_TIMED_OUT, or WP_INVALID. Submissions may go on
+   meanwhile; WP_OK means the pool was idle at some moment during the call.
+   While it waits, the calling thread runs queued jobs itself (as
+   wp_pool_help does), so in an inline-only pool it runs them all. Called
+   from inside a job, it never blocks the worker on itself: it runs queued
+   jobs, and then waits only for jobs that are not themselves inside
+   wp_pool_wait_idle (so jobs waiting for each other do not deadlock).
+   Thread safety: any thread, also from inside jobs. */
+WP_API wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout);
+
+/* wp_pool_help: runs queued jobs on the calling thread (highest priority
+   first, honouring the rate limit) until no job is queued or `budget` (a
+   duration; WP_FOREVER = no limit) is spent, checked before each job; never
+   waits for jobs to arrive. Returns how many jobs it took (run, or ended as
+   canceled or expired); 0 for a NULL pool. A game's main thread can help
+   within its frame budget; an inline-only pool runs jobs only this way.
+   Jobs run here report worker -1.
+   Thread safety: any thread, also from inside jobs. */
+WP_API size_t wp_pool_help(wp_pool *pool, int64_t budget);
 
 /* wp_pool_scale: adds `delta` workers (delta > 0) or retires -delta workers
    (delta < 0) now, ignoring the cooldowns and clamped to the current
@@ -554,12 +718,16 @@ WP_API wp_status wp_pool_destroy(wp_pool *pool);
    stopping the pool, so a snapshot taken while jobs run is approximate; one
    taken at quiescence (after a wp_pool_close that returned WP_OK, or once
    every result of every accepted job is received) is exact and satisfies
-       submitted == completed + failed + canceled.
+       submitted == completed + failed + canceled + expired + evicted.
      workers, active, idle   worker threads alive; running a job; waiting.
      queue_depth             jobs queued now; queue_capacity its bound.
-     submitted               jobs accepted.
+     submitted               jobs accepted (WP_CALLER_RUNS and nested
+                             jobs run in place included).
      completed, failed       jobs that ran and returned 0 / nonzero.
-     canceled                accepted jobs that never ran (WP_CANCEL close).
+     canceled                accepted jobs that never ran: WP_CANCEL
+                             close, or a canceled token.
+     expired                 accepted jobs whose deadline passed first.
+     evicted                 accepted jobs evicted by WP_DROP_OLDEST.
      rejected, dropped, timed_out, refused_closed
                              submissions refused with WP_FULL (and the rare
                              WP_WOULD_DEADLOCK of a too-deep nested
@@ -585,6 +753,8 @@ typedef struct wp_stats {
     uint64_t completed;
     uint64_t failed;
     uint64_t canceled;
+    uint64_t expired;
+    uint64_t evicted;
     uint64_t rejected;
     uint64_t dropped;
     uint64_t timed_out;
@@ -823,6 +993,12 @@ static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
 }
 static void wp__thread_join(wp__thread t) { thrd_join(t, NULL); }
 static void wp__thread_yield(void) { thrd_yield(); }
+static void wp__sleep_ns(int64_t ns)
+{
+    struct timespec d = wp__timespec_from_ns(ns), left;
+    while (thrd_sleep(&d, &left) == -1)
+        d = left;
+}
 static int wp__mutex_init(wp__mutex *m) { return mtx_init(m, mtx_plain) == thrd_success ? 0 : -1; }
 static void wp__mutex_destroy(wp__mutex *m) { mtx_destroy(m); }
 static void wp__mutex_lock(wp__mutex *m) { mtx_lock(m); }
@@ -871,6 +1047,7 @@ static void wp__thread_join(wp__thread t)
     CloseHandle(t.handle);
 }
 static void wp__thread_yield(void) { SwitchToThread(); }
+static void wp__sleep_ns(int64_t ns) { Sleep((DWORD)((ns + WP_MS(1) - 1) / WP_MS(1))); }
 /* Slim reader/writer locks and condition variables (Vista and later) need no
    cleanup and cannot fail to initialise. */
 static int wp__mutex_init(wp__mutex *m) { InitializeSRWLock(m); return 0; }
@@ -905,6 +1082,12 @@ static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
 }
 static void wp__thread_join(wp__thread t) { pthread_join(t, NULL); }
 static void wp__thread_yield(void) { sched_yield(); }
+static void wp__sleep_ns(int64_t ns)
+{
+    struct timespec d = wp__timespec_from_ns(ns), left;
+    while (nanosleep(&d, &left) == -1)
+        d = left;
+}
 static int wp__mutex_init(wp__mutex *m) { return pthread_mutex_init(m, NULL) == 0 ? 0 : -1; }
 static void wp__mutex_destroy(wp__mutex *m) { pthread_mutex_destroy(m); }
 static void wp__mutex_lock(wp__mutex *m) { pthread_mutex_lock(m); }
@@ -1183,6 +1366,50 @@ static inline bool wp__queue_pop(wp_queue *q, void *out, size_t size)
     return true;
 }
 
+/* Pushes up to n elements with one claim: the run of free cells from head
+   (each checked before the claim; a cell seen free stays free until its
+   position is claimed). Answers how many were pushed; *why tells why not
+   all were (WP__FULL or WP__SHUT). */
+static size_t wp__queue_push_many(wp_queue *q, const void *elems, size_t n, size_t size,
+                                  enum wp__push_result *why)
+{
+    size_t ticket = atomic_load_explicit(&q->head, memory_order_relaxed);
+    size_t k;
+    *why = WP__PUSHED;
+    for (;;) {
+        if (ticket & WP__CLOSED_BIT) {
+            *why = WP__SHUT;
+            return 0;
+        }
+        for (k = 0; k < n; k++) {
+            size_t want = ticket + k * WP__TICKET;
+            if (atomic_load_explicit(wp__cell_seq(q, want), memory_order_acquire) != want)
+                break;
+        }
+        if (k == 0) {
+            ptrdiff_t diff = (ptrdiff_t)(atomic_load_explicit(wp__cell_seq(q, ticket),
+                                                              memory_order_acquire) - ticket);
+            if (diff < 0) {
+                *why = WP__FULL;
+                return 0;
+            }
+            ticket = atomic_load_explicit(&q->head, memory_order_relaxed);
+            continue;
+        }
+        if (atomic_compare_exchange_weak_explicit(&q->head, &ticket, ticket + k * WP__TICKET,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            break;
+    }
+    for (size_t i = 0; i < k; i++) {
+        atomic_size_t *seq = wp__cell_seq(q, ticket + i * WP__TICKET);
+        memcpy(wp__cell_data(seq), (const unsigned char *)elems + i * size, size);
+        atomic_store_explicit(seq, ticket + (i + 1) * WP__TICKET, memory_order_release);
+    }
+    if (k < n)
+        *why = WP__FULL;
+    return k;
+}
+
 /* After this, every push fails with WP__SHUT; pops continue. */
 static void wp__queue_close(wp_queue *q)
 {
@@ -1421,21 +1648,37 @@ static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *
    The pool
    ------------------------------------------------------------------------- */
 
-/* What travels through the job queue: 32 bytes on 64-bit targets. */
+/* What travels through a job queue: 56 bytes on 64-bit targets, so a cell
+   (with its sequence number) is 64 bytes. */
 typedef struct wp__task {
     wp_job_fn fn;
     void *arg;
     uint64_t id;
-    int64_t enqueued_ns; /* only measured when there is a result channel */
+    int64_t enqueued_ns; /* system clock; measured only for results/callbacks */
+    int64_t deadline_ns; /* pool clock; 0 = none */
+    wp_token *token;
+    wp_done_fn on_done;
 } wp__task;
 
-/* Counters written only by their worker (load + store, no locked RMW), read
-   by wp_pool_stats; each worker's sit on their own cache line. */
+struct wp_token {
+    atomic_int canceled;
+};
+
+/* The three priority lanes, in the order workers look at them. */
+#define WP__LANES 3
+enum { WP__LANE_HIGH = 0, WP__LANE_NORMAL = 1, WP__LANE_LOW = 2 };
+
+/* Outcome counters of one worker, written only by it (load + store, no
+   locked RMW), read by wp_pool_stats; each worker's sit on their own cache
+   line. The pool's `external` runner has the same shape but is shared by
+   every thread that is not a worker (helpers, WP_CALLER_RUNS), so its
+   counters take atomic adds; its index is -1. */
 typedef struct wp__worker {
     _Alignas(WP_CACHE_LINE) atomic_uint_least64_t completed;
     atomic_uint_least64_t failed;
     atomic_uint_least64_t canceled;
-    atomic_uint_least64_t ran_inline; /* nested submissions run in place */
+    atomic_uint_least64_t expired;
+    atomic_uint_least64_t ran_inline; /* nested and caller-run submissions */
     atomic_int busy;
     atomic_int state;                 /* enum wp__slot_state */
     int index;
@@ -1449,7 +1692,7 @@ enum wp__slot_state { WP__SLOT_FREE = 0, WP__SLOT_RUNNING, WP__SLOT_EXITED };
 
 struct wp_ctx {
     wp_pool *pool;
-    uint64_t id;
+    const wp__task *task;
     void *value;
     int worker;
 };
@@ -1458,6 +1701,7 @@ struct wp_pool {
     /* Read-only after create. */
     char name[64];
     int slots;               /* worker slots: the max_workers at create */
+    bool inline_only;
     wp_backpressure backpressure;
     int64_t submit_timeout;
     wp_thread_hook on_thread_start;
@@ -1465,25 +1709,34 @@ struct wp_pool {
     void *hook_user;
     wp_allocator allocator;
     void *allocation;
-    wp_queue *jobs;
+    wp_queue *lanes[WP__LANES];
     wp_queue *results;       /* NULL without a result channel */
     wp__worker *workers;
     size_t scale_up_threshold;
     int64_t scale_up_cooldown;
     int64_t idle_timeout;
     int64_t scale_down_cooldown;
+    int64_t rate_interval;   /* pool-clock ns between job starts; 0 = no limit */
+    int64_t rate_tolerance;  /* how far ahead of now the bucket may run */
     wp_clock_fn clock;
     void *clock_user;
     int64_t created_ns;      /* on the pool clock */
 
     /* Shutdown and scaling state; read by every worker, written rarely. */
     _Alignas(WP_CACHE_LINE) atomic_int canceling;
+    atomic_int paused;
     atomic_int destroying;
     atomic_int live;         /* workers counted in, packed: see wp__started */
+    atomic_int helpers;      /* other threads producing outcomes right now */
+    atomic_int inline_unit;  /* an inline-only pool's stand-in for workers */
+    atomic_int idle_waiting_jobs; /* jobs inside wp_pool_wait_idle */
     atomic_int scaling;      /* min < max: the after-job checks run */
     atomic_int retire_requests; /* workers wp_pool_scale/resize asked to go */
     atomic_int min_workers;
     atomic_int max_workers;
+
+    /* The rate limit's bucket: the time the next start is due (GCRA). */
+    _Alignas(WP_CACHE_LINE) atomic_int_least64_t rate_due;
 
     /* Scaling bookkeeping, touched only when the worker count changes. */
     _Alignas(WP_CACHE_LINE) atomic_int_least64_t next_scale_up;   /* pool clock */
@@ -1496,39 +1749,58 @@ struct wp_pool {
     atomic_int peak;
     wp__mutex slot_mu;       /* serialises slot choice, start and join */
 
-    /* Refusals only happen on the slow path, so shared counters are fine. */
+    /* Refusals and evictions only happen on the slow path, so shared
+       counters are fine. */
     _Alignas(WP_CACHE_LINE) atomic_uint_least64_t rejected;
     atomic_uint_least64_t dropped;
     atomic_uint_least64_t timed_out;
     atomic_uint_least64_t refused_closed;
+    atomic_uint_least64_t evicted;
+
+    wp__worker external;      /* runs jobs for threads that are not workers */
 
     wp__waitset job_ready;    /* workers wait for jobs */
-    wp__waitset job_room;     /* blocked submitters wait for room */
+    wp__waitset job_room[WP__LANES]; /* blocked submitters wait for room */
     wp__waitset result_ready; /* receivers wait for results */
     wp__waitset result_room;  /* workers wait for room in the result channel */
     wp__waitset exited;       /* closers wait for workers to finish */
+    wp__waitset idle;         /* wp_pool_wait_idle waits for the pool to idle */
 };
 
-#define WP__WAITSETS 5
+#define WP__WAITSETS (5 + WP__LANES)
 
 /* The worker the current thread is, if it is one; lets a pool recognise its
    own threads (nested submission, close from inside a job). */
 static _Thread_local wp__worker *wp__self;
 
-/* How deep nested submissions run inline on this thread (see wp__submit_slow). */
+/* The pool whose job this thread is running, if any (workers and helpers). */
+static _Thread_local wp_pool *wp__job_pool;
+
+/* How deep nested submissions run inline on this thread (see wp__run_here). */
 static _Thread_local int wp__inline_depth;
 #define WP__MAX_INLINE_DEPTH 64
 
-static bool wp__is_own_worker(const wp_pool *pool)
+/* Jobs this thread has taken from any queue: drives the fairness quota. */
+static _Thread_local unsigned wp__takes;
+
+/* True on the pool's own workers and on threads inside one of its jobs:
+   there, waiting for the pool could mean waiting for ourselves. */
+static bool wp__on_own_thread(const wp_pool *pool)
 {
-    return wp__self != NULL && wp__self->pool == pool;
+    return (wp__self != NULL && wp__self->pool == pool) || wp__job_pool == pool;
 }
 
-static void wp__bump(atomic_uint_least64_t *counter)
+/* Adds one to an outcome counter. A worker's own counters have a single
+   writer: a plain load and store, no locked instruction. Release, so that a
+   reader that sees the count also sees the queue positions behind it (see
+   wp__pending). */
+static void wp__tally(const wp__worker *w, atomic_uint_least64_t *counter)
 {
-    /* Single writer: a plain load and store, no locked instruction. */
-    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    if (w == NULL || w->index < 0)
+        atomic_fetch_add_explicit(counter, 1, memory_order_release);
+    else
+        atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                              memory_order_release);
 }
 
 static void wp__count(atomic_uint_least64_t *counter)
@@ -1546,12 +1818,61 @@ const char *wp_status_str(wp_status status)
     return "unknown status";
 }
 
-uint64_t wp_ctx_id(const wp_ctx *ctx) { return ctx ? ctx->id : 0; }
+/* --- tokens and the job's context ---------------------------------------- */
+
+wp_status wp_token_create(wp_token **out)
+{
+    if (!out)
+        return WP_INVALID;
+    *out = (wp_token *)WP_MALLOC(sizeof **out);
+    if (!*out)
+        return WP_NOMEM;
+    atomic_init(&(*out)->canceled, 0);
+    return WP_OK;
+}
+
+void wp_token_cancel(wp_token *token)
+{
+    /* Release pairs with the acquire in wp_token_is_canceled: whatever the
+       canceling thread did before is visible to a job that sees it. */
+    if (token)
+        atomic_store_explicit(&token->canceled, 1, memory_order_release);
+}
+
+bool wp_token_is_canceled(const wp_token *token)
+{
+    return token && atomic_load_explicit((atomic_int *)&token->canceled, memory_order_acquire);
+}
+
+void wp_token_destroy(wp_token *token)
+{
+    if (token)
+        WP_FREE(token);
+}
+
+static int64_t wp__pool_now(const wp_pool *pool)
+{
+    return pool->clock ? pool->clock(pool->clock_user) : wp__now_ns();
+}
+
+static bool wp__past_deadline(const wp_pool *pool, const wp__task *t)
+{
+    return t->deadline_ns != 0 && wp__pool_now(pool) >= t->deadline_ns;
+}
+
+uint64_t wp_ctx_id(const wp_ctx *ctx) { return ctx ? ctx->task->id : 0; }
 int wp_ctx_worker(const wp_ctx *ctx) { return ctx ? ctx->worker : -1; }
+
+bool wp_ctx_expired(const wp_ctx *ctx)
+{
+    return ctx && wp__past_deadline(ctx->pool, ctx->task);
+}
 
 bool wp_ctx_should_stop(const wp_ctx *ctx)
 {
-    return ctx && atomic_load_explicit(&ctx->pool->canceling, memory_order_acquire);
+    return ctx
+        && (atomic_load_explicit(&ctx->pool->canceling, memory_order_acquire)
+            || wp_token_is_canceled(ctx->task->token) || wp__past_deadline(ctx->pool, ctx->task));
 }
 
 void wp_ctx_set_value(wp_ctx *ctx, void *value)
@@ -1581,6 +1902,14 @@ static void wp__deliver(wp_pool *pool, const wp_result *r)
     wp__ws_notify(&pool->result_ready, false);
 }
 
+/* The pool has finished: no worker and no other thread will produce another
+   outcome. Acquire pairs with the release decrements of both counts. */
+static bool wp__finished(const wp_pool *pool)
+{
+    return atomic_load_explicit((atomic_int *)&pool->live, memory_order_acquire) == 0
+        && atomic_load_explicit((atomic_int *)&pool->helpers, memory_order_acquire) == 0;
+}
+
 typedef struct wp__recv_args {
     wp_pool *pool;
     wp_result *out;
@@ -1591,9 +1920,9 @@ static int wp__attempt_recv(void *arg)
     wp__recv_args *a = (wp__recv_args *)arg;
     if (wp__queue_pop(a->pool->results, a->out, sizeof(wp_result)))
         return WP_OK;
-    /* Every worker has finished, so every result is in the channel by now
-       (acquire pairs with the worker's release decrement); look once more. */
-    if (atomic_load_explicit(&a->pool->live, memory_order_acquire) == 0)
+    /* Every producer has finished, so every result is in the channel by now;
+       look once more. */
+    if (wp__finished(a->pool))
         return wp__queue_pop(a->pool->results, a->out, sizeof(wp_result)) ? WP_OK : WP_CLOSED;
     return WP__AGAIN;
 }
@@ -1612,67 +1941,313 @@ wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
 
 /* --- running a job ------------------------------------------------------- */
 
-/* Runs (or, when the pool is canceling, cancels) one task on worker `w`, and
-   records its one outcome. */
-static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
+static atomic_uint_least64_t *wp__outcome_counter(wp_pool *pool, wp__worker *w, wp_status s)
 {
-    bool timed = pool->results != NULL;
-    int64_t start = timed ? wp__now_ns() : 0;
-    wp_ctx ctx = { pool, t->id, NULL, w->index };
-    int code = 0;
-    wp_status outcome;
-    if (atomic_load_explicit(&pool->canceling, memory_order_acquire)) {
-        outcome = WP_CANCELED;
-        wp__bump(&w->canceled);
-    } else {
-        /* Saved and restored: a nested submission runs inside another job. */
-        int was_busy = atomic_load_explicit(&w->busy, memory_order_relaxed);
-        atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
-        code = t->fn(t->arg, &ctx);
-        atomic_store_explicit(&w->busy, was_busy, memory_order_relaxed);
-        outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
-        wp__bump(code == 0 ? &w->completed : &w->failed);
-    }
-    if (timed) {
-        int64_t end = outcome == WP_CANCELED ? start : wp__now_ns();
-        wp_result r = { t->id, t->arg, ctx.value, code, outcome,
-                        t->enqueued_ns ? start - t->enqueued_ns : 0, end - start, w->index };
-        wp__deliver(pool, &r);
+    switch (s) {
+    case WP_OK: return &w->completed;
+    case WP_TASK_FAILED: return &w->failed;
+    case WP_CANCELED: return &w->canceled;
+    case WP_EXPIRED: return &w->expired;
+    default: return &pool->evicted; /* WP_DROPPED: evicted from the queue */
     }
 }
 
-/* Takes a job and lets one blocked submitter know there is room. */
-static bool wp__take(wp_pool *pool, wp__task *t)
+/* Records the one outcome of a task: its callback, its count, its result.
+   `w` is NULL for an eviction. The count comes after the callback, so that
+   wp_pool_wait_idle returns only once callbacks have run, and before the
+   result channel, which may make us wait for a receiver. */
+static void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t, wp_status outcome,
+                         int code, void *value, int64_t start)
 {
-    if (!wp__queue_pop(pool->jobs, t, sizeof *t))
-        return false;
-    wp__ws_notify(&pool->job_room, false);
+    atomic_uint_least64_t *counter = w ? wp__outcome_counter(pool, w, outcome) : &pool->evicted;
+    if (pool->results == NULL && t->on_done == NULL) {
+        wp__tally(w, counter);
+        return;
+    }
+    int64_t end = outcome == WP_OK || outcome == WP_TASK_FAILED ? wp__now_ns() : start;
+    wp_result r = { t->id, t->arg, value, code, outcome,
+                    t->enqueued_ns ? start - t->enqueued_ns : 0, end - start, w ? w->index : -1 };
+    if (t->on_done)
+        t->on_done(&r);
+    wp__tally(w, counter);
+    if (pool->results)
+        wp__deliver(pool, &r);
+}
+
+/* Why a taken task must not run, or WP_OK if it may. */
+static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
+{
+    if (atomic_load_explicit((atomic_int *)&pool->canceling, memory_order_acquire)
+        || wp_token_is_canceled(t->token))
+        return WP_CANCELED;
+    if (wp__past_deadline(pool, t))
+        return WP_EXPIRED;
+    return WP_OK;
+}
+
+/* Runs (or cancels, or expires) one task on runner `w`, and records its one
+   outcome. */
+static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
+{
+    bool timed = pool->results != NULL || t->on_done != NULL;
+    int64_t start = timed ? wp__now_ns() : 0;
+    wp_ctx ctx = { pool, t, NULL, w->index };
+    int code = 0;
+    wp_status outcome = wp__verdict(pool, t);
+    if (outcome == WP_OK) {
+        /* Saved and restored: a nested submission runs inside another job. */
+        wp_pool *outer = wp__job_pool;
+        wp__job_pool = pool;
+        int was_busy = atomic_load_explicit(&w->busy, memory_order_relaxed);
+        if (w->index >= 0)
+            atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
+        code = t->fn(t->arg, &ctx);
+        if (w->index >= 0)
+            atomic_store_explicit(&w->busy, was_busy, memory_order_relaxed);
+        wp__job_pool = outer;
+        outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
+    }
+    wp__conclude(pool, w, t, outcome, code, ctx.value, start);
+}
+
+/* --- taking jobs: priorities, fairness, rate limit ------------------------ */
+
+/* Lane orders: usually high first; every 4th take normal first, every 16th
+   low first (see wp_priority). */
+static const unsigned char wp__lane_order[3][WP__LANES] = {
+    { WP__LANE_HIGH, WP__LANE_NORMAL, WP__LANE_LOW },
+    { WP__LANE_NORMAL, WP__LANE_HIGH, WP__LANE_LOW },
+    { WP__LANE_LOW, WP__LANE_NORMAL, WP__LANE_HIGH },
+};
+
+/* Pops the next task by priority; answers its lane, or -1 if all are empty. */
+static int wp__pop_next(wp_pool *pool, wp__task *t)
+{
+    unsigned n = wp__takes + 1;
+    const unsigned char *order = wp__lane_order[n % 16 == 0 ? 2 : n % 4 == 0 ? 1 : 0];
+    for (int i = 0; i < WP__LANES; i++) {
+        if (wp__queue_pop(pool->lanes[order[i]], t, sizeof *t)) {
+            wp__takes = n;
+            return order[i];
+        }
+    }
+    return -1;
+}
+
+static size_t wp__queued(const wp_pool *pool)
+{
+    size_t n = 0;
+    for (int i = 0; i < WP__LANES; i++)
+        n += wp_queue_size(pool->lanes[i]);
+    return n;
+}
+
+/* Every lane closed, and every job accepted before that taken. */
+static bool wp__lanes_drained(const wp_pool *pool)
+{
+    for (int i = 0; i < WP__LANES; i++)
+        if (!wp__queue_drained(pool->lanes[i]))
+            return false;
     return true;
 }
 
-typedef struct wp__take_args {
-    wp_pool *pool;
-    wp__task *task;
-} wp__take_args;
-
-enum { WP__GOT = 2, WP__FINISHED = 3 };
-
-static int wp__attempt_take(void *arg)
+/* The rate limit as a generic cell rate algorithm: `rate_due` is when the
+   next start is due; a start is allowed while that is at most `tolerance`
+   (the burst) ahead of now, and moves it one interval on. Answers 0 when a
+   start may happen now, else how long (pool clock) until one may. */
+static int64_t wp__rate_claim(wp_pool *pool)
 {
-    wp__take_args *a = (wp__take_args *)arg;
-    if (wp__take(a->pool, a->task))
+    int64_t now = wp__pool_now(pool);
+    int_least64_t due = atomic_load_explicit(&pool->rate_due, memory_order_relaxed);
+    for (;;) {
+        int64_t base = due > now ? due : now;
+        if (base - now > pool->rate_tolerance)
+            return base - now - pool->rate_tolerance;
+        if (atomic_compare_exchange_weak_explicit(&pool->rate_due, &due, base + pool->rate_interval,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return 0;
+    }
+}
+
+enum { WP__GOT = 2, WP__FINISHED = 3, WP__RETIRE = 4, WP__RATED = 5, WP__HELP = 6 };
+
+/* Takes the next task for any thread, honouring the rate limit (which jobs
+   canceled at close skip). Answers WP__GOT, WP__RATED (with *wait set, in
+   pool-clock ns), WP__FINISHED (closed and drained) or WP__AGAIN. */
+static int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
+{
+    bool limited = pool->rate_interval != 0
+        && !atomic_load_explicit(&pool->canceling, memory_order_acquire);
+    int lane;
+    if (limited && wp__queued(pool) > 0) {
+        int64_t w = wp__rate_claim(pool);
+        if (w > 0) {
+            *wait = w;
+            return WP__RATED;
+        }
+        lane = wp__pop_next(pool, t);
+        if (lane < 0) /* another thread took it: give the start back */
+            atomic_fetch_sub_explicit(&pool->rate_due, pool->rate_interval, memory_order_relaxed);
+    } else {
+        lane = limited ? -1 : wp__pop_next(pool, t);
+    }
+    if (lane >= 0) {
+        wp__ws_notify(&pool->job_room[lane], false);
         return WP__GOT;
+    }
     /* Closed but not drained means a submitter claimed a cell before the close
        and is still copying into it: keep trying, it is a matter of moments. */
-    return wp__queue_drained(a->pool->jobs) ? WP__FINISHED : WP__AGAIN;
+    return wp__lanes_drained(pool) ? WP__FINISHED : WP__AGAIN;
+}
+
+/* --- threads that are not workers ---------------------------------------- */
+
+/* A thread that is not a worker and may produce outcomes (it helps, evicts or
+   runs a job in place) counts itself in `helpers` meanwhile, so that close
+   and wp_result_recv wait for it as for a worker. The release fence orders
+   the count before the pop that follows: a worker that sees the queue
+   drained by that pop (acquire) then sees the count too. */
+static void wp__helper_enter(wp_pool *pool)
+{
+    atomic_fetch_add_explicit(&pool->helpers, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+static void wp__helper_leave(wp_pool *pool)
+{
+    atomic_fetch_sub_explicit(&pool->helpers, 1, memory_order_release);
+    wp__ws_notify(&pool->idle, true);
+    wp__ws_notify(&pool->result_ready, true);
+    wp__ws_notify(&pool->exited, true);
+}
+
+/* Takes and runs one job on the calling thread (counted in as a helper).
+   False when none may be taken now (none queued, or the rate limit). */
+static bool wp__help_one(wp_pool *pool)
+{
+    wp__task t;
+    int64_t wait;
+    if (wp__take(pool, &t, &wait) != WP__GOT)
+        return false;
+    wp__execute(pool, &pool->external, &t);
+    return true;
+}
+
+/* Runs a submission right here, on the submitting thread: a nested
+   submission into a full queue, or WP_CALLER_RUNS. A job that always submits
+   another would recurse without end, so past a depth bound it is refused. */
+static wp_status wp__run_here(wp_pool *pool, const wp__task *t)
+{
+    if (wp__inline_depth >= WP__MAX_INLINE_DEPTH) {
+        wp__count(&pool->rejected);
+        return WP_WOULD_DEADLOCK;
+    }
+    bool worker = wp__self != NULL && wp__self->pool == pool;
+    wp__worker *w = worker ? wp__self : &pool->external;
+    if (!worker)
+        wp__helper_enter(pool);
+    wp__tally(w, &w->ran_inline);
+    wp__inline_depth++;
+    wp__execute(pool, w, t);
+    wp__inline_depth--;
+    if (!worker)
+        wp__helper_leave(pool);
+    return WP_OK;
+}
+
+size_t wp_pool_help(wp_pool *pool, int64_t budget)
+{
+    if (!pool || budget < 0)
+        return 0;
+    int64_t deadline = wp__deadline(budget);
+    size_t ran = 0;
+    wp__helper_enter(pool);
+    while ((budget == WP_FOREVER || wp__now_ns() < deadline) && wp__help_one(pool))
+        ran++;
+    wp__helper_leave(pool);
+    return ran;
+}
+
+/* --- waiting for idle ----------------------------------------------------- */
+
+static uint64_t wp__load(const atomic_uint_least64_t *counter, memory_order order)
+{
+    return atomic_load_explicit((atomic_uint_least64_t *)counter, order);
+}
+
+static uint64_t wp__outcomes(const wp__worker *w)
+{
+    return wp__load(&w->completed, memory_order_acquire) + wp__load(&w->failed, memory_order_acquire)
+        + wp__load(&w->canceled, memory_order_acquire) + wp__load(&w->expired, memory_order_acquire);
+}
+
+/* Jobs accepted and not yet ended. Outcomes are read first and acceptances
+   second; both only grow, and an outcome's count is released after the pop
+   that took its job (which acquired the push), so a zero here means that at
+   the moment between the two reads every accepted job had ended. */
+static uint64_t wp__pending(const wp_pool *pool)
+{
+    uint64_t ended = wp__outcomes(&pool->external) + wp__load(&pool->evicted, memory_order_acquire);
+    for (int i = 0; i < pool->slots; i++)
+        ended += wp__outcomes(&pool->workers[i]);
+    uint64_t accepted = wp__load(&pool->external.ran_inline, memory_order_acquire);
+    for (int i = 0; i < pool->slots; i++)
+        accepted += wp__load(&pool->workers[i].ran_inline, memory_order_acquire);
+    for (int i = 0; i < WP__LANES; i++)
+        accepted += wp__queue_accepted(pool->lanes[i]);
+    return accepted - ended;
+}
+
+typedef struct wp__idle_args {
+    wp_pool *pool;
+    bool in_job;
+} wp__idle_args;
+
+/* Idle, or (inside a job) only jobs that wait for idle themselves are left;
+   a queued job also ends the wait (WP__HELP), so that the caller can run it. */
+static int wp__attempt_idle(void *arg)
+{
+    wp__idle_args *a = (wp__idle_args *)arg;
+    uint64_t pending = wp__pending(a->pool);
+    uint64_t waiting = a->in_job
+        ? (uint64_t)atomic_load_explicit(&a->pool->idle_waiting_jobs, memory_order_acquire) : 0;
+    if (pending <= waiting)
+        return WP_OK;
+    return wp__queued(a->pool) > 0 ? WP__HELP : WP__AGAIN;
+}
+
+/* What is left of the time until `deadline`, as a budget for wp_pool_help. */
+static int64_t wp__budget_until(int64_t deadline)
+{
+    if (deadline == WP_FOREVER)
+        return WP_FOREVER;
+    int64_t left = deadline == INT64_MIN ? 0 : deadline - wp__now_ns();
+    return left > 0 ? left : 0;
+}
+
+wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout)
+{
+    if (!pool || timeout < 0)
+        return WP_INVALID;
+    int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
+    wp__idle_args a = { pool, wp__job_pool == pool };
+    if (a.in_job) {
+        atomic_fetch_add_explicit(&pool->idle_waiting_jobs, 1, memory_order_seq_cst);
+        wp__ws_notify(&pool->idle, true);
+    }
+    int r;
+    do {
+        size_t ran = wp_pool_help(pool, wp__budget_until(deadline));
+        r = wp__ws_await(&pool->idle, deadline, wp__attempt_idle, &a, NULL);
+        if (r == WP__HELP && ran == 0) /* rate-limited: let the next start come due */
+            wp__sleep_ns(WP_US(100));
+    } while (r == WP__HELP && wp__budget_until(deadline) > 0);
+    if (a.in_job)
+        atomic_fetch_sub_explicit(&pool->idle_waiting_jobs, 1, memory_order_seq_cst);
+    return r == WP_OK ? WP_OK : WP_TIMED_OUT;
 }
 
 /* --- scaling ----------------------------------------------------------- */
-
-static int64_t wp__pool_now(const wp_pool *pool)
-{
-    return pool->clock ? pool->clock(pool->clock_user) : wp__now_ns();
-}
 
 /* a + b for a duration b >= 0, saturating at WP_FOREVER. */
 static int64_t wp__later(int64_t a, int64_t b)
@@ -1743,7 +2318,7 @@ static bool wp__reserve_worker(wp_pool *pool)
     int live = atomic_load_explicit(&pool->live, memory_order_relaxed);
     do {
         if (live == 0 || wp__total(live) >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed)
-            || (atomic_load_explicit(&pool->jobs->head, memory_order_relaxed) & WP__CLOSED_BIT))
+            || (atomic_load_explicit(&pool->lanes[0]->head, memory_order_relaxed) & WP__CLOSED_BIT))
             return false;
     } while (!atomic_compare_exchange_weak_explicit(&pool->live, &live, live + WP__INFLIGHT,
                                                     memory_order_relaxed, memory_order_relaxed));
@@ -1820,7 +2395,7 @@ static bool wp__claim_cooldown(atomic_int_least64_t *next, int64_t now, int64_t 
 static void wp__maybe_scale_up(wp_pool *pool)
 {
     if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
-        || wp_queue_size(pool->jobs) <= pool->scale_up_threshold
+        || wp__queued(pool) <= pool->scale_up_threshold
         || wp__total(wp__live(pool)) >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed))
         return;
     if (!wp__claim_cooldown(&pool->next_scale_up, wp__pool_now(pool), pool->scale_up_cooldown))
@@ -1892,18 +2467,49 @@ static int64_t wp__idle_deadline(wp_pool *pool, int64_t *idle_since)
     return cooldown > due ? cooldown : due;
 }
 
-enum { WP__RETIRE = 4 };
+typedef struct wp__take_args {
+    wp_pool *pool;
+    wp__task *task;
+    int64_t wait;    /* set with WP__RATED */
+    bool had_job;    /* ran a job since the last time it found none */
+} wp__take_args;
 
 static int wp__attempt_take_or_retire(void *arg)
 {
-    int r = wp__attempt_take(arg);
     wp__take_args *a = (wp__take_args *)arg;
+    wp_pool *pool = a->pool;
+    int r = atomic_load_explicit(&pool->paused, memory_order_acquire)
+        ? WP__AGAIN : wp__take(pool, a->task, &a->wait);
+    if (r != WP__AGAIN)
+        return r;
+    /* Going idle: whoever waits for the pool to idle may be done now. */
+    if (a->had_job) {
+        a->had_job = false;
+        wp__ws_notify(&pool->idle, true);
+    }
     /* Idle workers answer retirement requests first; busy ones after their
        job (see wp__worker_main). */
-    if (r == WP__AGAIN && atomic_load_explicit(&a->pool->retire_requests, memory_order_relaxed) > 0
-        && wp__retire_on_request(a->pool))
+    if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
+        && wp__retire_on_request(pool))
         return WP__RETIRE;
     return r;
+}
+
+/* A rate-limited worker sleeps until the next start is due, or until a
+   notify (close, resume, a new job) makes it look again. */
+static int wp__attempt_nothing(void *arg)
+{
+    wp_pool *pool = (wp_pool *)arg;
+    return atomic_load_explicit(&pool->canceling, memory_order_acquire) ? WP__DONE : WP__AGAIN;
+}
+
+static void wp__await_rate(wp_pool *pool, int64_t wait)
+{
+    /* With a clock override the wait is in that clock's units: re-read it
+       every millisecond instead. */
+    if (pool->clock || wait > WP_MS(1))
+        wait = pool->clock ? WP_MS(1) : wait;
+    wp__ws_await(&pool->job_ready, wp__deadline(wait), wp__attempt_nothing, pool, NULL);
 }
 
 static wp__thread_ret wp__worker_main(void *arg)
@@ -1915,7 +2521,7 @@ static wp__thread_ret wp__worker_main(void *arg)
         pool->on_thread_start(w->index, pool->hook_user);
 
     wp__task task;
-    wp__take_args a = { pool, &task };
+    wp__take_args a = { pool, &task, 0, false };
     int64_t idle_since = -1;
     int r;
     for (;;) {
@@ -1927,9 +2533,10 @@ static wp__thread_ret wp__worker_main(void *arg)
                it hides the jobs behind it, and the wake-ups of those jobs are
                spent on workers that found nothing. The one worker its publish
                wakes passes the wake-up on while work remains. */
-            if (slept && wp_queue_size(pool->jobs) > 0)
+            if (slept && wp__queued(pool) > 0)
                 wp__ws_notify(&pool->job_ready, false);
             wp__execute(pool, w, &task);
+            a.had_job = true;
             idle_since = -1;
             if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
                 && wp__retire_on_request(pool)) {
@@ -1938,6 +2545,8 @@ static wp__thread_ret wp__worker_main(void *arg)
             }
             if (atomic_load_explicit(&pool->scaling, memory_order_relaxed))
                 wp__maybe_scale_up(pool);
+        } else if (r == WP__RATED) {
+            wp__await_rate(pool, a.wait);
         } else if (r == WP__FINISHED || r == WP__RETIRE) {
             break;
         } else if (wp__retire_if_idle(pool, idle_since)) { /* idle deadline passed */
@@ -1950,6 +2559,7 @@ static wp__thread_ret wp__worker_main(void *arg)
         wp__record_scale(pool, false);
     if (r == WP__FINISHED) /* the queue is closed and empty: tell the others */
         wp__ws_notify(&pool->job_ready, true);
+    wp__ws_notify(&pool->idle, true);
     if (pool->on_thread_stop)
         pool->on_thread_stop(w->index, pool->hook_user);
     wp__self = NULL;
@@ -1964,76 +2574,122 @@ static wp__thread_ret wp__worker_main(void *arg)
 /* --- submission ---------------------------------------------------------- */
 
 typedef struct wp__push_args {
-    wp_pool *pool;
+    wp_queue *lane;
     const wp__task *task;
 } wp__push_args;
 
 static int wp__attempt_push_job(void *arg)
 {
     wp__push_args *a = (wp__push_args *)arg;
-    switch (wp__queue_push(a->pool->jobs, a->task, sizeof *a->task)) {
+    switch (wp__queue_push(a->lane, a->task, sizeof *a->task)) {
     case WP__PUSHED: return WP_OK;
     case WP__SHUT: return WP_CLOSED;
     default: return WP__AGAIN;
     }
 }
 
-/* The queue was full (or closed): apply the backpressure policy. */
-static wp_status wp__submit_slow(wp_pool *pool, const wp__task *t, wp_backpressure policy,
-                                 int64_t timeout, enum wp__push_result first)
+static wp_status wp__refused_closed(wp_pool *pool)
 {
-    if (first == WP__SHUT) {
-        wp__count(&pool->refused_closed);
-        return WP_CLOSED;
+    wp__count(&pool->refused_closed);
+    return WP_CLOSED;
+}
+
+/* WP_DROP_OLDEST: evicts the lane's oldest job (it yields WP_DROPPED) until
+   the new one fits. */
+static wp_status wp__evict_and_push(wp_pool *pool, int lane, const wp__task *t)
+{
+    wp__helper_enter(pool);
+    enum wp__push_result r;
+    while ((r = wp__queue_push(pool->lanes[lane], t, sizeof *t)) == WP__FULL) {
+        wp__task old;
+        if (wp__queue_pop(pool->lanes[lane], &old, sizeof old))
+            wp__conclude(pool, NULL, &old, WP_DROPPED, 0, NULL, wp__now_ns());
     }
+    if (r == WP__PUSHED)
+        wp__ws_notify(&pool->job_ready, false);
+    wp__helper_leave(pool);
+    return r == WP__PUSHED ? WP_OK : wp__refused_closed(pool);
+}
+
+/* An inline-only pool has nobody to make room but the submitter: it runs
+   the oldest jobs until the new one fits or the deadline passes. */
+static wp_status wp__help_until_pushed(wp_pool *pool, int lane, const wp__task *t, int64_t deadline)
+{
+    for (;;) {
+        switch (wp__queue_push(pool->lanes[lane], t, sizeof *t)) {
+        case WP__PUSHED: return WP_OK;
+        case WP__SHUT: return wp__refused_closed(pool);
+        default: break;
+        }
+        if (wp__now_ns() >= deadline) {
+            wp__count(&pool->timed_out);
+            return WP_TIMED_OUT;
+        }
+        wp__helper_enter(pool);
+        bool ran = wp__help_one(pool);
+        wp__helper_leave(pool);
+        if (!ran) /* rate-limited: the next start is not due yet */
+            wp__sleep_ns(WP_US(100));
+    }
+}
+
+/* The lane was full (or closed): apply the backpressure policy. */
+static wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
+                                 wp_backpressure policy, int64_t timeout,
+                                 enum wp__push_result first)
+{
+    if (first == WP__SHUT)
+        return wp__refused_closed(pool);
     /* A full queue is the submitter's cue to add a worker: no worker may be
        free to notice the backlog (all busy with long jobs). */
     if (atomic_load_explicit(&pool->scaling, memory_order_relaxed))
         wp__maybe_scale_up(pool);
-    if (policy == WP_REJECT) {
+    switch (policy) {
+    case WP_REJECT:
         wp__count(&pool->rejected);
         return WP_FULL;
-    }
-    if (policy == WP_DROP) {
+    case WP_DROP:
         wp__count(&pool->dropped);
         return WP_DROPPED;
+    case WP_DROP_OLDEST:
+        return wp__evict_and_push(pool, lane, t);
+    case WP_CALLER_RUNS:
+        return wp__run_here(pool, t);
+    default:
+        break;
     }
-    if (wp__is_own_worker(pool)) {
-        /* Waiting for room from inside a worker could wait on itself: run the
-           job right here instead. A job that always submits another would
-           recurse without end, so past a depth bound the job is refused. */
-        if (wp__inline_depth >= WP__MAX_INLINE_DEPTH) {
-            wp__count(&pool->rejected);
-            return WP_WOULD_DEADLOCK;
-        }
-        wp__bump(&wp__self->ran_inline);
-        wp__inline_depth++;
-        wp__execute(pool, wp__self, t);
-        wp__inline_depth--;
-        return WP_OK;
-    }
+    /* Waiting for room from inside the pool could wait on ourselves: run the
+       job right here instead. */
+    if (wp__on_own_thread(pool))
+        return wp__run_here(pool, t);
     int64_t deadline = policy == WP_BLOCK ? WP_FOREVER : wp__deadline(timeout);
-    wp__push_args a = { pool, t };
-    int r = wp__ws_await(&pool->job_room, deadline, wp__attempt_push_job, &a, NULL);
+    if (pool->inline_only)
+        return wp__help_until_pushed(pool, lane, t, deadline);
+    wp__push_args a = { pool->lanes[lane], t };
+    int r = wp__ws_await(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL);
     if (r == WP_OK) {
         wp__ws_notify(&pool->job_ready, false);
         return WP_OK;
     }
-    if (r == WP_CLOSED) {
-        wp__count(&pool->refused_closed);
-        return WP_CLOSED;
-    }
+    if (r == WP_CLOSED)
+        return wp__refused_closed(pool);
     wp__count(&pool->timed_out);
     return WP_TIMED_OUT;
 }
 
-static wp_status wp__submit(wp_pool *pool, wp__task *t, wp_backpressure policy, int64_t timeout)
+static bool wp__timed(const wp_pool *pool, const wp__task *t)
 {
-    if (pool->results)
+    return pool->results != NULL || t->on_done != NULL;
+}
+
+static wp_status wp__submit(wp_pool *pool, int lane, wp__task *t, wp_backpressure policy,
+                            int64_t timeout)
+{
+    if (wp__timed(pool, t))
         t->enqueued_ns = wp__now_ns();
-    enum wp__push_result r = wp__queue_push(pool->jobs, t, sizeof *t);
+    enum wp__push_result r = wp__queue_push(pool->lanes[lane], t, sizeof *t);
     if (r != WP__PUSHED)
-        return wp__submit_slow(pool, t, policy, timeout, r);
+        return wp__submit_slow(pool, lane, t, policy, timeout, r);
     wp__ws_notify(&pool->job_ready, false);
     return WP_OK;
 }
@@ -2042,55 +2698,238 @@ wp_status wp_submit(wp_pool *pool, wp_job_fn fn, void *arg)
 {
     if (!pool || !fn)
         return WP_INVALID;
-    wp__task t = { fn, arg, 0, 0 };
-    return wp__submit(pool, &t, pool->backpressure, pool->submit_timeout);
+    wp__task t = { fn, arg, 0, 0, 0, NULL, NULL };
+    return wp__submit(pool, WP__LANE_NORMAL, &t, pool->backpressure, pool->submit_timeout);
 }
 
 static bool wp__policy_ok(wp_backpressure p)
 {
-    return p >= WP_BACKPRESSURE_DEFAULT && p <= WP_TIMEOUT;
+    return p >= WP_BACKPRESSURE_DEFAULT && p <= WP_CALLER_RUNS;
+}
+
+static bool wp__job_ok(const wp_job *job)
+{
+    return job->fn && wp__policy_ok(job->backpressure) && job->timeout >= 0 && job->deadline >= 0
+        && job->priority >= WP_PRIORITY_NORMAL && job->priority <= WP_PRIORITY_LOW;
+}
+
+static int wp__lane_of(wp_priority p)
+{
+    return p == WP_PRIORITY_HIGH ? WP__LANE_HIGH : p == WP_PRIORITY_LOW ? WP__LANE_LOW : WP__LANE_NORMAL;
+}
+
+static wp__task wp__task_of(const wp_pool *pool, const wp_job *job)
+{
+    wp__task t = { job->fn, job->arg, job->id, 0, 0, job->token, job->on_done };
+    if (job->deadline) {
+        t.deadline_ns = wp__later(wp__pool_now(pool), job->deadline);
+        if (t.deadline_ns == 0) /* 0 means none: a clock at exactly zero */
+            t.deadline_ns = 1;
+    }
+    return t;
+}
+
+static wp_backpressure wp__policy_of(const wp_pool *pool, const wp_job *job)
+{
+    return job->backpressure ? job->backpressure : pool->backpressure;
+}
+
+static int64_t wp__timeout_of(const wp_pool *pool, const wp_job *job)
+{
+    return job->timeout ? job->timeout : pool->submit_timeout;
 }
 
 wp_status wp_submit_job(wp_pool *pool, const wp_job *job)
 {
-    if (!pool || !job || !job->fn || !wp__policy_ok(job->backpressure) || job->timeout < 0)
+    if (!pool || !job || !wp__job_ok(job))
         return WP_INVALID;
-    wp__task t = { job->fn, job->arg, job->id, 0 };
-    wp_backpressure policy = job->backpressure ? job->backpressure : pool->backpressure;
-    int64_t timeout = job->timeout ? job->timeout : pool->submit_timeout;
-    return wp__submit(pool, &t, policy, timeout);
+    wp__task t = wp__task_of(pool, job);
+    return wp__submit(pool, wp__lane_of(job->priority), &t, wp__policy_of(pool, job),
+                      wp__timeout_of(pool, job));
+}
+
+/* Jobs of one batch pushed with one claim at most. */
+#define WP__BATCH_RUN 32
+
+/* Builds the run of valid jobs for one lane that starts at jobs[0]. */
+static size_t wp__batch_run(const wp_pool *pool, const wp_job *jobs, size_t count,
+                            wp__task *run)
+{
+    int lane = wp__lane_of(jobs[0].priority);
+    int64_t now = 0;
+    size_t n = 0;
+    while (n < count && n < WP__BATCH_RUN && wp__job_ok(&jobs[n])
+           && wp__lane_of(jobs[n].priority) == lane) {
+        run[n] = wp__task_of(pool, &jobs[n]);
+        if (wp__timed(pool, &run[n]))
+            run[n].enqueued_ns = now ? now : (now = wp__now_ns());
+        n++;
+    }
+    return n;
+}
+
+size_t wp_submit_batch(wp_pool *pool, const wp_job *jobs, size_t count, wp_status *statuses)
+{
+    if (!pool || (!jobs && count)) {
+        for (size_t i = 0; statuses && i < count; i++)
+            statuses[i] = WP_INVALID;
+        return 0;
+    }
+    wp__task run[WP__BATCH_RUN];
+    size_t accepted = 0;
+    for (size_t i = 0; i < count;) {
+        if (!wp__job_ok(&jobs[i])) {
+            if (statuses)
+                statuses[i] = WP_INVALID;
+            i++;
+            continue;
+        }
+        int lane = wp__lane_of(jobs[i].priority);
+        size_t n = wp__batch_run(pool, jobs + i, count - i, run);
+        enum wp__push_result why;
+        size_t pushed = wp__queue_push_many(pool->lanes[lane], run, n, sizeof *run, &why);
+        if (pushed > 0)
+            wp__ws_notify(&pool->job_ready, pushed > 1);
+        for (size_t k = 0; statuses && k < pushed; k++)
+            statuses[i + k] = WP_OK;
+        accepted += pushed;
+        i += pushed;
+        if (pushed < n) { /* the next job met a full or closed lane */
+            wp_status s = wp__submit_slow(pool, lane, &run[pushed], wp__policy_of(pool, &jobs[i]),
+                                          wp__timeout_of(pool, &jobs[i]), why);
+            if (statuses)
+                statuses[i] = s;
+            accepted += s == WP_OK;
+            i++;
+        }
+    }
+    return accepted;
+}
+
+/* Draws a number in [0, 2^32) from a per-thread xorshift generator. */
+static uint32_t wp__random(void)
+{
+    static _Thread_local uint64_t state;
+    if (state == 0)
+        state = ((uint64_t)wp__now_ns() ^ (uint64_t)(uintptr_t)&state) | 1;
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return (uint32_t)(state >> 32);
+}
+
+wp_status wp_submit_retry(wp_pool *pool, const wp_job *job, const wp_retry *retry)
+{
+    static const wp_retry defaults = { 0, 0, 0 };
+    if (!retry)
+        retry = &defaults;
+    if (!pool || !job || retry->max_attempts < 0 || retry->initial_backoff < 0
+        || retry->max_backoff < 0)
+        return WP_INVALID;
+    int attempts = retry->max_attempts ? retry->max_attempts : 8;
+    int64_t backoff = retry->initial_backoff ? retry->initial_backoff : WP_US(50);
+    int64_t cap = retry->max_backoff ? retry->max_backoff : WP_MS(10);
+    wp_job j = *job;
+    j.backpressure = WP_REJECT;
+    for (int attempt = 1;; attempt++) {
+        wp_status s = wp_submit_job(pool, &j);
+        if (s != WP_FULL || attempt >= attempts)
+            return s;
+        if (backoff > cap)
+            backoff = cap;
+        /* Half the backoff plus a random part of the other half. */
+        int64_t half = backoff / 2;
+        wp__sleep_ns(half + (int64_t)((uint64_t)(backoff - half) * wp__random() >> 32));
+        backoff = backoff > cap / 2 ? cap : backoff * 2;
+    }
+}
+
+/* --- pausing ------------------------------------------------------------- */
+
+static bool wp__is_closed(const wp_pool *pool)
+{
+    return atomic_load_explicit(&pool->lanes[0]->head, memory_order_acquire) & WP__CLOSED_BIT;
+}
+
+wp_status wp_pool_pause(wp_pool *pool)
+{
+    if (!pool)
+        return WP_INVALID;
+    if (wp__is_closed(pool))
+        return WP_CLOSED;
+    atomic_store_explicit(&pool->paused, 1, memory_order_release);
+    return WP_OK;
+}
+
+wp_status wp_pool_resume(wp_pool *pool)
+{
+    if (!pool)
+        return WP_INVALID;
+    atomic_store_explicit(&pool->paused, 0, memory_order_release);
+    wp__ws_notify(&pool->job_ready, true);
+    return WP_OK;
 }
 
 /* --- shutdown ------------------------------------------------------------ */
 
 static int wp__attempt_all_exited(void *arg)
 {
-    wp_pool *pool = (wp_pool *)arg;
-    return atomic_load_explicit(&pool->live, memory_order_acquire) == 0 ? WP__DONE : WP__AGAIN;
+    return wp__finished((wp_pool *)arg) ? WP__DONE : WP__AGAIN;
 }
 
 static void wp__start_canceling(wp_pool *pool)
 {
-    /* Release pairs with the acquire loads in wp__execute and
+    /* Release pairs with the acquire loads in wp__verdict and
        wp_ctx_should_stop. */
     atomic_store_explicit(&pool->canceling, 1, memory_order_release);
+}
+
+/* An inline-only pool's close: the closing thread drains (or cancels) the
+   queue itself, canceling what is left once the deadline passes. Answers
+   whether it had to. */
+static bool wp__close_inline(wp_pool *pool, int64_t deadline)
+{
+    bool forced = false;
+    wp__helper_enter(pool);
+    while (!wp__lanes_drained(pool)) {
+        if (!forced && deadline != WP_FOREVER && wp__now_ns() >= deadline
+            && !atomic_load_explicit(&pool->canceling, memory_order_acquire)) {
+            wp__start_canceling(pool);
+            forced = true;
+        }
+        if (wp__help_one(pool))
+            continue;
+        if (wp__queued(pool) > 0) /* the rate limit: the next start is not due */
+            wp__sleep_ns(WP_US(100));
+        else /* a submitter still copying into a cell it claimed before close */
+            wp__thread_yield();
+    }
+    wp__helper_leave(pool);
+    if (atomic_exchange_explicit(&pool->inline_unit, 0, memory_order_acq_rel))
+        wp__count_out(pool, 1);
+    return forced;
 }
 
 wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout)
 {
     if (!pool || (mode != WP_DRAIN && mode != WP_CANCEL) || timeout < 0)
         return WP_INVALID;
-    if (wp__is_own_worker(pool))
+    if (wp__on_own_thread(pool))
         return WP_WOULD_DEADLOCK;
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
     if (mode == WP_CANCEL)
         wp__start_canceling(pool);
-    wp__queue_close(pool->jobs);
+    /* A paused pool still honours the mode: its workers must run. */
+    atomic_store_explicit(&pool->paused, 0, memory_order_release);
+    for (int i = 0; i < WP__LANES; i++)
+        wp__queue_close(pool->lanes[i]);
     /* Wake parked workers to drain and blocked submitters to give up. */
     wp__ws_notify(&pool->job_ready, true);
-    wp__ws_notify(&pool->job_room, true);
+    for (int i = 0; i < WP__LANES; i++)
+        wp__ws_notify(&pool->job_room[i], true);
+    bool forced = pool->inline_only && wp__close_inline(pool, deadline);
     if (wp__ws_await(&pool->exited, deadline, wp__attempt_all_exited, pool, NULL) == WP__DONE)
-        return WP_OK;
+        return forced ? WP_FORCED : WP_OK;
     wp__start_canceling(pool);
     return WP_FORCED;
 }
@@ -2099,8 +2938,9 @@ wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout)
 
 static wp__waitset *wp__waitset_at(wp_pool *pool, int i)
 {
-    wp__waitset *all[WP__WAITSETS] = { &pool->job_ready, &pool->job_room, &pool->result_ready,
-                                       &pool->result_room, &pool->exited };
+    wp__waitset *all[WP__WAITSETS] = { &pool->job_ready, &pool->result_ready, &pool->result_room,
+                                       &pool->exited, &pool->idle, &pool->job_room[0],
+                                       &pool->job_room[1], &pool->job_room[2] };
     return all[i];
 }
 
@@ -2125,12 +2965,16 @@ static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
     if (out->min_workers < 0 || out->max_workers < 0 || out->max_workers > WP_MAX_WORKERS
         || out->min_workers > WP_MAX_WORKERS)
         return WP_INVALID;
-    if (out->max_workers == 0) {
+    if (out->max_workers == 0 && !out->inline_only) {
         int cpus = wp__online_cpus();
         out->max_workers = out->min_workers > cpus ? out->min_workers : cpus;
     }
-    if (out->min_workers == 0)
+    if (out->inline_only) {
+        if (out->min_workers != 0 || out->max_workers != 0)
+            return WP_INVALID;
+    } else if (out->min_workers == 0) {
         out->min_workers = out->max_workers;
+    }
     if (out->min_workers > out->max_workers)
         return WP_INVALID;
     if (out->queue_capacity == 0)
@@ -2151,6 +2995,11 @@ static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
         out->name = "workerpool";
     if (out->scale_up_cooldown < 0 || out->idle_timeout < 0 || out->scale_down_cooldown < 0)
         return WP_INVALID;
+    /* NaN fails the first test; a rate below one job in 30 years is absurd. */
+    if (!(out->rate_limit >= 0) || (out->rate_limit > 0 && out->rate_limit < 1e-9))
+        return WP_INVALID;
+    if (out->rate_burst == 0)
+        out->rate_burst = 1;
     size_t cap = wp__queue_round_capacity(out->queue_capacity);
     if (out->scale_up_threshold == 0)
         out->scale_up_threshold = 4;
@@ -2193,7 +3042,7 @@ wp_config wp_config_low_resource(void)
 
 /* One allocation holds the pool, its workers and both queues. */
 typedef struct wp__layout {
-    size_t workers, jobs, results, total;
+    size_t workers, lanes[WP__LANES], results, total;
 } wp__layout;
 
 /* a + b, or false when it would not fit in a size_t (32-bit targets). */
@@ -2218,10 +3067,12 @@ static bool wp__plan(const wp_config *cfg, wp__layout *l)
     l->workers = at;
     if (!wp__add(&at, wp__align_up((size_t)cfg->max_workers * sizeof(wp__worker), cl)))
         return false;
-    l->jobs = at;
-    if (!wp__add(&at, jobs) || !wp__add(&at, cl))
-        return false;
-    at &= ~(cl - 1);
+    for (int i = 0; i < WP__LANES; i++) {
+        l->lanes[i] = at;
+        if (!wp__add(&at, jobs) || !wp__add(&at, cl))
+            return false;
+        at &= ~(cl - 1);
+    }
     l->results = at;
     if (!wp__add(&at, results) || !wp__add(&at, cl)) /* + slack to align the block */
         return false;
@@ -2267,9 +3118,13 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     pool->on_thread_stop = cfg->on_thread_stop;
     pool->hook_user = cfg->hook_user;
     pool->workers = (wp__worker *)(base + l->workers);
-    wp_status s = wp_queue_init(base + l->jobs, l->results - l->jobs, cfg->queue_capacity,
-                                sizeof(wp__task), &pool->jobs);
-    WP_ASSERT(s == WP_OK);
+    wp_status s = WP_OK;
+    for (int i = 0; i < WP__LANES; i++) {
+        size_t end = i + 1 < WP__LANES ? l->lanes[i + 1] : l->results;
+        s = wp_queue_init(base + l->lanes[i], end - l->lanes[i], cfg->queue_capacity,
+                          sizeof(wp__task), &pool->lanes[i]);
+        WP_ASSERT(s == WP_OK);
+    }
     if (cfg->result_capacity) {
         s = wp_queue_init(base + l->results, l->total - WP_CACHE_LINE - l->results,
                           cfg->result_capacity, sizeof(wp_result), &pool->results);
@@ -2283,6 +3138,19 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     pool->clock = cfg->clock;
     pool->clock_user = cfg->clock_user;
     pool->created_ns = wp__pool_now(pool);
+    pool->inline_only = cfg->inline_only;
+    if (cfg->rate_limit > 0) {
+        double interval = 1e9 / cfg->rate_limit;
+        pool->rate_interval = interval < 1 ? 1 : (int64_t)interval;
+        double tolerance = (double)pool->rate_interval * (double)(cfg->rate_burst - 1);
+        pool->rate_tolerance = tolerance > 1e18 ? INT64_C(1000000000000000000) : (int64_t)tolerance;
+    }
+    atomic_init(&pool->rate_due, INT64_MIN / 2);
+    atomic_init(&pool->paused, 0);
+    atomic_init(&pool->helpers, 0);
+    atomic_init(&pool->inline_unit, cfg->inline_only);
+    atomic_init(&pool->idle_waiting_jobs, 0);
+    atomic_init(&pool->evicted, 0);
     atomic_init(&pool->canceling, 0);
     atomic_init(&pool->destroying, 0);
     atomic_init(&pool->live, 0);
@@ -2302,12 +3170,13 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->dropped, 0);
     atomic_init(&pool->timed_out, 0);
     atomic_init(&pool->refused_closed, 0);
-    for (int i = 0; i < pool->slots; i++) {
-        wp__worker *w = &pool->workers[i];
+    for (int i = -1; i < pool->slots; i++) {
+        wp__worker *w = i < 0 ? &pool->external : &pool->workers[i];
         atomic_init(&w->state, WP__SLOT_FREE);
         atomic_init(&w->completed, 0);
         atomic_init(&w->failed, 0);
         atomic_init(&w->canceled, 0);
+        atomic_init(&w->expired, 0);
         atomic_init(&w->ran_inline, 0);
         atomic_init(&w->busy, 0);
         w->index = i;
@@ -2350,7 +3219,7 @@ wp_status wp_pool_create(const wp_config *config, wp_pool **out)
 
     /* The first min workers, all counted in before any starts. */
     int n = cfg.min_workers;
-    atomic_store(&pool->live, n);
+    atomic_store(&pool->live, cfg.inline_only ? 1 : n);
     for (int i = 0; i < n; i++) {
         wp__worker *w = &pool->workers[i];
         atomic_store(&w->state, WP__SLOT_RUNNING);
@@ -2401,14 +3270,9 @@ static void wp__remove_workers(wp_pool *pool, int count)
     wp__ws_notify(&pool->job_ready, true);
 }
 
-static bool wp__is_closed(const wp_pool *pool)
-{
-    return atomic_load_explicit(&pool->jobs->head, memory_order_acquire) & WP__CLOSED_BIT;
-}
-
 wp_status wp_pool_scale(wp_pool *pool, int delta)
 {
-    if (!pool)
+    if (!pool || pool->inline_only)
         return WP_INVALID;
     if (wp__is_closed(pool))
         return WP_CLOSED;
@@ -2421,7 +3285,8 @@ wp_status wp_pool_scale(wp_pool *pool, int delta)
 
 wp_status wp_pool_resize(wp_pool *pool, int min_workers, int max_workers)
 {
-    if (!pool || min_workers < 1 || min_workers > max_workers || max_workers > pool->slots)
+    if (!pool || pool->inline_only || min_workers < 1 || min_workers > max_workers
+        || max_workers > pool->slots)
         return WP_INVALID;
     if (wp__is_closed(pool))
         return WP_CLOSED;
@@ -2446,7 +3311,7 @@ wp_status wp_pool_destroy(wp_pool *pool)
 {
     if (!pool)
         return WP_OK;
-    if (wp__is_own_worker(pool))
+    if (wp__on_own_thread(pool))
         return WP_WOULD_DEADLOCK;
     /* No result can be received any more: let workers discard theirs. */
     atomic_store_explicit(&pool->destroying, 1, memory_order_release);
@@ -2461,7 +3326,16 @@ wp_status wp_pool_destroy(wp_pool *pool)
 
 static uint64_t wp__read(const atomic_uint_least64_t *counter)
 {
-    return atomic_load_explicit((atomic_uint_least64_t *)counter, memory_order_relaxed);
+    return wp__load(counter, memory_order_relaxed);
+}
+
+static void wp__add_outcomes(wp_stats *out, const wp__worker *w, uint64_t *inline_runs)
+{
+    out->completed += wp__read(&w->completed);
+    out->failed += wp__read(&w->failed);
+    out->canceled += wp__read(&w->canceled);
+    out->expired += wp__read(&w->expired);
+    *inline_runs += wp__read(&w->ran_inline);
 }
 
 wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
@@ -2470,21 +3344,23 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
         return WP_INVALID;
     memset(out, 0, sizeof *out);
     uint64_t inline_runs = 0;
+    wp__add_outcomes(out, &pool->external, &inline_runs);
     for (int i = 0; i < pool->slots; i++) {
         const wp__worker *w = &pool->workers[i];
-        out->completed += wp__read(&w->completed);
-        out->failed += wp__read(&w->failed);
-        out->canceled += wp__read(&w->canceled);
-        inline_runs += wp__read(&w->ran_inline);
+        wp__add_outcomes(out, w, &inline_runs);
         out->active += atomic_load_explicit((atomic_int *)&w->busy, memory_order_relaxed);
     }
-    out->workers = wp__started(wp__live(pool));
+    out->evicted = wp__read(&pool->evicted);
+    out->workers = wp__started(wp__live(pool))
+        - atomic_load_explicit(&pool->inline_unit, memory_order_relaxed);
     if (out->active > out->workers)
         out->active = out->workers;
     out->idle = out->workers - out->active;
-    out->queue_depth = wp_queue_size(pool->jobs);
-    out->queue_capacity = wp_queue_capacity(pool->jobs);
-    out->submitted = wp__queue_accepted(pool->jobs) + inline_runs;
+    out->queue_depth = wp__queued(pool);
+    out->queue_capacity = wp_queue_capacity(pool->lanes[WP__LANE_NORMAL]);
+    out->submitted = inline_runs;
+    for (int i = 0; i < WP__LANES; i++)
+        out->submitted += wp__queue_accepted(pool->lanes[i]);
     out->rejected = wp__read(&pool->rejected);
     out->dropped = wp__read(&pool->dropped);
     out->timed_out = wp__read(&pool->timed_out);
@@ -2504,7 +3380,7 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
 
 #ifdef WORKERPOOL_TESTING
 WP_API wp_queue *wp__pool_queue(wp_pool *pool);
-WP_API wp_queue *wp__pool_queue(wp_pool *pool) { return pool->jobs; }
+WP_API wp_queue *wp__pool_queue(wp_pool *pool) { return pool->lanes[WP__LANE_NORMAL]; }
 #endif
 
 #endif /* WORKERPOOL_IMPLEMENTATION */
