@@ -1,4 +1,4 @@
-/* workerpool.h - v0.1.0 - a worker pool with backpressure, in one C11 header.
+/* workerpool.h - v0.2.0 - a worker pool with backpressure, in one C11 header.
 
    A bounded lock-free job queue, a set of worker threads, an explicit overload
    policy, a result channel and a shutdown that loses nothing. No dependency
@@ -103,9 +103,13 @@
    GUARANTEES
 
      - Every accepted job produces exactly one outcome: it runs (WP_OK or
-       WP_TASK_FAILED) or it is canceled at close (WP_CANCELED). Every refused
-       submission returns a status and is counted once (rejected, dropped,
-       timed out, or refused because the pool is closed).
+       WP_TASK_FAILED), or it never runs and is canceled (WP_CANCELED: close
+       or its token), expired (WP_EXPIRED) or evicted (WP_DROPPED, under
+       WP_DROP_OLDEST). Every refused submission returns a status and is
+       counted once (rejected, dropped, timed out, or refused because the
+       pool is closed).
+     - Submitting from inside the pool's own jobs never deadlocks (see
+       wp_backpressure); closing from inside them is refused.
      - Submitting and running a job allocate nothing and take no lock; a
        system call happens only to wake a parked thread.
      - Idle workers spin briefly, then park on a condition variable.
@@ -127,9 +131,9 @@
 #define WORKERPOOL_H
 
 #define WORKERPOOL_VERSION_MAJOR 0
-#define WORKERPOOL_VERSION_MINOR 1
+#define WORKERPOOL_VERSION_MINOR 2
 #define WORKERPOOL_VERSION_PATCH 0
-#define WORKERPOOL_VERSION "0.1.0"
+#define WORKERPOOL_VERSION "0.2.0"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -2478,8 +2482,10 @@ static int wp__attempt_take_or_retire(void *arg)
 {
     wp__take_args *a = (wp__take_args *)arg;
     wp_pool *pool = a->pool;
-    int r = atomic_load_explicit(&pool->paused, memory_order_acquire)
-        ? WP__AGAIN : wp__take(pool, a->task, &a->wait);
+    /* A pause that lost a race with close must not hold the drain up. */
+    bool paused = atomic_load_explicit(&pool->paused, memory_order_acquire)
+        && !(atomic_load_explicit(&pool->lanes[0]->head, memory_order_acquire) & WP__CLOSED_BIT);
+    int r = paused ? WP__AGAIN : wp__take(pool, a->task, &a->wait);
     if (r != WP__AGAIN)
         return r;
     /* Going idle: whoever waits for the pool to idle may be done now. */
@@ -2507,8 +2513,8 @@ static void wp__await_rate(wp_pool *pool, int64_t wait)
 {
     /* With a clock override the wait is in that clock's units: re-read it
        every millisecond instead. */
-    if (pool->clock || wait > WP_MS(1))
-        wait = pool->clock ? WP_MS(1) : wait;
+    if (pool->clock)
+        wait = WP_MS(1);
     wp__ws_await(&pool->job_ready, wp__deadline(wait), wp__attempt_nothing, pool, NULL);
 }
 
@@ -2839,7 +2845,7 @@ wp_status wp_submit_retry(wp_pool *pool, const wp_job *job, const wp_retry *retr
             backoff = cap;
         /* Half the backoff plus a random part of the other half. */
         int64_t half = backoff / 2;
-        wp__sleep_ns(half + (int64_t)((uint64_t)(backoff - half) * wp__random() >> 32));
+        wp__sleep_ns(half + (int64_t)((double)(backoff - half) * wp__random() / 4294967296.0));
         backoff = backoff > cap / 2 ? cap : backoff * 2;
     }
 }
