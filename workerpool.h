@@ -1734,6 +1734,7 @@ struct wp_pool {
     atomic_int helpers;      /* other threads producing outcomes right now */
     atomic_int inline_unit;  /* an inline-only pool's stand-in for workers */
     atomic_int idle_waiting_jobs; /* jobs inside wp_pool_wait_idle */
+    atomic_int lanes_used;   /* a high or low job was ever submitted */
     atomic_int scaling;      /* min < max: the after-job checks run */
     atomic_int retire_requests; /* workers wp_pool_scale/resize asked to go */
     atomic_int min_workers;
@@ -1777,7 +1778,8 @@ struct wp_pool {
    own threads (nested submission, close from inside a job). */
 static _Thread_local wp__worker *wp__self;
 
-/* The pool whose job this thread is running, if any (workers and helpers). */
+/* The pool whose job this thread is running, if it is not one of that
+   pool's workers (helpers, WP_CALLER_RUNS). */
 static _Thread_local wp_pool *wp__job_pool;
 
 /* How deep nested submissions run inline on this thread (see wp__run_here). */
@@ -1798,7 +1800,7 @@ static bool wp__on_own_thread(const wp_pool *pool)
    writer: a plain load and store, no locked instruction. Release, so that a
    reader that sees the count also sees the queue positions behind it (see
    wp__pending). */
-static void wp__tally(const wp__worker *w, atomic_uint_least64_t *counter)
+static inline void wp__tally(const wp__worker *w, atomic_uint_least64_t *counter)
 {
     if (w == NULL || w->index < 0)
         atomic_fetch_add_explicit(counter, 1, memory_order_release);
@@ -1960,7 +1962,7 @@ static atomic_uint_least64_t *wp__outcome_counter(wp_pool *pool, wp__worker *w, 
    `w` is NULL for an eviction. The count comes after the callback, so that
    wp_pool_wait_idle returns only once callbacks have run, and before the
    result channel, which may make us wait for a receiver. */
-static void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t, wp_status outcome,
+static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t, wp_status outcome,
                          int code, void *value, int64_t start)
 {
     atomic_uint_least64_t *counter = w ? wp__outcome_counter(pool, w, outcome) : &pool->evicted;
@@ -1998,16 +2000,18 @@ static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
     wp_ctx ctx = { pool, t, NULL, w->index };
     int code = 0;
     wp_status outcome = wp__verdict(pool, t);
-    if (outcome == WP_OK) {
+    if (outcome == WP_OK && w->index >= 0) {
         /* Saved and restored: a nested submission runs inside another job. */
+        int was_busy = atomic_load_explicit(&w->busy, memory_order_relaxed);
+        atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
+        code = t->fn(t->arg, &ctx);
+        atomic_store_explicit(&w->busy, was_busy, memory_order_relaxed);
+        outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
+    } else if (outcome == WP_OK) {
+        /* Another thread: mark it as inside one of this pool's jobs. */
         wp_pool *outer = wp__job_pool;
         wp__job_pool = pool;
-        int was_busy = atomic_load_explicit(&w->busy, memory_order_relaxed);
-        if (w->index >= 0)
-            atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
         code = t->fn(t->arg, &ctx);
-        if (w->index >= 0)
-            atomic_store_explicit(&w->busy, was_busy, memory_order_relaxed);
         wp__job_pool = outer;
         outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
     }
@@ -2024,9 +2028,13 @@ static const unsigned char wp__lane_order[3][WP__LANES] = {
     { WP__LANE_LOW, WP__LANE_NORMAL, WP__LANE_HIGH },
 };
 
-/* Pops the next task by priority; answers its lane, or -1 if all are empty. */
+/* Pops the next task by priority; answers its lane, or -1 if all are empty.
+   Until a job of another priority has been submitted only the normal lane
+   can hold jobs, and only it is looked at. */
 static int wp__pop_next(wp_pool *pool, wp__task *t)
 {
+    if (!atomic_load_explicit(&pool->lanes_used, memory_order_acquire))
+        return wp__queue_pop(pool->lanes[WP__LANE_NORMAL], t, sizeof *t) ? WP__LANE_NORMAL : -1;
     unsigned n = wp__takes + 1;
     const unsigned char *order = wp__lane_order[n % 16 == 0 ? 2 : n % 4 == 0 ? 1 : 0];
     for (int i = 0; i < WP__LANES; i++) {
@@ -2234,7 +2242,7 @@ wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout)
     if (!pool || timeout < 0)
         return WP_INVALID;
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
-    wp__idle_args a = { pool, wp__job_pool == pool };
+    wp__idle_args a = { pool, wp__on_own_thread(pool) };
     if (a.in_job) {
         atomic_fetch_add_explicit(&pool->idle_waiting_jobs, 1, memory_order_seq_cst);
         wp__ws_notify(&pool->idle, true);
@@ -2688,9 +2696,19 @@ static bool wp__timed(const wp_pool *pool, const wp__task *t)
     return pool->results != NULL || t->on_done != NULL;
 }
 
+/* Before the first job of another priority is pushed: the release store
+   pairs with the acquire in wp__pop_next, so a worker that sees the job
+   also looks at its lane. */
+static void wp__use_lane(wp_pool *pool, int lane)
+{
+    if (lane != WP__LANE_NORMAL && !atomic_load_explicit(&pool->lanes_used, memory_order_relaxed))
+        atomic_store_explicit(&pool->lanes_used, 1, memory_order_release);
+}
+
 static wp_status wp__submit(wp_pool *pool, int lane, wp__task *t, wp_backpressure policy,
                             int64_t timeout)
 {
+    wp__use_lane(pool, lane);
     if (wp__timed(pool, t))
         t->enqueued_ns = wp__now_ns();
     enum wp__push_result r = wp__queue_push(pool->lanes[lane], t, sizeof *t);
@@ -2791,6 +2809,7 @@ size_t wp_submit_batch(wp_pool *pool, const wp_job *jobs, size_t count, wp_statu
             continue;
         }
         int lane = wp__lane_of(jobs[i].priority);
+        wp__use_lane(pool, lane);
         size_t n = wp__batch_run(pool, jobs + i, count - i, run);
         enum wp__push_result why;
         size_t pushed = wp__queue_push_many(pool->lanes[lane], run, n, sizeof *run, &why);
@@ -3153,6 +3172,7 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     }
     atomic_init(&pool->rate_due, INT64_MIN / 2);
     atomic_init(&pool->paused, 0);
+    atomic_init(&pool->lanes_used, 0);
     atomic_init(&pool->helpers, 0);
     atomic_init(&pool->inline_unit, cfg->inline_only);
     atomic_init(&pool->idle_waiting_jobs, 0);
