@@ -335,6 +335,24 @@ WP_API bool wp_token_is_canceled(const wp_token *token);
    running. NULL is ignored. */
 WP_API void wp_token_destroy(wp_token *token);
 
+/* wp_handle: names one accepted job, for wp_job_wait, wp_job_cancel,
+   wp_job_query and wp_job_release: a slot index and a generation, no heap.
+   The zero handle names no job. A job submitted with wp_job.handle set
+   holds one of the pool's handle slots (wp_config.max_handles) until
+   wp_job_wait has returned its outcome or wp_job_release was called; a
+   handle is stale (WP_INVALID) after that. */
+typedef struct wp_handle {
+    uint32_t slot;
+    uint32_t generation;
+} wp_handle;
+
+/* wp_job_state: where a job with a handle is (see wp_job_query). */
+typedef enum wp_job_state {
+    WP_JOB_QUEUED = 1, /* accepted, not started */
+    WP_JOB_RUNNING,    /* its function is running */
+    WP_JOB_DONE        /* it has its outcome (ran, or never will) */
+} wp_job_state;
+
 /* wp_priority: which of the pool's three queues (lanes) a job waits in.
    Workers start higher-priority jobs first, with a fairness quota so that a
    steady stream of high jobs cannot starve the others: while lower lanes
@@ -393,7 +411,12 @@ typedef enum wp_backpressure {
                    WP_EXPIRED; running past it, wp_ctx_should_stop() and
                    wp_ctx_expired() turn true.
      token         NULL = none; see wp_token.
-     on_done       NULL = none; see wp_done_fn. */
+     on_done       NULL = none; see wp_done_fn.
+     handle        NULL = none; else where an accepted submission stores the
+                   job's wp_handle (the zero handle when it is refused). A
+                   submission that asks for a handle while every handle
+                   slot is held is refused at once with WP_FULL (counted as
+                   rejected), whatever the policy. */
 typedef struct wp_job {
     wp_job_fn fn;
     void *arg;
@@ -404,6 +427,7 @@ typedef struct wp_job {
     int64_t deadline;
     wp_token *token;
     wp_done_fn on_done;
+    wp_handle *handle;
 } wp_job;
 
 /* wp_ctx_id: the id the job was submitted with (0 for wp_submit).
@@ -499,6 +523,8 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       alike; jobs canceled at close skip it).
      rate_burst       jobs that may start at once after a quiet spell (the
                       bucket's size); 0 = 1.
+     max_handles      jobs that may hold a wp_handle at once; 0 = 256; at
+                      most 2^24. Each slot costs about 100 bytes.
      clock, clock_user    the clock for scaling decisions, deadlines, the rate
                           limit and stats times;
                           NULL = the system's monotonic clock. Lets tests
@@ -525,6 +551,7 @@ typedef struct wp_config {
     bool inline_only;
     double rate_limit;
     size_t rate_burst;
+    size_t max_handles;
     wp_clock_fn clock;
     void *clock_user;
 } wp_config;
@@ -648,6 +675,34 @@ WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
    for a NULL pool, an unknown mode or a negative timeout.
    Thread safety: any thread but the pool's own workers. */
 WP_API wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout);
+
+/* wp_job_wait: waits up to `timeout` for the job named by `handle` to have
+   its outcome, stores its result in `*out` (if out is not NULL; the same
+   wp_result the channel and callback get) and releases the handle. Returns
+   WP_OK; WP_TIMED_OUT (the handle stays valid); or WP_INVALID for a stale
+   or unknown handle, a NULL pool or a negative timeout. One thread at a time
+   may wait for a given handle.
+   Thread safety: any thread, also from inside jobs (a job that waits for a
+   job queued behind it on a busy pool waits for a free worker). */
+WP_API wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_result *out);
+
+/* wp_job_cancel: cancels one job: if it has not started it never will
+   (outcome WP_CANCELED), if it runs it sees wp_ctx_should_stop() turn true;
+   a job that has its outcome is not affected. Returns WP_OK, or WP_INVALID
+   for a stale or unknown handle. The handle stays valid.
+   Thread safety: any thread, also from inside jobs. */
+WP_API wp_status wp_job_cancel(wp_pool *pool, wp_handle handle);
+
+/* wp_job_query: stores where the job is in `*state`. Returns WP_OK, or
+   WP_INVALID for a stale or unknown handle or NULL arguments.
+   Thread safety: any thread, also from inside jobs. */
+WP_API wp_status wp_job_query(wp_pool *pool, wp_handle handle, wp_job_state *state);
+
+/* wp_job_release: gives the handle up without waiting: its slot serves
+   another job once this one has its outcome. Returns WP_OK, or WP_INVALID
+   for a stale or unknown handle.
+   Thread safety: any thread, also from inside jobs. */
+WP_API wp_status wp_job_release(wp_pool *pool, wp_handle handle);
 
 /* wp_pool_pause: workers start no new job until wp_pool_resume (jobs already
    running finish). Submissions still queue under their policy, and
@@ -1664,9 +1719,28 @@ typedef struct wp__task {
     wp_done_fn on_done;
 } wp__task;
 
+/* A user's token has only `canceled` (0 or 1). A job with a handle carries
+   its slot's own token instead: `canceled` holds the generation that
+   wp_job_cancel canceled (so a stale cancel cannot hit the slot's next
+   job), `state` is the slot's state word, and `parent` the user's token,
+   which cancels the job as well. */
 struct wp_token {
-    atomic_int canceled;
+    atomic_uint canceled;
+    wp_token *parent;
+    atomic_uint_least64_t *state;
 };
+
+/* A handle slot: the job's own token, its state, and its result once done.
+   state = generation << 32 | WP__H_* flags; the generation moves on each
+   time the slot is freed, so a stale handle never matches. */
+typedef struct wp__slot {
+    wp_token token; /* first: a task's token pointer leads back to the slot */
+    atomic_uint_least64_t state;
+    atomic_uint next; /* free list: index + 1 of the next free slot, 0 = none */
+    wp_result result; /* written before WP__H_DONE is set */
+} wp__slot;
+
+enum { WP__H_RUNNING = 1, WP__H_DONE = 2, WP__H_RELEASED = 4 };
 
 /* The three priority lanes, in the order workers look at them. */
 #define WP__LANES 3
@@ -1764,15 +1838,22 @@ struct wp_pool {
 
     wp__worker external;      /* runs jobs for threads that are not workers */
 
+    wp__slot *handles;        /* max_handles slots */
+    uint32_t handle_count;
+    /* Free slots as a stack: index + 1 of the top in the low 32 bits, a tag
+       that changes with every pop and push above them (no ABA). */
+    _Alignas(WP_CACHE_LINE) atomic_uint_least64_t handle_free;
+
     wp__waitset job_ready;    /* workers wait for jobs */
     wp__waitset job_room[WP__LANES]; /* blocked submitters wait for room */
     wp__waitset result_ready; /* receivers wait for results */
     wp__waitset result_room;  /* workers wait for room in the result channel */
     wp__waitset exited;       /* closers wait for workers to finish */
     wp__waitset idle;         /* wp_pool_wait_idle waits for the pool to idle */
+    wp__waitset job_done;     /* wp_job_wait waits for a job with a handle */
 };
 
-#define WP__WAITSETS (5 + WP__LANES)
+#define WP__WAITSETS (6 + WP__LANES)
 
 /* The worker the current thread is, if it is one; lets a pool recognise its
    own threads (nested submission, close from inside a job). */
@@ -1834,6 +1915,8 @@ wp_status wp_token_create(wp_token **out)
     if (!*out)
         return WP_NOMEM;
     atomic_init(&(*out)->canceled, 0);
+    (*out)->parent = NULL;
+    (*out)->state = NULL;
     return WP_OK;
 }
 
@@ -1841,13 +1924,19 @@ void wp_token_cancel(wp_token *token)
 {
     /* Release pairs with the acquire in wp_token_is_canceled: whatever the
        canceling thread did before is visible to a job that sees it. */
-    if (token)
+    if (token && !token->state)
         atomic_store_explicit(&token->canceled, 1, memory_order_release);
 }
 
 bool wp_token_is_canceled(const wp_token *token)
 {
-    return token && atomic_load_explicit((atomic_int *)&token->canceled, memory_order_acquire);
+    if (!token)
+        return false;
+    unsigned c = atomic_load_explicit((atomic_uint *)&token->canceled, memory_order_acquire);
+    if (!token->state) /* a user's token */
+        return c != 0;
+    uint64_t state = atomic_load_explicit(token->state, memory_order_relaxed);
+    return (c != 0 && c == (uint32_t)(state >> 32)) || wp_token_is_canceled(token->parent);
 }
 
 void wp_token_destroy(wp_token *token)
@@ -1945,6 +2034,164 @@ wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
     return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
 }
 
+/* --- job handles --------------------------------------------------------- */
+
+#define WP__TAG_ONE (UINT64_C(1) << 32)
+
+static uint32_t wp__gen(uint64_t state) { return (uint32_t)(state >> 32); }
+
+static void wp__slot_push(wp_pool *pool, uint32_t index)
+{
+    uint64_t top = atomic_load_explicit(&pool->handle_free, memory_order_relaxed);
+    do {
+        atomic_store_explicit(&pool->handles[index].next, (unsigned)(top & 0xffffffffu),
+                              memory_order_relaxed);
+    } while (!atomic_compare_exchange_weak_explicit(&pool->handle_free, &top,
+                                                    ((top & ~UINT64_C(0xffffffff)) + WP__TAG_ONE)
+                                                        | (index + 1u),
+                                                    memory_order_release, memory_order_relaxed));
+}
+
+/* Frees a slot whose job has its outcome (or was refused) and whose handle
+   is given up: the next generation makes every old handle stale. */
+static void wp__slot_free(wp_pool *pool, wp__slot *slot, uint64_t state)
+{
+    uint32_t gen = wp__gen(state) + 1;
+    atomic_store_explicit(&slot->state, (uint64_t)(gen ? gen : 1) << 32, memory_order_release);
+    wp__slot_push(pool, (uint32_t)(slot - pool->handles));
+}
+
+/* Takes a free slot for a task that asked for a handle: the task then
+   carries the slot's token (which also obeys the user's token). False when
+   every slot is held. */
+static bool wp__slot_take(wp_pool *pool, wp__task *t, wp_handle *h)
+{
+    uint64_t top = atomic_load_explicit(&pool->handle_free, memory_order_acquire);
+    uint32_t index;
+    do {
+        index = (uint32_t)(top & 0xffffffffu);
+        if (index == 0)
+            return false;
+        /* A racing pop may have reused the slot: the tag makes our CAS fail. */
+        unsigned next = atomic_load_explicit(&pool->handles[index - 1].next, memory_order_relaxed);
+        if (atomic_compare_exchange_weak_explicit(&pool->handle_free, &top,
+                                                  ((top & ~UINT64_C(0xffffffff)) + WP__TAG_ONE) | next,
+                                                  memory_order_acquire, memory_order_acquire))
+            break;
+    } while (1);
+    wp__slot *slot = &pool->handles[index - 1];
+    slot->token.parent = t->token;
+    t->token = &slot->token;
+    *h = (wp_handle){ index - 1, wp__gen(atomic_load_explicit(&slot->state, memory_order_relaxed)) };
+    return true;
+}
+
+static wp__slot *wp__slot_of(const wp__task *t)
+{
+    return t->token && t->token->state ? (wp__slot *)(void *)t->token : NULL;
+}
+
+/* Records a handled job's outcome; frees the slot if its handle is already
+   given up, else wakes whoever waits for it. */
+static void wp__slot_done(wp_pool *pool, wp__slot *slot, const wp_result *r)
+{
+    slot->result = *r;
+    uint64_t old = atomic_fetch_or_explicit(&slot->state, WP__H_DONE, memory_order_acq_rel);
+    if (old & WP__H_RELEASED)
+        wp__slot_free(pool, slot, old);
+    else
+        wp__ws_notify(&pool->job_done, true);
+}
+
+/* The slot a handle names, with its state, if the handle is current. */
+static wp__slot *wp__slot_named(wp_pool *pool, wp_handle h, uint64_t *state)
+{
+    if (!pool || h.slot >= pool->handle_count || h.generation == 0)
+        return NULL;
+    wp__slot *slot = &pool->handles[h.slot];
+    *state = atomic_load_explicit(&slot->state, memory_order_acquire);
+    if (wp__gen(*state) != h.generation || (*state & WP__H_RELEASED))
+        return NULL;
+    return slot;
+}
+
+/* Sets RELEASED on a current handle; frees the slot if the job is done. */
+static wp_status wp__slot_release(wp_pool *pool, wp_handle h, wp_result *out)
+{
+    uint64_t state;
+    wp__slot *slot = wp__slot_named(pool, h, &state);
+    while (slot) {
+        if (out)
+            *out = slot->result;
+        if (atomic_compare_exchange_weak_explicit(&slot->state, &state, state | WP__H_RELEASED,
+                                                  memory_order_acq_rel, memory_order_acquire)) {
+            if (state & WP__H_DONE)
+                wp__slot_free(pool, slot, state);
+            return WP_OK;
+        }
+        if (wp__gen(state) != h.generation || (state & WP__H_RELEASED))
+            break;
+    }
+    return WP_INVALID;
+}
+
+typedef struct wp__job_wait_args {
+    wp_pool *pool;
+    wp_handle handle;
+    wp_result *out;
+} wp__job_wait_args;
+
+static int wp__attempt_job_done(void *arg)
+{
+    wp__job_wait_args *a = (wp__job_wait_args *)arg;
+    uint64_t state;
+    if (!wp__slot_named(a->pool, a->handle, &state))
+        return WP_INVALID;
+    if (!(state & WP__H_DONE))
+        return WP__AGAIN;
+    wp_result r;
+    if (wp__slot_release(a->pool, a->handle, &r) != WP_OK)
+        return WP_INVALID; /* another thread took it first */
+    if (a->out)
+        *a->out = r;
+    return WP_OK;
+}
+
+wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_result *out)
+{
+    if (!pool || timeout < 0)
+        return WP_INVALID;
+    wp__job_wait_args a = { pool, handle, out };
+    int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
+    int r = wp__ws_await(&pool->job_done, deadline, wp__attempt_job_done, &a, NULL);
+    return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
+}
+
+wp_status wp_job_cancel(wp_pool *pool, wp_handle handle)
+{
+    uint64_t state;
+    wp__slot *slot = wp__slot_named(pool, handle, &state);
+    if (!slot)
+        return WP_INVALID;
+    /* Release pairs with the acquire in wp_token_is_canceled. */
+    atomic_store_explicit(&slot->token.canceled, handle.generation, memory_order_release);
+    return WP_OK;
+}
+
+wp_status wp_job_query(wp_pool *pool, wp_handle handle, wp_job_state *state)
+{
+    uint64_t word;
+    if (!state || !wp__slot_named(pool, handle, &word))
+        return WP_INVALID;
+    *state = (word & WP__H_DONE) ? WP_JOB_DONE : (word & WP__H_RUNNING) ? WP_JOB_RUNNING : WP_JOB_QUEUED;
+    return WP_OK;
+}
+
+wp_status wp_job_release(wp_pool *pool, wp_handle handle)
+{
+    return wp__slot_release(pool, handle, NULL);
+}
+
 /* --- running a job ------------------------------------------------------- */
 
 static atomic_uint_least64_t *wp__outcome_counter(wp_pool *pool, wp__worker *w, wp_status s)
@@ -1966,7 +2213,7 @@ static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t,
                          int code, void *value, int64_t start)
 {
     atomic_uint_least64_t *counter = w ? wp__outcome_counter(pool, w, outcome) : &pool->evicted;
-    if (pool->results == NULL && t->on_done == NULL) {
+    if (pool->results == NULL && t->on_done == NULL && t->token == NULL) {
         wp__tally(w, counter);
         return;
     }
@@ -1975,6 +2222,9 @@ static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t,
                     t->enqueued_ns ? start - t->enqueued_ns : 0, end - start, w ? w->index : -1 };
     if (t->on_done)
         t->on_done(&r);
+    wp__slot *slot = wp__slot_of(t);
+    if (slot)
+        wp__slot_done(pool, slot, &r);
     wp__tally(w, counter);
     if (pool->results)
         wp__deliver(pool, &r);
@@ -1995,11 +2245,13 @@ static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
    outcome. */
 static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
 {
-    bool timed = pool->results != NULL || t->on_done != NULL;
+    bool timed = pool->results != NULL || t->on_done != NULL || wp__slot_of(t) != NULL;
     int64_t start = timed ? wp__now_ns() : 0;
     wp_ctx ctx = { pool, t, NULL, w->index };
     int code = 0;
     wp_status outcome = wp__verdict(pool, t);
+    if (outcome == WP_OK && t->token && t->token->state)
+        atomic_fetch_or_explicit(t->token->state, WP__H_RUNNING, memory_order_relaxed);
     if (outcome == WP_OK && w->index >= 0) {
         /* Saved and restored: a nested submission runs inside another job. */
         int was_busy = atomic_load_explicit(&w->busy, memory_order_relaxed);
@@ -2693,7 +2945,7 @@ static wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
 
 static bool wp__timed(const wp_pool *pool, const wp__task *t)
 {
-    return pool->results != NULL || t->on_done != NULL;
+    return pool->results != NULL || t->on_done != NULL || wp__slot_of(t) != NULL;
 }
 
 /* Before the first job of another priority is pushed: the release store
@@ -2763,11 +3015,33 @@ static int64_t wp__timeout_of(const wp_pool *pool, const wp_job *job)
     return job->timeout ? job->timeout : pool->submit_timeout;
 }
 
+/* A submission that asked for a handle: take a slot first, give it back if
+   the job is refused. */
+static wp_status wp__submit_handled(wp_pool *pool, const wp_job *job, wp__task *t)
+{
+    wp_handle h = { 0, 0 };
+    *job->handle = h;
+    if (!wp__slot_take(pool, t, &h)) {
+        wp__count(&pool->rejected);
+        return WP_FULL;
+    }
+    wp__slot *slot = wp__slot_of(t);
+    wp_status s = wp__submit(pool, wp__lane_of(job->priority), t, wp__policy_of(pool, job),
+                             wp__timeout_of(pool, job));
+    if (s == WP_OK)
+        *job->handle = h;
+    else
+        wp__slot_free(pool, slot, atomic_load_explicit(&slot->state, memory_order_relaxed));
+    return s;
+}
+
 wp_status wp_submit_job(wp_pool *pool, const wp_job *job)
 {
     if (!pool || !job || !wp__job_ok(job))
         return WP_INVALID;
     wp__task t = wp__task_of(pool, job);
+    if (job->handle)
+        return wp__submit_handled(pool, job, &t);
     return wp__submit(pool, wp__lane_of(job->priority), &t, wp__policy_of(pool, job),
                       wp__timeout_of(pool, job));
 }
@@ -2782,7 +3056,7 @@ static size_t wp__batch_run(const wp_pool *pool, const wp_job *jobs, size_t coun
     int lane = wp__lane_of(jobs[0].priority);
     int64_t now = 0;
     size_t n = 0;
-    while (n < count && n < WP__BATCH_RUN && wp__job_ok(&jobs[n])
+    while (n < count && n < WP__BATCH_RUN && wp__job_ok(&jobs[n]) && !jobs[n].handle
            && wp__lane_of(jobs[n].priority) == lane) {
         run[n] = wp__task_of(pool, &jobs[n]);
         if (wp__timed(pool, &run[n]))
@@ -2802,9 +3076,11 @@ size_t wp_submit_batch(wp_pool *pool, const wp_job *jobs, size_t count, wp_statu
     wp__task run[WP__BATCH_RUN];
     size_t accepted = 0;
     for (size_t i = 0; i < count;) {
-        if (!wp__job_ok(&jobs[i])) {
+        if (!wp__job_ok(&jobs[i]) || jobs[i].handle) { /* one by one */
+            wp_status s = wp_submit_job(pool, &jobs[i]);
             if (statuses)
-                statuses[i] = WP_INVALID;
+                statuses[i] = s;
+            accepted += s == WP_OK;
             i++;
             continue;
         }
@@ -2964,7 +3240,8 @@ wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout)
 static wp__waitset *wp__waitset_at(wp_pool *pool, int i)
 {
     wp__waitset *all[WP__WAITSETS] = { &pool->job_ready, &pool->result_ready, &pool->result_room,
-                                       &pool->exited, &pool->idle, &pool->job_room[0],
+                                       &pool->exited, &pool->idle, &pool->job_done,
+                                       &pool->job_room[0],
                                        &pool->job_room[1], &pool->job_room[2] };
     return all[i];
 }
@@ -3025,6 +3302,10 @@ static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
         return WP_INVALID;
     if (out->rate_burst == 0)
         out->rate_burst = 1;
+    if (out->max_handles == 0)
+        out->max_handles = 256;
+    if (out->max_handles > ((size_t)1 << 24))
+        return WP_INVALID;
     size_t cap = wp__queue_round_capacity(out->queue_capacity);
     if (out->scale_up_threshold == 0)
         out->scale_up_threshold = 4;
@@ -3067,7 +3348,7 @@ wp_config wp_config_low_resource(void)
 
 /* One allocation holds the pool, its workers and both queues. */
 typedef struct wp__layout {
-    size_t workers, lanes[WP__LANES], results, total;
+    size_t workers, handles, lanes[WP__LANES], results, total;
 } wp__layout;
 
 /* a + b, or false when it would not fit in a size_t (32-bit targets). */
@@ -3091,6 +3372,10 @@ static bool wp__plan(const wp_config *cfg, wp__layout *l)
     size_t at = wp__align_up(sizeof(wp_pool), cl);
     l->workers = at;
     if (!wp__add(&at, wp__align_up((size_t)cfg->max_workers * sizeof(wp__worker), cl)))
+        return false;
+    l->handles = at;
+    if (cfg->max_handles > SIZE_MAX / sizeof(wp__slot)
+        || !wp__add(&at, wp__align_up(cfg->max_handles * sizeof(wp__slot), cl)))
         return false;
     for (int i = 0; i < WP__LANES; i++) {
         l->lanes[i] = at;
@@ -3143,6 +3428,16 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     pool->on_thread_stop = cfg->on_thread_stop;
     pool->hook_user = cfg->hook_user;
     pool->workers = (wp__worker *)(base + l->workers);
+    pool->handles = (wp__slot *)(void *)(base + l->handles);
+    pool->handle_count = (uint32_t)cfg->max_handles;
+    for (uint32_t i = 0; i < pool->handle_count; i++) {
+        wp__slot *slot = &pool->handles[i];
+        atomic_init(&slot->token.canceled, 0);
+        slot->token.state = &slot->state;
+        atomic_init(&slot->state, UINT64_C(1) << 32);
+        atomic_init(&slot->next, i + 1 < pool->handle_count ? i + 2 : 0);
+    }
+    atomic_init(&pool->handle_free, pool->handle_count ? 1 : 0);
     wp_status s = WP_OK;
     for (int i = 0; i < WP__LANES; i++) {
         size_t end = i + 1 < WP__LANES ? l->lanes[i + 1] : l->results;
