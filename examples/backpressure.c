@@ -1,12 +1,18 @@
 /* backpressure.c - what each backpressure policy does when a producer outruns
-   the pool. `make demo` builds and runs it; it takes about five seconds.
+   the pool. `make demo` builds and runs it; it takes about six seconds.
 
    A pool of 2 workers with a queue of 16 runs jobs that sleep 1 ms (about one
-   in 10: 8 ms, a slow request). A producer offers 2000 jobs at 2500 per second,
+   in 10: 8 ms, a slow request). A producer offers 1600 jobs at 2500 per second,
    about twice what the pool can finish, and catches up as fast as it can
    whenever it falls behind. Once the queue is full, the policy decides what
-   gives way: the producer (WP_BLOCK), the new job (WP_DROP, WP_REJECT), or a
-   little of each (WP_TIMEOUT, which waits at most 2 ms).
+   gives way: the producer (WP_BLOCK), the new job (WP_DROP, WP_REJECT), a
+   little of each (WP_TIMEOUT, which waits at most 2 ms), the oldest queued
+   job (WP_DROP_OLDEST: the new one is accepted, the oldest is evicted and
+   reported through its completion callback), or the producer's own time
+   (WP_CALLER_RUNS: the producer runs the new job itself, which paces it).
+
+   Every job has a completion callback that counts its outcome, so each
+   accepted job is seen to end exactly once: run, or evicted.
 
    Exits 0 when every count adds up, 1 when something does not. */
 #define _POSIX_C_SOURCE 200809L
@@ -14,7 +20,6 @@
 #define WORKERPOOL_IMPLEMENTATION
 #include "workerpool.h"
 
-#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +29,7 @@
 enum {
     WORKERS     = 2,
     QUEUE       = 16,
-    OFFERED     = 2000,
+    OFFERED     = 1600,
     OFFER_RATE  = 2500,     /* jobs per second the producer tries to submit */
     SLOW_EVERY  = 10        /* about one job in 10 is a slow one */
 };
@@ -35,8 +40,11 @@ enum {
 
 typedef struct trial {
     wp_backpressure policy;
-    const char *name;
+    const char *name;           /* without the WP_ prefix */
+    const char *head[2];        /* its column heading in the summary, two lines */
     uint64_t offered, accepted, dropped, rejected, timed_out;
+    uint64_t caller_ran;        /* jobs run by the producer itself */
+    uint64_t ran_ok, evicted;   /* outcomes seen by the completion callback */
     int64_t blocked_ns;     /* time spent inside wp_submit_job, summed */
     int64_t p99_ns;         /* 99% of wp_submit_job calls took at most this */
     int64_t offer_ns;       /* first submit to the return of the last */
@@ -45,6 +53,8 @@ typedef struct trial {
 } trial;
 
 static atomic_uint_fast64_t jobs_run;
+static atomic_uint_fast64_t jobs_run_by_caller;  /* wp_ctx_worker() == -1 */
+static atomic_uint_fast64_t outcome_ok, outcome_evicted, outcome_other;
 static int failures;
 static bool tty;
 
@@ -54,9 +64,13 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * WP_SEC(1) + ts.tv_nsec;
 }
 
+/* Sleeps until the monotonic clock reads t. Relative sleeps in a loop, which
+   also covers signals and early wake-ups: MinGW's clock_nanosleep does not
+   honour an absolute time on CLOCK_MONOTONIC. */
 static void sleep_until(int64_t t) {
-    struct timespec ts = { (time_t)(t / WP_SEC(1)), (long)(t % WP_SEC(1)) };
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    for (int64_t left; (left = t - now_ns()) > 0;) {
+        struct timespec ts = { (time_t)(left / WP_SEC(1)), (long)(left % WP_SEC(1)) };
+        nanosleep(&ts, NULL);
     }
 }
 
@@ -74,7 +88,19 @@ static int work(void *arg, wp_ctx *ctx) {
     bool slow = is_slow(wp_ctx_id(ctx));
     sleep_until(now_ns() + (slow ? SLOW_JOB_NS : JOB_NS));
     atomic_fetch_add_explicit(&jobs_run, 1, memory_order_relaxed);
+    if (wp_ctx_worker(ctx) < 0)
+        atomic_fetch_add_explicit(&jobs_run_by_caller, 1, memory_order_relaxed);
     return 0;
+}
+
+/* Every accepted job's one outcome: WP_OK once it ran, WP_DROPPED when
+   WP_DROP_OLDEST evicted it from the queue (a job with memory of its own
+   would free its arg here). */
+static void done(const wp_result *r) {
+    atomic_uint_fast64_t *counter = r->status == WP_OK      ? &outcome_ok
+                                  : r->status == WP_DROPPED ? &outcome_evicted
+                                                            : &outcome_other;
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
 
 /* Reports a count that does not add up and remembers to exit 1. */
@@ -92,10 +118,11 @@ static void expect_eq(const char *name, const char *what_a, uint64_t a,
 /* One row of the live table: the producer's own count of offers, the rest
    from wp_pool_stats. On a terminal the row is rewritten in place. */
 static void show(const trial *t, const wp_stats *s, bool last) {
-    printf("%s%-10s %8llu %8llu %8llu %8llu %8llu %6zu %8llu", tty ? "\r" : "",
+    printf("%s%-11s %7llu %8llu %7llu %8llu %7llu %7llu %6llu %5zu %5llu", tty ? "\r" : "",
            t->name, (unsigned long long)t->offered, (unsigned long long)s->submitted,
            (unsigned long long)s->dropped, (unsigned long long)s->rejected,
-           (unsigned long long)s->timed_out, s->queue_depth,
+           (unsigned long long)s->timed_out, (unsigned long long)s->evicted,
+           (unsigned long long)atomic_load(&jobs_run_by_caller), s->queue_depth,
            (unsigned long long)s->completed);
     if (!tty || last)
         putchar('\n');
@@ -129,6 +156,10 @@ static void run_trial(trial *t) {
         return;
     }
     atomic_store(&jobs_run, 0);
+    atomic_store(&jobs_run_by_caller, 0);
+    atomic_store(&outcome_ok, 0);
+    atomic_store(&outcome_evicted, 0);
+    atomic_store(&outcome_other, 0);
 
     wp_stats s;
     int64_t start = now_ns();
@@ -138,7 +169,7 @@ static void run_trial(trial *t) {
         if (now_ns() < due)
             sleep_until(due);
 
-        wp_job job = { .fn = work, .id = i };
+        wp_job job = { .fn = work, .id = i, .on_done = done };
         if (t->policy == WP_TIMEOUT)
             job.timeout = SUBMIT_TIMEOUT;
         int64_t before = now_ns();
@@ -181,6 +212,9 @@ static void run_trial(trial *t) {
         failures++;
     }
     wp_pool_stats(pool, &t->stats);
+    t->caller_ran = atomic_load(&jobs_run_by_caller);
+    t->ran_ok = atomic_load(&outcome_ok);
+    t->evicted = atomic_load(&outcome_evicted);
     show(t, &t->stats, true);
     status = wp_pool_destroy(pool);
     if (status != WP_OK) {
@@ -199,6 +233,10 @@ static void run_trial(trial *t) {
         if (t->timed_out) { printf("%s%llu timed out", sep, (unsigned long long)t->timed_out); }
         putchar(')');
     }
+    if (t->evicted)
+        printf(", evicted %llu", (unsigned long long)t->evicted);
+    if (t->caller_ran)
+        printf(", %llu run by the producer", (unsigned long long)t->caller_ran);
     printf("; blocked %.1f ms; wall %.2f s; %.0f jobs/s\n", (double)t->blocked_ns / 1e6,
            (double)t->wall_ns / 1e9, per_sec(t->stats.completed, t->wall_ns));
 
@@ -211,20 +249,30 @@ static void run_trial(trial *t) {
     EXPECT_EQ(t, f->rejected, t->rejected);
     EXPECT_EQ(t, f->timed_out, t->timed_out);
     EXPECT_EQ(t, f->refused_closed, 0);
-    EXPECT_EQ(t, f->submitted, f->completed + f->failed + f->canceled);
-    EXPECT_EQ(t, f->failed + f->canceled, 0);
+    EXPECT_EQ(t, f->submitted, f->completed + f->failed + f->canceled + f->expired + f->evicted);
+    EXPECT_EQ(t, f->failed + f->canceled + f->expired, 0);
     EXPECT_EQ(t, atomic_load(&jobs_run), f->completed);
     EXPECT_EQ(t, f->queue_depth, 0);
-    if (t->policy == WP_BLOCK)
+    /* The callbacks saw one outcome per accepted job. */
+    EXPECT_EQ(t, t->ran_ok, f->completed);
+    EXPECT_EQ(t, t->evicted, f->evicted);
+    EXPECT_EQ(t, atomic_load(&outcome_other), 0);
+    if (t->policy == WP_BLOCK || t->policy == WP_DROP_OLDEST || t->policy == WP_CALLER_RUNS)
         EXPECT_EQ(t, refused, 0);
+    if (t->policy != WP_DROP_OLDEST)
+        EXPECT_EQ(t, f->evicted, 0);
+    if (t->policy != WP_CALLER_RUNS)
+        EXPECT_EQ(t, t->caller_ran, 0);
 }
 
 int main(void) {
     trial trials[] = {
-        { .policy = WP_BLOCK,   .name = "WP_BLOCK" },
-        { .policy = WP_DROP,    .name = "WP_DROP" },
-        { .policy = WP_REJECT,  .name = "WP_REJECT" },
-        { .policy = WP_TIMEOUT, .name = "WP_TIMEOUT" },
+        { .policy = WP_BLOCK,       .name = "BLOCK",       .head = { "", "BLOCK" } },
+        { .policy = WP_DROP,        .name = "DROP",        .head = { "", "DROP" } },
+        { .policy = WP_REJECT,      .name = "REJECT",      .head = { "", "REJECT" } },
+        { .policy = WP_TIMEOUT,     .name = "TIMEOUT",     .head = { "", "TIMEOUT" } },
+        { .policy = WP_DROP_OLDEST, .name = "DROP_OLDEST", .head = { "DROP_", "OLDEST" } },
+        { .policy = WP_CALLER_RUNS, .name = "CALLER_RUNS", .head = { "CALLER_", "RUNS" } },
     };
     enum { N = sizeof trials / sizeof trials[0] };
     tty = isatty(STDOUT_FILENO);
@@ -234,56 +282,72 @@ int main(void) {
     printf("%d workers, a queue of %d. Jobs sleep %d ms, about one in %d sleeps %d ms:\n"
            "the pool finishes about %.0f jobs/s. A producer offers %d jobs at %d/s\n"
            "and catches up as fast as it can when it falls behind. When the queue is\n"
-           "full, the policy decides what gives way.\n\n",
+           "full, the policy (WP_ and the name in the first column) decides what gives\n"
+           "way. \"caller\": jobs the producer ran itself.\n\n",
            WORKERS, QUEUE, (int)(JOB_NS / WP_MS(1)), SLOW_EVERY,
            (int)(SLOW_JOB_NS / WP_MS(1)), per_sec(WORKERS, mean_ns), OFFERED, OFFER_RATE);
-    printf("%-10s %8s %8s %8s %8s %8s %6s %8s\n", "policy", "offered", "accepted",
-           "dropped", "rejected", "timedout", "queue", "done");
+    printf("%-11s %7s %8s %7s %8s %7s %7s %6s %5s %5s\n", "policy", "offered", "accepted",
+           "dropped", "rejected", "timeout", "evicted", "caller", "queue", "done");
 
     for (int i = 0; i < N; i++)
         run_trial(&trials[i]);
 
-    printf("\n%-22s", "");
-    for (int i = 0; i < N; i++)
-        printf(" %11s", trials[i].name);
+    for (int line = 0; line < 2; line++) {
+        printf("\n%-20s", "");
+        for (int i = 0; i < N; i++)
+            printf(" %9s", trials[i].head[line]);
+    }
     printf("\n");
 #define ROW(label, fmt, expr)                                                    \
     do {                                                                         \
-        printf("%-22s", label);                                                  \
+        printf("%-20s", label);                                                  \
         for (int i = 0; i < N; i++) {                                            \
             const trial *t = &trials[i];                                         \
-            printf(" %11" fmt, expr);                                            \
+            printf(" %9" fmt, expr);                                             \
         }                                                                        \
         printf("\n");                                                            \
     } while (0)
     ROW("offered", "llu", (unsigned long long)t->offered);
-    ROW("accepted (ran)", "llu", (unsigned long long)t->accepted);
+    ROW("accepted", "llu", (unsigned long long)t->accepted);
     ROW("dropped", "llu", (unsigned long long)t->dropped);
     ROW("rejected (WP_FULL)", "llu", (unsigned long long)t->rejected);
     ROW("timed out", "llu", (unsigned long long)t->timed_out);
-    ROW("producer blocked (ms)", ".1f", (double)t->blocked_ns / 1e6);
+    ROW("evicted from queue", "llu", (unsigned long long)t->evicted);
+    ROW("ran", "llu", (unsigned long long)t->stats.completed);
+    ROW("ran by the producer", "llu", (unsigned long long)t->caller_ran);
+    ROW("producer held (ms)", ".1f", (double)t->blocked_ns / 1e6);
     ROW("submit p99 (ms)", ".1f", (double)t->p99_ns / 1e6);
     ROW("producer time (s)", ".2f", (double)t->offer_ns / 1e9);
     ROW("wall time (s)", ".2f", (double)t->wall_ns / 1e9);
     ROW("jobs/s done", ".0f", per_sec(t->stats.completed, t->wall_ns));
 #undef ROW
 
-    const wp_stats *s = &trials[N - 1].stats;
-    printf("\nwp_pool_stats of the %s pool after wp_pool_close:\n", trials[N - 1].name);
+    /* The DROP_OLDEST pool's, where every kind of accepted-job outcome shows. */
+    const trial *shown = &trials[0];
+    for (int i = 0; i < N; i++)
+        if (trials[i].policy == WP_DROP_OLDEST)
+            shown = &trials[i];
+    const wp_stats *s = &shown->stats;
+    printf("\nwp_pool_stats of the WP_%s pool after wp_pool_close:\n", shown->name);
     printf("  workers %d (active %d, idle %d), queue %zu of %zu, results pending %zu\n",
            s->workers, s->active, s->idle, s->queue_depth, s->queue_capacity,
            s->results_pending);
-    printf("  submitted %llu = completed %llu + failed %llu + canceled %llu\n",
+    printf("  submitted %llu = completed %llu + failed %llu + canceled %llu + expired %llu"
+           " + evicted %llu\n",
            (unsigned long long)s->submitted, (unsigned long long)s->completed,
-           (unsigned long long)s->failed, (unsigned long long)s->canceled);
+           (unsigned long long)s->failed, (unsigned long long)s->canceled,
+           (unsigned long long)s->expired, (unsigned long long)s->evicted);
     printf("  refused: rejected %llu, dropped %llu, timed out %llu, closed %llu\n",
            (unsigned long long)s->rejected, (unsigned long long)s->dropped,
            (unsigned long long)s->timed_out, (unsigned long long)s->refused_closed);
 
-    printf("\nWP_BLOCK:   every job must run and the producer can wait (batch work).\n"
-           "WP_DROP:    a late job is worthless and losing some is fine (telemetry, frames).\n"
-           "WP_REJECT:  the caller can react at once: retry later, report \"busy\" (servers).\n"
-           "WP_TIMEOUT: ride out short bursts, but bound how long the producer stalls.\n");
+    printf("\nWP_BLOCK:       every job must run and the producer can wait (batch work).\n"
+           "WP_DROP:        a late job is worthless and losing some is fine (telemetry).\n"
+           "WP_REJECT:      the caller can react at once: retry later, say \"busy\" (servers).\n"
+           "WP_TIMEOUT:     ride out short bursts, but bound how long the producer stalls.\n"
+           "WP_DROP_OLDEST: the newest data matters most (sensor readings, frames, quotes).\n"
+           "WP_CALLER_RUNS: nothing may be lost and the producer can do the work itself:\n"
+           "                it slows down to the pool's pace instead of sleeping.\n");
 
     if (failures) {
         fprintf(stderr, "backpressure: %d count(s) did not add up\n", failures);
