@@ -66,9 +66,12 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * WP_SEC(1) + ts.tv_nsec;
 }
 
+/* Relative sleeps in a loop: MinGW's clock_nanosleep does not honour an
+   absolute time on CLOCK_MONOTONIC. */
 static void sleep_until(int64_t t) {
-    struct timespec ts = { (time_t)(t / WP_SEC(1)), (long)(t % WP_SEC(1)) };
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    for (int64_t left; (left = t - now_ns()) > 0;) {
+        struct timespec ts = { (time_t)(left / WP_SEC(1)), (long)(left % WP_SEC(1)) };
+        nanosleep(&ts, NULL);
     }
 }
 
