@@ -357,9 +357,9 @@ typedef enum wp_job_state {
    Workers start higher-priority jobs first, with a fairness quota so that a
    steady stream of high jobs cannot starve the others: while lower lanes
    hold jobs, every 4th job a thread starts is taken from the normal lane
-   first and every 16th from the low lane first. So a waiting low job at
-   position p of its lane has started after at most 16 x (p + 1) job starts
-   of any one worker. */
+   first and every 16th from the low lane first (normal second). So a
+   waiting job at position p of its lane has started after at most
+   8 x (p + 1) job starts of any one thread (normal) or 16 x (p + 1) (low). */
 typedef enum wp_priority {
     WP_PRIORITY_NORMAL = 0,
     WP_PRIORITY_HIGH,
@@ -720,12 +720,15 @@ WP_API wp_status wp_pool_resume(wp_pool *pool);
 /* wp_pool_wait_idle: waits up to `timeout` until no job is queued or running
    (a job just accepted counts from its acceptance, so it cannot be missed).
    Returns WP_OK, WP_TIMED_OUT, or WP_INVALID. Submissions may go on
-   meanwhile; WP_OK means the pool was idle at some moment during the call.
-   While it waits, the calling thread runs queued jobs itself (as
-   wp_pool_help does), so in an inline-only pool it runs them all. Called
-   from inside a job, it never blocks the worker on itself: it runs queued
-   jobs, and then waits only for jobs that are not themselves inside
-   wp_pool_wait_idle (so jobs waiting for each other do not deadlock).
+   meanwhile; WP_OK means the pool was idle at some moment during the call
+   (results may still be on their way into the result channel). In an
+   inline-only pool the calling thread runs the queued jobs itself (as
+   wp_pool_help does). Called from inside a job, it never blocks the worker
+   on itself: it runs queued jobs, and then waits only for jobs that are not
+   set aside on their own thread the same way (waiting for idle, helping,
+   or running a nested submission), so jobs waiting for each other do not
+   deadlock. Jobs run by the calling thread deliver their results like any
+   other: with a full result channel it waits for a receiver.
    Thread safety: any thread, also from inside jobs. */
 WP_API wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout);
 
@@ -735,7 +738,9 @@ WP_API wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout);
    waits for jobs to arrive. Returns how many jobs it took (run, or ended as
    canceled or expired); 0 for a NULL pool. A game's main thread can help
    within its frame budget; an inline-only pool runs jobs only this way.
-   Jobs run here report worker -1.
+   Jobs run here report worker -1. It takes no job while the result channel
+   is full, but a job it runs delivers its result like any other, so the
+   thread that receives results should not help when the channel may fill.
    Thread safety: any thread, also from inside jobs. */
 WP_API size_t wp_pool_help(wp_pool *pool, int64_t budget);
 
@@ -1807,7 +1812,8 @@ struct wp_pool {
     atomic_int live;         /* workers counted in, packed: see wp__started */
     atomic_int helpers;      /* other threads producing outcomes right now */
     atomic_int inline_unit;  /* an inline-only pool's stand-in for workers */
-    atomic_int idle_waiting_jobs; /* jobs inside wp_pool_wait_idle */
+    atomic_uint_least64_t suspends; /* jobs set aside on their thread: waiting */
+    atomic_uint_least64_t resumes;  /* for idle, helping, or running a nested job */
     atomic_int lanes_used;   /* a high or low job was ever submitted */
     atomic_int scaling;      /* min < max: the after-job checks run */
     atomic_int retire_requests; /* workers wp_pool_scale/resize asked to go */
@@ -1875,6 +1881,14 @@ static _Thread_local unsigned wp__takes;
 static bool wp__on_own_thread(const wp_pool *pool)
 {
     return (wp__self != NULL && wp__self->pool == pool) || wp__job_pool == pool;
+}
+
+/* True on a thread that is inside one of the pool's jobs right now. */
+static bool wp__in_job(const wp_pool *pool)
+{
+    return (wp__self != NULL && wp__self->pool == pool
+            && atomic_load_explicit(&wp__self->busy, memory_order_relaxed))
+        || wp__job_pool == pool;
 }
 
 /* Adds one to an outcome counter. A worker's own counters have a single
@@ -1993,7 +2007,12 @@ static int wp__attempt_push_result(void *arg)
 static void wp__deliver(wp_pool *pool, const wp_result *r)
 {
     void *a[2] = { pool, (void *)r };
-    wp__ws_await(&pool->result_room, WP_FOREVER, wp__attempt_push_result, a, NULL);
+    if (wp__attempt_push_result(a) == WP__AGAIN) {
+        /* Our outcome is counted already: whoever waits for the pool to idle
+           must not wait for this receiver too. */
+        wp__ws_notify(&pool->idle, true);
+        wp__ws_await(&pool->result_room, WP_FOREVER, wp__attempt_push_result, a, NULL);
+    }
     wp__ws_notify(&pool->result_ready, false);
 }
 
@@ -2001,8 +2020,10 @@ static void wp__deliver(wp_pool *pool, const wp_result *r)
    outcome. Acquire pairs with the release decrements of both counts. */
 static bool wp__finished(const wp_pool *pool)
 {
+    /* seq_cst: pairs with the check of a thread that runs a job in place
+       (see wp__run_here). */
     return atomic_load_explicit((atomic_int *)&pool->live, memory_order_acquire) == 0
-        && atomic_load_explicit((atomic_int *)&pool->helpers, memory_order_acquire) == 0;
+        && atomic_load_explicit((atomic_int *)&pool->helpers, memory_order_seq_cst) == 0;
 }
 
 typedef struct wp__recv_args {
@@ -2252,22 +2273,29 @@ static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
     wp_status outcome = wp__verdict(pool, t);
     if (outcome == WP_OK && t->token && t->token->state)
         atomic_fetch_or_explicit(t->token->state, WP__H_RUNNING, memory_order_relaxed);
-    if (outcome == WP_OK && w->index >= 0) {
-        /* Saved and restored: a nested submission runs inside another job. */
+    if (w->index >= 0) {
+        /* Busy until the callback has run; saved and restored, since a
+           nested submission runs inside another job. */
         int was_busy = atomic_load_explicit(&w->busy, memory_order_relaxed);
         atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
-        code = t->fn(t->arg, &ctx);
+        if (outcome == WP_OK) {
+            code = t->fn(t->arg, &ctx);
+            outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
+        }
+        wp__conclude(pool, w, t, outcome, code, ctx.value, start);
         atomic_store_explicit(&w->busy, was_busy, memory_order_relaxed);
-        outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
-    } else if (outcome == WP_OK) {
-        /* Another thread: mark it as inside one of this pool's jobs. */
-        wp_pool *outer = wp__job_pool;
-        wp__job_pool = pool;
+        return;
+    }
+    /* Another thread: inside one of this pool's jobs until its callback has
+       run, so that close or wait_idle from either knows where it is. */
+    wp_pool *outer = wp__job_pool;
+    wp__job_pool = pool;
+    if (outcome == WP_OK) {
         code = t->fn(t->arg, &ctx);
-        wp__job_pool = outer;
         outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
     }
     wp__conclude(pool, w, t, outcome, code, ctx.value, start);
+    wp__job_pool = outer;
 }
 
 /* --- taking jobs: priorities, fairness, rate limit ------------------------ */
@@ -2319,7 +2347,7 @@ static bool wp__lanes_drained(const wp_pool *pool)
    next start is due; a start is allowed while that is at most `tolerance`
    (the burst) ahead of now, and moves it one interval on. Answers 0 when a
    start may happen now, else how long (pool clock) until one may. */
-static int64_t wp__rate_claim(wp_pool *pool)
+static int64_t wp__rate_claim(wp_pool *pool, int_least64_t *claimed)
 {
     int64_t now = wp__pool_now(pool);
     int_least64_t due = atomic_load_explicit(&pool->rate_due, memory_order_relaxed);
@@ -2327,7 +2355,8 @@ static int64_t wp__rate_claim(wp_pool *pool)
         int64_t base = due > now ? due : now;
         if (base - now > pool->rate_tolerance)
             return base - now - pool->rate_tolerance;
-        if (atomic_compare_exchange_weak_explicit(&pool->rate_due, &due, base + pool->rate_interval,
+        *claimed = base + pool->rate_interval;
+        if (atomic_compare_exchange_weak_explicit(&pool->rate_due, &due, *claimed,
                                                   memory_order_relaxed, memory_order_relaxed))
             return 0;
     }
@@ -2344,14 +2373,19 @@ static int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
         && !atomic_load_explicit(&pool->canceling, memory_order_acquire);
     int lane;
     if (limited && wp__queued(pool) > 0) {
-        int64_t w = wp__rate_claim(pool);
+        int_least64_t claimed;
+        int64_t w = wp__rate_claim(pool, &claimed);
         if (w > 0) {
             *wait = w;
             return WP__RATED;
         }
         lane = wp__pop_next(pool, t);
-        if (lane < 0) /* another thread took it: give the start back */
-            atomic_fetch_sub_explicit(&pool->rate_due, pool->rate_interval, memory_order_relaxed);
+        /* Another thread took the job: give the start back, unless a later
+           claim already built on ours. */
+        if (lane < 0)
+            atomic_compare_exchange_strong_explicit(&pool->rate_due, &claimed,
+                                                    claimed - pool->rate_interval,
+                                                    memory_order_relaxed, memory_order_relaxed);
     } else {
         lane = limited ? -1 : wp__pop_next(pool, t);
     }
@@ -2386,15 +2420,46 @@ static void wp__helper_leave(wp_pool *pool)
 }
 
 /* Takes and runs one job on the calling thread (counted in as a helper).
-   False when none may be taken now (none queued, or the rate limit). */
-static bool wp__help_one(wp_pool *pool)
+   False when none may be taken now: none queued, the rate limit, or (unless
+   `must`) a full result channel, whose receiver may be this very thread. */
+static bool wp__help_one(wp_pool *pool, bool must)
 {
     wp__task t;
     int64_t wait;
+    if (!must && pool->results && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
+        return false;
     if (wp__take(pool, &t, &wait) != WP__GOT)
         return false;
     wp__execute(pool, &pool->external, &t);
     return true;
+}
+
+/* A job whose thread goes off to do the pool's work (wait for idle, help,
+   run a nested job) is set aside meanwhile: wp_pool_wait_idle called from
+   inside jobs does not wait for it, so jobs waiting on each other this way
+   cannot deadlock. */
+static void wp__suspend(wp_pool *pool)
+{
+    atomic_fetch_add_explicit(&pool->suspends, 1, memory_order_seq_cst);
+    wp__ws_notify(&pool->idle, true);
+}
+
+static void wp__resume(wp_pool *pool)
+{
+    atomic_fetch_add_explicit(&pool->resumes, 1, memory_order_seq_cst);
+}
+
+/* A thread that is neither a worker nor a helper yet is about to run a job
+   in place: count it in first, then make sure the pool is not closed, so
+   that a close either sees it in `helpers` or it sees the close (seq_cst on
+   both sides: whichever comes second sees the first). */
+static bool wp__enter_open(wp_pool *pool)
+{
+    atomic_fetch_add_explicit(&pool->helpers, 1, memory_order_seq_cst);
+    if (!(atomic_load_explicit(&pool->lanes[0]->head, memory_order_seq_cst) & WP__CLOSED_BIT))
+        return true;
+    wp__helper_leave(pool);
+    return false;
 }
 
 /* Runs a submission right here, on the submitting thread: a nested
@@ -2407,28 +2472,46 @@ static wp_status wp__run_here(wp_pool *pool, const wp__task *t)
         return WP_WOULD_DEADLOCK;
     }
     bool worker = wp__self != NULL && wp__self->pool == pool;
+    bool nested = wp__in_job(pool);
     wp__worker *w = worker ? wp__self : &pool->external;
-    if (!worker)
-        wp__helper_enter(pool);
+    if (!worker && !wp__enter_open(pool)) {
+        wp__count(&pool->refused_closed);
+        return WP_CLOSED;
+    }
+    if (nested)
+        wp__suspend(pool);
     wp__tally(w, &w->ran_inline);
     wp__inline_depth++;
     wp__execute(pool, w, t);
     wp__inline_depth--;
+    if (nested)
+        wp__resume(pool);
     if (!worker)
         wp__helper_leave(pool);
     return WP_OK;
+}
+
+static size_t wp__help(wp_pool *pool, int64_t budget)
+{
+    int64_t deadline = wp__deadline(budget);
+    size_t ran = 0;
+    wp__helper_enter(pool);
+    while ((budget == WP_FOREVER || wp__now_ns() < deadline) && wp__help_one(pool, false))
+        ran++;
+    wp__helper_leave(pool);
+    return ran;
 }
 
 size_t wp_pool_help(wp_pool *pool, int64_t budget)
 {
     if (!pool || budget < 0)
         return 0;
-    int64_t deadline = wp__deadline(budget);
-    size_t ran = 0;
-    wp__helper_enter(pool);
-    while ((budget == WP_FOREVER || wp__now_ns() < deadline) && wp__help_one(pool))
-        ran++;
-    wp__helper_leave(pool);
+    bool in_job = wp__in_job(pool);
+    if (in_job)
+        wp__suspend(pool);
+    size_t ran = wp__help(pool, budget);
+    if (in_job)
+        wp__resume(pool);
     return ran;
 }
 
@@ -2459,25 +2542,44 @@ static uint64_t wp__pending(const wp_pool *pool)
         accepted += wp__load(&pool->workers[i].ran_inline, memory_order_acquire);
     for (int i = 0; i < WP__LANES; i++)
         accepted += wp__queue_accepted(pool->lanes[i]);
-    return accepted - ended;
+    /* On 32-bit targets the lanes count modulo 2^31; so does the result,
+       which is far below that. */
+    return (accepted - ended) & ((uint64_t)SIZE_MAX >> 1);
 }
 
 typedef struct wp__idle_args {
     wp_pool *pool;
     bool in_job;
+    bool helps;   /* runs queued jobs meanwhile: inside a job, or inline-only */
 } wp__idle_args;
 
-/* Idle, or (inside a job) only jobs that wait for idle themselves are left;
-   a queued job also ends the wait (WP__HELP), so that the caller can run it. */
+/* Idle, or (inside a job) only jobs set aside on their thread are left; a
+   queued job also ends the wait (WP__HELP), so that the caller can run it.
+   The set-aside count is read before and after the pending count, and only
+   a pair that did not move meanwhile is believed. */
 static int wp__attempt_idle(void *arg)
 {
     wp__idle_args *a = (wp__idle_args *)arg;
-    uint64_t pending = wp__pending(a->pool);
-    uint64_t waiting = a->in_job
-        ? (uint64_t)atomic_load_explicit(&a->pool->idle_waiting_jobs, memory_order_acquire) : 0;
-    if (pending <= waiting)
+    wp_pool *pool = a->pool;
+    uint64_t pending, aside;
+    for (;;) {
+        uint64_t s1 = wp__load(&pool->suspends, memory_order_seq_cst);
+        uint64_t r1 = wp__load(&pool->resumes, memory_order_seq_cst);
+        pending = wp__pending(pool);
+        if (!a->in_job) {
+            aside = 0;
+            break;
+        }
+        uint64_t s2 = wp__load(&pool->suspends, memory_order_seq_cst);
+        uint64_t r2 = wp__load(&pool->resumes, memory_order_seq_cst);
+        if (s1 == s2 && r1 == r2) {
+            aside = s1 - r1;
+            break;
+        }
+    }
+    if (pending <= aside)
         return WP_OK;
-    return wp__queued(a->pool) > 0 ? WP__HELP : WP__AGAIN;
+    return a->helps && wp__queued(pool) > 0 ? WP__HELP : WP__AGAIN;
 }
 
 /* What is left of the time until `deadline`, as a budget for wp_pool_help. */
@@ -2494,20 +2596,19 @@ wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout)
     if (!pool || timeout < 0)
         return WP_INVALID;
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
-    wp__idle_args a = { pool, wp__on_own_thread(pool) };
-    if (a.in_job) {
-        atomic_fetch_add_explicit(&pool->idle_waiting_jobs, 1, memory_order_seq_cst);
-        wp__ws_notify(&pool->idle, true);
-    }
+    wp__idle_args a = { pool, wp__in_job(pool), false };
+    a.helps = a.in_job || pool->inline_only;
+    if (a.in_job)
+        wp__suspend(pool);
     int r;
     do {
-        size_t ran = wp_pool_help(pool, wp__budget_until(deadline));
+        size_t ran = a.helps ? wp__help(pool, wp__budget_until(deadline)) : 0;
         r = wp__ws_await(&pool->idle, deadline, wp__attempt_idle, &a, NULL);
         if (r == WP__HELP && ran == 0) /* rate-limited: let the next start come due */
             wp__sleep_ns(WP_US(100));
     } while (r == WP__HELP && wp__budget_until(deadline) > 0);
     if (a.in_job)
-        atomic_fetch_sub_explicit(&pool->idle_waiting_jobs, 1, memory_order_seq_cst);
+        wp__resume(pool);
     return r == WP_OK ? WP_OK : WP_TIMED_OUT;
 }
 
@@ -2731,6 +2832,20 @@ static int64_t wp__idle_deadline(wp_pool *pool, int64_t *idle_since)
     return cooldown > due ? cooldown : due;
 }
 
+/* A worker that took a job just as a pause landed holds it until resume
+   (or close, which resumes), so that no job starts after wp_pool_pause has
+   returned. */
+static bool wp__is_paused(wp_pool *pool)
+{
+    return atomic_load_explicit(&pool->paused, memory_order_acquire)
+        && !(atomic_load_explicit(&pool->lanes[0]->head, memory_order_acquire) & WP__CLOSED_BIT);
+}
+
+static int wp__attempt_unpaused(void *arg)
+{
+    return wp__is_paused((wp_pool *)arg) ? WP__AGAIN : WP__DONE;
+}
+
 typedef struct wp__take_args {
     wp_pool *pool;
     wp__task *task;
@@ -2743,9 +2858,7 @@ static int wp__attempt_take_or_retire(void *arg)
     wp__take_args *a = (wp__take_args *)arg;
     wp_pool *pool = a->pool;
     /* A pause that lost a race with close must not hold the drain up. */
-    bool paused = atomic_load_explicit(&pool->paused, memory_order_acquire)
-        && !(atomic_load_explicit(&pool->lanes[0]->head, memory_order_acquire) & WP__CLOSED_BIT);
-    int r = paused ? WP__AGAIN : wp__take(pool, a->task, &a->wait);
+    int r = wp__is_paused(pool) ? WP__AGAIN : wp__take(pool, a->task, &a->wait);
     if (r != WP__AGAIN)
         return r;
     /* Going idle: whoever waits for the pool to idle may be done now. */
@@ -2801,6 +2914,8 @@ static wp__thread_ret wp__worker_main(void *arg)
                wakes passes the wake-up on while work remains. */
             if (slept && wp__queued(pool) > 0)
                 wp__ws_notify(&pool->job_ready, false);
+            if (atomic_load_explicit(&pool->paused, memory_order_acquire))
+                wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_unpaused, pool, NULL);
             wp__execute(pool, w, &task);
             a.had_job = true;
             idle_since = -1;
@@ -2864,12 +2979,15 @@ static wp_status wp__refused_closed(wp_pool *pool)
    the new one fits. */
 static wp_status wp__evict_and_push(wp_pool *pool, int lane, const wp__task *t)
 {
-    wp__helper_enter(pool);
+    if (!wp__enter_open(pool))
+        return wp__refused_closed(pool);
     enum wp__push_result r;
     while ((r = wp__queue_push(pool->lanes[lane], t, sizeof *t)) == WP__FULL) {
         wp__task old;
         if (wp__queue_pop(pool->lanes[lane], &old, sizeof old))
             wp__conclude(pool, NULL, &old, WP_DROPPED, 0, NULL, wp__now_ns());
+        else /* a consumer is still copying its job out of the cell */
+            wp__cpu_relax();
     }
     if (r == WP__PUSHED)
         wp__ws_notify(&pool->job_ready, false);
@@ -2892,7 +3010,7 @@ static wp_status wp__help_until_pushed(wp_pool *pool, int lane, const wp__task *
             return WP_TIMED_OUT;
         }
         wp__helper_enter(pool);
-        bool ran = wp__help_one(pool);
+        bool ran = wp__help_one(pool, true);
         wp__helper_leave(pool);
         if (!ran) /* rate-limited: the next start is not due yet */
             wp__sleep_ns(WP_US(100));
@@ -3198,7 +3316,7 @@ static bool wp__close_inline(wp_pool *pool, int64_t deadline)
             wp__start_canceling(pool);
             forced = true;
         }
-        if (wp__help_one(pool))
+        if (wp__help_one(pool, true))
             continue;
         if (wp__queued(pool) > 0) /* the rate limit: the next start is not due */
             wp__sleep_ns(WP_US(100));
@@ -3470,7 +3588,8 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->lanes_used, 0);
     atomic_init(&pool->helpers, 0);
     atomic_init(&pool->inline_unit, cfg->inline_only);
-    atomic_init(&pool->idle_waiting_jobs, 0);
+    atomic_init(&pool->suspends, 0);
+    atomic_init(&pool->resumes, 0);
     atomic_init(&pool->evicted, 0);
     atomic_init(&pool->canceling, 0);
     atomic_init(&pool->destroying, 0);
