@@ -870,6 +870,120 @@ static void test_rate_limit_invalid(void) {
     CHECK_STATUS(wp_pool_destroy(pool), WP_OK);
 }
 
+
+/* --- regressions found in review ----------------------------------------- */
+
+/* A job run in place inside another job (nested submission into a full
+   queue) waits for idle: the outer job is set aside, not waited for. */
+static wp_pool *g_nested_pool;
+static atomic_int g_inner_status;
+
+static int inner_waits_idle(void *arg, wp_ctx *ctx) {
+    (void)arg;
+    (void)ctx;
+    atomic_store(&g_inner_status, (int)wp_pool_wait_idle(g_nested_pool, WP_SEC(5)));
+    return 0;
+}
+
+static int outer_fills_then_nests(void *arg, wp_ctx *ctx) {
+    (void)ctx;
+    gate *g = (gate *)arg;
+    /* Fill the queue with jobs held by the gate's owner... */
+    while (wp_submit_job(g_nested_pool, &(wp_job){ .fn = count_job, .arg = &g->finished,
+                                                   .backpressure = WP_REJECT }) == WP_OK)
+        ;
+    /* ...so that this one runs in place, inside us. */
+    return wp_submit_job(g_nested_pool, &(wp_job){ .fn = inner_waits_idle,
+                                                   .backpressure = WP_BLOCK }) == WP_OK ? 0 : 1;
+}
+
+static void test_nested_job_waiting_idle_does_not_wait_for_its_outer_job(void) {
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 2 },
+                                  &g_nested_pool), WP_OK);
+    gate g;
+    gate_init(&g, false);
+    atomic_store(&g_inner_status, 99);
+    CHECK_STATUS(wp_submit(g_nested_pool, outer_fills_then_nests, &g), WP_OK);
+    int64_t t0 = wpt_now_ns();
+    CHECK_STATUS(wp_pool_wait_idle(g_nested_pool, WP_SEC(30)), WP_OK);
+    CHECK_STATUS(atomic_load(&g_inner_status), WP_OK);
+    CHECK_CMP_INT(wpt_ms_since(t0), <, 4000); /* not the inner wait's 5 s timeout */
+    wp_stats st;
+    wp_pool_stats(g_nested_pool, &st);
+    CHECK_EQ_UINT(st.submitted, st.completed + st.failed);
+    CHECK_EQ_UINT(st.failed, 0);
+    wp_pool_destroy(g_nested_pool);
+}
+
+/* A worker blocked on a full result channel has counted its outcome: a
+   waiter for idle wakes at once instead of sleeping to its timeout. */
+static int sleep50(void *arg, wp_ctx *ctx) {
+    (void)arg;
+    (void)ctx;
+    wpt_sleep_ms(50);
+    return 0;
+}
+
+static void test_wait_idle_wakes_while_a_worker_waits_for_a_receiver(void) {
+    wp_pool *pool = NULL;
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .result_capacity = 2 }, &pool),
+                   WP_OK);
+    for (int i = 0; i < 3; i++)
+        CHECK_STATUS(wp_submit(pool, sleep50, NULL), WP_OK);
+    int64_t t0 = wpt_now_ns();
+    CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(20)), WP_OK);
+    CHECK_CMP_INT(wpt_ms_since(t0), <, 10000);
+    /* The waiter ran none of them: it may be the receiver of a full channel. */
+    wp_result r;
+    int got = 0, outside = 0;
+    while (wp_result_recv(pool, &r, WP_MS(200)) == WP_OK) {
+        got++;
+        outside += r.worker < 0;
+    }
+    CHECK_EQ_INT(got, 3);
+    CHECK_EQ_INT(outside, 0);
+    wp_pool_destroy(pool);
+}
+
+/* A completion callback on a helping thread is inside the pool's job: close
+   from it is refused and wait_idle from it does not wait for itself. */
+static wp_pool *g_cb_pool;
+static atomic_int g_cb_close, g_cb_idle;
+
+static void done_closes_and_waits(const wp_result *r) {
+    (void)r;
+    atomic_store(&g_cb_close, (int)wp_pool_close(g_cb_pool, WP_DRAIN, WP_SEC(5)));
+    atomic_store(&g_cb_idle, (int)wp_pool_wait_idle(g_cb_pool, WP_SEC(5)));
+}
+
+static void test_callback_on_a_helper_is_inside_the_job(void) {
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .inline_only = true }, &g_cb_pool), WP_OK);
+    atomic_int ran;
+    atomic_init(&ran, 0);
+    CHECK_STATUS(wp_submit_job(g_cb_pool, &(wp_job){ .fn = count_job, .arg = &ran,
+                                                     .on_done = done_closes_and_waits }), WP_OK);
+    int64_t t0 = wpt_now_ns();
+    CHECK_EQ_UINT(wp_pool_help(g_cb_pool, WP_FOREVER), 1);
+    CHECK_CMP_INT(wpt_ms_since(t0), <, 4000);
+    CHECK_STATUS(atomic_load(&g_cb_close), WP_WOULD_DEADLOCK);
+    CHECK_STATUS(atomic_load(&g_cb_idle), WP_OK);
+    CHECK_EQ_INT(atomic_load(&ran), 1);
+    wp_pool_destroy(g_cb_pool);
+}
+
+/* WP_CALLER_RUNS after close is refused, never run behind the closer's back. */
+static void test_caller_runs_after_close_is_refused(void) {
+    wp_pool *pool = NULL;
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 2,
+                                                .backpressure = WP_CALLER_RUNS }, &pool), WP_OK);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    atomic_int ran;
+    atomic_init(&ran, 0);
+    CHECK_STATUS(wp_submit(pool, count_job, &ran), WP_CLOSED);
+    CHECK_EQ_INT(atomic_load(&ran), 0);
+    wp_pool_destroy(pool);
+}
+
 static const wpt_test tests[] = {
     WPT_TEST(test_nested_block_submission_from_every_worker),
     WPT_TEST(test_nested_timeout_submission_runs_in_place),
@@ -894,6 +1008,10 @@ static const wpt_test tests[] = {
     WPT_TEST(test_rate_limit_inline_fake_clock),
     WPT_TEST(test_rate_limit_workers_fake_clock),
     WPT_TEST(test_rate_limit_invalid),
+    WPT_TEST(test_nested_job_waiting_idle_does_not_wait_for_its_outer_job),
+    WPT_TEST(test_wait_idle_wakes_while_a_worker_waits_for_a_receiver),
+    WPT_TEST(test_callback_on_a_helper_is_inside_the_job),
+    WPT_TEST(test_caller_runs_after_close_is_refused),
 };
 
 WPT_MAIN(tests)
