@@ -3093,7 +3093,9 @@ int wp_stats_format_table(const wp_stats *s, char *buf, size_t cap)
     wp__out o;
     if (wp__out_begin(&o, s, buf, cap) != 0)
         return -1;
-    wp__put(&o, "pool \"%s\", up %.3f s\n", s->name, (double)s->uptime_ns / 1e9);
+    wp__put(&o, "pool \"");
+    wp__put_escaped(&o, s->name, true);
+    wp__put(&o, "\", up %.3f s\n", (double)s->uptime_ns / 1e9);
     wp__put(&o, "workers     %d (active %d, idle %d, peak %d, min %d, max %d)\n", s->workers,
             s->active, s->idle, s->peak_workers, s->min_workers, s->max_workers);
     wp__put(&o, "queue       %llu queued of %llu, high water %llu; results pending %llu\n",
