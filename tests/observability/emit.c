@@ -33,9 +33,11 @@ static int job(void *arg, wp_ctx *ctx)
         }
         return 0;
     }
-    volatile unsigned x = 0;
+    static atomic_uint sink;
+    unsigned x = 0;
     for (intptr_t i = 0; i < (n % 5) * 2000; i++)
-        x += (unsigned)i;
+        x = x * 31u + (unsigned)i;
+    atomic_fetch_add_explicit(&sink, x, memory_order_relaxed);
     return n % 4 == 3 ? (int)(n % 100) : 0; /* a quarter fail */
 }
 
