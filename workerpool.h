@@ -2807,13 +2807,16 @@ static void wp__watchdog_scan(wp_pool *pool)
         wp__worker *w = &pool->workers[i];
         /* Acquire pairs with the release in wp__observe_begin_slow: an odd
            sequence shows that job's id and start. Reading the sequence again
-           afterwards tells whether they belong together. */
+           afterwards (after acquire loads, so it cannot move before them)
+           drops a job that ended meanwhile. Not a full seqlock: in the few
+           instructions between one job's end and the next one's start, the
+           id may already be the next job's; a report stays rare and
+           approximate by nature, and the worker pays no fence for it. */
         uint64_t seq = atomic_load_explicit(&w->obs_seq, memory_order_acquire);
         if (!(seq & 1) || seq == w->obs_reported)
             continue;
-        uint64_t id = atomic_load_explicit(&w->obs_job_id, memory_order_relaxed);
-        int64_t start = atomic_load_explicit(&w->obs_job_start, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
+        uint64_t id = atomic_load_explicit(&w->obs_job_id, memory_order_acquire);
+        int64_t start = atomic_load_explicit(&w->obs_job_start, memory_order_acquire);
         if (atomic_load_explicit(&w->obs_seq, memory_order_relaxed) != seq)
             continue;
         int64_t running = wp__obs_now(pool) - start;
