@@ -632,7 +632,8 @@ typedef struct wp_latency {
      last_error_code, last_error_worker, last_error_job_id, last_error_ns
                              the last job that returned nonzero: its code,
                              worker, id and when (ns since create, pool's
-                             clock; -1 and zeros if none ever failed).
+                             clock). Kept per worker; the latest wins. No
+                             failure yet: time and worker -1, code and id 0.
      queue_wait, run_time    latency of the jobs that ran (see wp_latency). */
 typedef struct wp_stats {
     int workers;
@@ -1546,6 +1547,9 @@ typedef struct wp__worker {
     atomic_int_least64_t obs_job_start; /* the running job, for the watchdog */
     atomic_uint_least64_t obs_job_id;
     atomic_uint_least64_t obs_seq;      /* odd while a job runs */
+    atomic_int obs_error_code;          /* this worker's last failed job */
+    atomic_uint_least64_t obs_error_job;
+    atomic_int_least64_t obs_error_at;  /* since create; -1 = none */
     uint64_t obs_reported;              /* the obs_seq last reported stalled */
 } wp__worker;
 
@@ -1624,12 +1628,8 @@ struct wp_pool {
     int64_t obs_stall_threshold;
     /* Written on failures, full queues and (measure_latency) submissions. */
     _Alignas(WP_CACHE_LINE) atomic_size_t obs_high_water;
-    wp__mutex obs_mu;         /* the last error; the watchdog's sleep */
+    wp__mutex obs_mu;         /* the watchdog's sleep */
     wp__cond obs_cv;
-    int obs_error_code;       /* guarded by obs_mu, as are the three below */
-    int obs_error_worker;
-    uint64_t obs_error_job;
-    int64_t obs_error_at;
     int obs_stop;             /* guarded by obs_mu: the watchdog must end */
     bool obs_watchdog;        /* a watchdog thread runs */
     wp__thread obs_thread;
@@ -2777,15 +2777,14 @@ static void wp__observe_end_slow(wp_pool *pool, wp__worker *w, const wp__task *t
                                pool->hook_user);
     }
     if (code != 0) {
-        int64_t at = wp__pool_now(pool) - pool->created_ns;
-        /* Failures are off the fast path: a lock keeps the four fields of
-           the last error from two failures apart. */
-        wp__mutex_lock(&pool->obs_mu);
-        pool->obs_error_code = code;
-        pool->obs_error_worker = w->index;
-        pool->obs_error_job = t->id;
-        pool->obs_error_at = at;
-        wp__mutex_unlock(&pool->obs_mu);
+        /* Per worker, like the counters: failures never meet on a shared
+           line. The time goes last (release pairs with the acquire in
+           wp__observe_stats), so a reader sees this failure's code and id
+           unless a later failure of this same worker is being written. */
+        atomic_store_explicit(&w->obs_error_code, code, memory_order_relaxed);
+        atomic_store_explicit(&w->obs_error_job, t->id, memory_order_relaxed);
+        atomic_store_explicit(&w->obs_error_at, wp__pool_now(pool) - pool->created_ns,
+                              memory_order_release);
         if (pool->obs_on_error)
             pool->obs_on_error(w->index, t->id, t->arg, code, pool->hook_user);
     }
@@ -2867,10 +2866,6 @@ static int wp__observe_start(wp_pool *pool, const wp_config *cfg)
         obs |= WP__OBS_TIME | WP__OBS_STALL;
     pool->observe = obs;
     atomic_init(&pool->obs_high_water, 0);
-    pool->obs_error_code = 0;
-    pool->obs_error_worker = -1;
-    pool->obs_error_job = 0;
-    pool->obs_error_at = -1;
     pool->obs_stop = 0;
     pool->obs_watchdog = false;
     for (int i = 0; i < pool->slots; i++) {
@@ -2886,6 +2881,9 @@ static int wp__observe_start(wp_pool *pool, const wp_config *cfg)
         atomic_init(&w->obs_job_start, 0);
         atomic_init(&w->obs_job_id, 0);
         atomic_init(&w->obs_seq, 0);
+        atomic_init(&w->obs_error_code, 0);
+        atomic_init(&w->obs_error_job, 0);
+        atomic_init(&w->obs_error_at, -1);
         w->obs_reported = 0;
     }
     if (wp__mutex_init(&pool->obs_mu) != 0)
@@ -2957,12 +2955,10 @@ static void wp__observe_stats(wp_pool *pool, wp_stats *out)
     out->queue_high_water = atomic_load_explicit(&pool->obs_high_water, memory_order_relaxed);
     if (out->queue_high_water < out->queue_depth)
         out->queue_high_water = out->queue_depth;
-    wp__mutex_lock(&pool->obs_mu);
-    out->last_error_code = pool->obs_error_code;
-    out->last_error_worker = pool->obs_error_worker;
-    out->last_error_job_id = pool->obs_error_job;
-    out->last_error_ns = pool->obs_error_at;
-    wp__mutex_unlock(&pool->obs_mu);
+    out->last_error_code = 0;
+    out->last_error_worker = -1;
+    out->last_error_job_id = 0;
+    out->last_error_ns = -1;
     memset(&out->queue_wait, 0, sizeof out->queue_wait);
     memset(&out->run_time, 0, sizeof out->run_time);
     for (int i = 0; i < pool->slots; i++) {
@@ -2979,6 +2975,14 @@ static void wp__observe_stats(wp_pool *pool, wp_stats *out)
         m = atomic_load_explicit(&w->obs_run_max, memory_order_relaxed);
         if (m > out->run_time.max_ns)
             out->run_time.max_ns = m;
+        /* The latest failure of any worker (ties: the lower index). */
+        int64_t at = atomic_load_explicit(&w->obs_error_at, memory_order_acquire);
+        if (at > out->last_error_ns) {
+            out->last_error_ns = at;
+            out->last_error_code = atomic_load_explicit(&w->obs_error_code, memory_order_relaxed);
+            out->last_error_job_id = wp__read(&w->obs_error_job);
+            out->last_error_worker = w->index;
+        }
     }
     wp__obs_summarise(&out->queue_wait);
     wp__obs_summarise(&out->run_time);

@@ -297,6 +297,40 @@ static void test_last_error_and_error_hook(void) {
     wp_pool_destroy(pool);
 }
 
+/* Failures on two workers: the snapshot shows the later one, whichever
+   worker it came from. */
+static void test_last_error_latest_of_workers(void) {
+    fake_reset(0);
+    wp_pool *pool;
+    wp_config cfg = { .max_workers = 2, .clock = fake_clock };
+    REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
+    gate g;
+    gate_init(&g, false);
+    atomic_store(&g.code, 7);
+    REQUIRE_STATUS(wp_submit_job(pool, &(wp_job){ .fn = gate_job, .arg = &g, .id = 100 }), WP_OK);
+    REQUIRE(gate_wait_started(&g, 1, 5000));
+    atomic_store(&fake_now, (long long)WP_MS(1));
+    REQUIRE_STATUS(wp_submit_job(pool, &(wp_job){ .fn = code_job, .arg = (void *)(intptr_t)3, .id = 1 }),
+                   WP_OK);
+    REQUIRE_EVENTUALLY(pool_stats(pool).failed == 1, 5000);
+    wp_stats s = pool_stats(pool);
+    CHECK_EQ_INT(s.last_error_code, 3);
+    CHECK_EQ_UINT(s.last_error_job_id, 1);
+    CHECK_EQ_INT(s.last_error_ns, WP_MS(1));
+    int first = s.last_error_worker;
+    CHECK(first == 0 || first == 1);
+    atomic_store(&fake_now, (long long)WP_MS(2));
+    gate_open(&g);
+    REQUIRE_STATUS(wp_pool_close(pool, WP_DRAIN, WP_SEC(30)), WP_OK);
+    s = pool_stats(pool);
+    CHECK_EQ_UINT(s.failed, 2);
+    CHECK_EQ_INT(s.last_error_code, 7);
+    CHECK_EQ_UINT(s.last_error_job_id, 100);
+    CHECK_EQ_INT(s.last_error_ns, WP_MS(2));
+    CHECK_EQ_INT(s.last_error_worker, 1 - first); /* the gate held the other worker */
+    wp_pool_destroy(pool);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Hooks                                                                     */
 
@@ -759,6 +793,7 @@ static const wpt_test tests[] = {
     WPT_TEST(test_histograms_count_every_job),
     WPT_TEST(test_high_water_mark),
     WPT_TEST(test_last_error_and_error_hook),
+    WPT_TEST(test_last_error_latest_of_workers),
     WPT_TEST(test_task_hooks),
     WPT_TEST(test_task_hooks_skip_canceled),
     WPT_TEST(test_thread_hooks),
