@@ -1639,7 +1639,7 @@ struct wp_pool {
 
 /* Observability (defined after wp_pool_stats): the calls the job and submit
    paths make, and create, destroy and stats. */
-static void wp__observe_submit(wp_pool *pool, wp__task *t);
+static inline void wp__observe_submit(wp_pool *pool, wp__task *t);
 static void wp__observe_full(wp_pool *pool);
 static inline int64_t wp__observe_begin(wp_pool *pool, wp__worker *w, const wp__task *t);
 static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
@@ -2659,6 +2659,14 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
    a predictable branch per job. Latency is timed only when asked for:
    two clock reads per job cost about as much as an empty job itself. */
 
+/* The slow halves stay out of line, so that the job and submit paths of an
+   unobserved pool keep their size and register use. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define WP__NOINLINE __attribute__((noinline))
+#else
+#  define WP__NOINLINE
+#endif
+
 enum {
     WP__OBS_TIME  = 1, /* read the clock at submit, start and end */
     WP__OBS_HIST  = 2, /* latency histograms and the exact high-water mark */
@@ -2714,16 +2722,20 @@ static void wp__obs_raise_high_water(wp_pool *pool, size_t depth)
 
 /* Before the push: stamps the enqueue time and raises the high-water mark
    to the depth this job will make. */
-static void wp__observe_submit(wp_pool *pool, wp__task *t)
+static WP__NOINLINE void wp__observe_submit_slow(wp_pool *pool, wp__task *t)
 {
-    if (!pool->observe)
-        return;
     if (!pool->results)
         t->enqueued_ns = wp__obs_now(pool);
     if (pool->observe & WP__OBS_HIST) {
         size_t depth = wp_queue_size(pool->jobs) + 1, cap = wp_queue_capacity(pool->jobs);
         wp__obs_raise_high_water(pool, depth < cap ? depth : cap);
     }
+}
+
+static inline void wp__observe_submit(wp_pool *pool, wp__task *t)
+{
+    if (pool->observe)
+        wp__observe_submit_slow(pool, t);
 }
 
 /* A submission found the queue full: the high-water mark is the capacity
@@ -2733,7 +2745,7 @@ static void wp__observe_full(wp_pool *pool)
     wp__obs_raise_high_water(pool, wp_queue_capacity(pool->jobs));
 }
 
-static int64_t wp__observe_begin_slow(wp_pool *pool, wp__worker *w, const wp__task *t)
+static WP__NOINLINE int64_t wp__observe_begin_slow(wp_pool *pool, wp__worker *w, const wp__task *t)
 {
     int64_t now = wp__obs_now(pool);
     if (pool->observe & WP__OBS_HIST)
@@ -2761,7 +2773,7 @@ static inline int64_t wp__observe_begin(wp_pool *pool, wp__worker *w, const wp__
     return wp__observe_begin_slow(pool, w, t);
 }
 
-static void wp__observe_end_slow(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
+static WP__NOINLINE void wp__observe_end_slow(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
                                  int64_t start)
 {
     if (pool->observe) {
