@@ -419,9 +419,9 @@ typedef int64_t (*wp_clock_fn)(void *user);
    Observability (see the Observability section below; every hook gets
    hook_user as its last argument, and runs on the thread named):
      measure_latency  false = off (no clock read per job). true = time every
-                      job (two clock reads each, ~50 ns) into the queue-wait
-                      and run-time histograms of wp_stats, and track the
-                      queue's high-water mark on every submission.
+                      job (three clock reads: submit, start, end) into the
+                      queue-wait and run-time histograms of wp_stats, and
+                      track the queue's high-water mark on every submission.
      on_task_start, on_task_end
                       NULL = none. Called on the worker just before and just
                       after each job runs (not for canceled jobs), with the
@@ -583,7 +583,7 @@ WP_API wp_status wp_pool_destroy(wp_pool *pool);
    fixed-bucket log histogram, bucket i counting durations in
    (wp_latency_bound(i - 1), wp_latency_bound(i)] ns, on a 1-2-5 scale from
    100 ns to 50 s; the last bucket is everything above (+Inf). All zero
-   unless wp_config.measure_latency (or a task hook) is set.
+   unless wp_config.measure_latency is set.
      count, sum_ns, mean_ns, max_ns   exact.
      p50_ns, p90_ns, p99_ns   the upper bound of the bucket holding that
                               percentile, capped at max_ns (so an estimate
@@ -1626,7 +1626,8 @@ struct wp_pool {
     void (*obs_on_error)(int, uint64_t, void *, int, void *);
     void (*obs_on_stall)(int, uint64_t, int64_t, void *);
     int64_t obs_stall_threshold;
-    /* Written on failures, full queues and (measure_latency) submissions. */
+    /* Written when a submission finds the queue full, and by every
+       submission that raises the mark under measure_latency. */
     _Alignas(WP_CACHE_LINE) atomic_size_t obs_high_water;
     wp__mutex obs_mu;         /* the watchdog's sleep */
     wp__cond obs_cv;
@@ -2657,7 +2658,7 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
    read-only word (pool->observe, on its own cache line) and returns when no
    histogram, task hook or watchdog is configured, so an unobserved pool pays
    a predictable branch per job. Latency is timed only when asked for:
-   two clock reads per job cost about as much as an empty job itself. */
+   the clock reads per job cost about as much as an empty job itself. */
 
 /* The slow halves stay out of line, so that the job and submit paths of an
    unobserved pool keep their size and register use. */
