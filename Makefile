@@ -3,6 +3,8 @@
 #   make test CC=clang   the same with clang
 #   make test-tsan       the suite under ThreadSanitizer (pthreads backend)
 #   make test-asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-formats    the stats formatters' JSON and Prometheus output checked by
+#                        python3's json module and promtool (Debian: prometheus)
 #   make examples        build every example; make demo runs the backpressure demo
 #   make bench           queue throughput benchmark (the pool benchmarks: see bench/README.md)
 #   make install         copy workerpool.h and workerpool.pc under $(DESTDIR)$(PREFIX)
@@ -72,7 +74,7 @@ WINE_RUN    := WINEDEBUG=-all WINEPREFIX=$(WINEPREFIX) $(WINE)
 $(eval $(call test_flavour,win32,$(WIN_FLAGS),$(MINGW_CC),build/mingw/win32,.exe))
 $(eval $(call test_flavour,winpthread,$(WIN_FLAGS) -DWP_THREADS_PTHREAD,$(MINGW_CC),build/mingw/pthread,.exe))
 
-.PHONY: all test check test-c11 test-pthread test-tsan test-asan examples demo bench \
+.PHONY: all test check test-c11 test-pthread test-tsan test-asan test-formats examples demo bench \
         test-std test-musl test-windows test-cpp test-linkage test-packaging test-portability \
         install uninstall clean
 
@@ -94,6 +96,14 @@ test-tsan: $(tsan_BINS)
 
 test-asan: $(asan_BINS)
 	@WP_TEST_SCALE=asan ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1" sh tests/run.sh $^
+
+# The formatters' output from a real pool, validated by real parsers.
+$(BUILD)/observability/emit: tests/observability/emit.c workerpool.h
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -I. $< -o $@ $(LDLIBS)
+
+test-formats: $(BUILD)/observability/emit
+	@sh tests/observability/check.sh $<
 
 $(BUILD)/examples/%: examples/%.c workerpool.h
 	@mkdir -p $(@D)
@@ -136,8 +146,8 @@ $(WIN_DIR)/dll/workerpool.dll: tests/linkage/impl.c workerpool.h
 $(WIN_DIR)/dll/shared_main.exe: tests/linkage/shared_main.c $(WIN_DIR)/dll/workerpool.dll $(HEADERS) tests/linkage/roundtrip.h
 	$(MINGW_CC) $(STRICT) $(WIN_FLAGS) -I. -Itests $< -o $@ $(WIN_DIR)/dll/libworkerpool.dll.a $(LDLIBS)
 
-# http_server speaks POSIX sockets only: not built for Windows.
-POSIX_ONLY_EXAMPLES := http_server
+# http_server and metrics speak POSIX sockets only: not built for Windows.
+POSIX_ONLY_EXAMPLES := http_server metrics
 WIN_EXAMPLES := $(addprefix $(WIN_DIR)/examples/,$(addsuffix .exe,$(filter-out $(POSIX_ONLY_EXAMPLES),$(EXAMPLE_NAMES))))
 
 test-windows: $(win32_BINS) $(winpthread_BINS) $(WIN_DIR)/dll/shared_main.exe $(WIN_EXAMPLES)

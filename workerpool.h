@@ -531,7 +531,29 @@ typedef int64_t (*wp_clock_fn)(void *user);
                           drive idle timeouts and cooldowns without sleeping
                           (surplus workers then re-read it every millisecond
                           while idle). Timeouts of calls that wait always
-                          use the system clock. */
+                          use the system clock.
+   Observability (see the Observability section below; every hook gets
+   hook_user as its last argument, and runs on the thread named):
+     measure_latency  false = off (no clock read per job). true = time every
+                      job (three clock reads: submit, start, end) into the
+                      queue-wait and run-time histograms of wp_stats, and
+                      track the queue's high-water mark on every submission.
+     on_task_start, on_task_end
+                      NULL = none. Called on the worker just before and just
+                      after each job runs (not for canceled jobs), with the
+                      worker index, job id and arg; on_task_end also gets the
+                      job's code, its queue wait and run time in ns (timed on
+                      the clock below; setting either hook turns timing on).
+     on_error         NULL = none. Called on the worker after every job that
+                      returned nonzero, with worker, id, arg and that code.
+     stall_threshold, on_stall
+                      on_stall NULL = no watchdog (and no thread). Otherwise
+                      the pool starts one watchdog thread that calls
+                      on_stall(worker, job id, running ns, user) once for each
+                      job running longer than stall_threshold (0 = 1 second),
+                      checking every threshold/4 (1 ms to 100 ms). Timing
+                      uses `clock` when set and there is no result channel,
+                      otherwise the system's monotonic clock. */
 typedef struct wp_config {
     const char *name;
     int min_workers;
@@ -554,6 +576,13 @@ typedef struct wp_config {
     size_t max_handles;
     wp_clock_fn clock;
     void *clock_user;
+    bool measure_latency;
+    void (*on_task_start)(int worker, uint64_t job_id, void *arg, void *user);
+    void (*on_task_end)(int worker, uint64_t job_id, void *arg, int code, int64_t wait_ns,
+                        int64_t run_ns, void *user);
+    void (*on_error)(int worker, uint64_t job_id, void *arg, int code, void *user);
+    int64_t stall_threshold;
+    void (*on_stall)(int worker, uint64_t job_id, int64_t running_ns, void *user);
 } wp_config;
 
 /* wp_config_default: every field zero, so every default: a fixed set of one
@@ -778,6 +807,27 @@ WP_API wp_status wp_pool_destroy(wp_pool *pool);
    Statistics
    ------------------------------------------------------------------------- */
 
+/* wp_latency: one duration histogram of wp_stats (see Observability): a
+   fixed-bucket log histogram, bucket i counting durations in
+   (wp_latency_bound(i - 1), wp_latency_bound(i)] ns, on a 1-2-5 scale from
+   100 ns to 50 s; the last bucket is everything above (+Inf). All zero
+   unless wp_config.measure_latency is set.
+     count, sum_ns, mean_ns, max_ns   exact.
+     p50_ns, p90_ns, p99_ns   the upper bound of the bucket holding that
+                              percentile, capped at max_ns (so an estimate
+                              within one bucket: at most 2.5x too high). */
+#define WP_LATENCY_BUCKETS 28
+typedef struct wp_latency {
+    uint64_t count;
+    int64_t sum_ns;
+    int64_t mean_ns;
+    int64_t p50_ns;
+    int64_t p90_ns;
+    int64_t p99_ns;
+    int64_t max_ns;
+    uint64_t buckets[WP_LATENCY_BUCKETS];
+} wp_latency;
+
 /* wp_stats: a snapshot of a pool's counters. Each field is read without
    stopping the pool, so a snapshot taken while jobs run is approximate; one
    taken at quiescence (after a wp_pool_close that returned WP_OK, or once
@@ -806,7 +856,17 @@ WP_API wp_status wp_pool_destroy(wp_pool *pool);
                              when the last of each happened, in ns since the
                              pool was created (on the pool's clock); -1 if
                              never.
-     uptime_ns               ns since the pool was created (pool's clock). */
+     uptime_ns               ns since the pool was created (pool's clock).
+     name                    the pool's name (wp_config.name).
+     queue_high_water        most jobs queued at once: exact when
+                             measure_latency is on; otherwise only the queue
+                             having been full (= queue_capacity) is noticed.
+     last_error_code, last_error_worker, last_error_job_id, last_error_ns
+                             the last job that returned nonzero: its code,
+                             worker, id and when (ns since create, pool's
+                             clock). Kept per worker; the latest wins. No
+                             failure yet: time and worker -1, code and id 0.
+     queue_wait, run_time    latency of the jobs that ran (see wp_latency). */
 typedef struct wp_stats {
     int workers;
     int active;
@@ -833,12 +893,45 @@ typedef struct wp_stats {
     int64_t last_scale_up_ns;
     int64_t last_scale_down_ns;
     int64_t uptime_ns;
+    char name[64];
+    size_t queue_high_water;
+    int last_error_code;
+    int last_error_worker;
+    uint64_t last_error_job_id;
+    int64_t last_error_ns;
+    wp_latency queue_wait;
+    wp_latency run_time;
 } wp_stats;
 
 /* wp_pool_stats: fills `*out` with a snapshot of the pool's counters.
    Returns WP_OK or WP_INVALID for NULL arguments.
    Thread safety: any thread, at any time, also from inside jobs. */
 WP_API wp_status wp_pool_stats(wp_pool *pool, wp_stats *out);
+
+/* ---------------------------------------------------------------------------
+   Observability: latency histograms, formatters, hooks (see wp_config)
+   ------------------------------------------------------------------------- */
+
+/* wp_latency_bound: the upper bound, in ns, of bucket `i` of a wp_latency
+   (100, 200, 500, 1000, ... 5e10); WP_FOREVER for the last bucket and for
+   an i out of range.
+   Thread safety: any thread. */
+WP_API int64_t wp_latency_bound(int i);
+
+/* wp_stats_format_table, wp_stats_format_json, wp_stats_format_prometheus:
+   write a snapshot as a human-readable table, as one JSON object, or in the
+   Prometheus text exposition format (version 0.0.4: metrics named
+   workerpool_*, the pool name as label `pool`, counters ending in _total,
+   the two latency histograms in seconds with `le` buckets, _sum and
+   _count), into `buf` of `cap` bytes. Like snprintf: writes at most cap - 1
+   characters and a terminating NUL (nothing when cap is 0, buf may then be
+   NULL), allocates nothing, and returns the length the whole text needs
+   (not counting the NUL): the output is complete when the result is less
+   than cap. Returns -1 for a NULL stats, or a NULL buf with cap > 0.
+   Thread safety: any thread; `buf` must be the caller's alone. */
+WP_API int wp_stats_format_table(const wp_stats *stats, char *buf, size_t cap);
+WP_API int wp_stats_format_json(const wp_stats *stats, char *buf, size_t cap);
+WP_API int wp_stats_format_prometheus(const wp_stats *stats, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }
@@ -853,7 +946,9 @@ WP_API wp_status wp_pool_stats(wp_pool *pool, wp_stats *out);
 #define WORKERPOOL_IMPLEMENTATION_DONE
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -1767,6 +1862,21 @@ typedef struct wp__worker {
     int index;
     wp_pool *pool;
     wp__thread thread;
+    /* Observability, written only by this worker (single-writer stores) and
+       summed by wp_pool_stats; obs_reported belongs to the watchdog. */
+    _Alignas(WP_CACHE_LINE) atomic_uint_least64_t obs_wait[WP_LATENCY_BUCKETS];
+    atomic_uint_least64_t obs_run[WP_LATENCY_BUCKETS];
+    atomic_int_least64_t obs_wait_sum;
+    atomic_int_least64_t obs_run_sum;
+    atomic_int_least64_t obs_wait_max;
+    atomic_int_least64_t obs_run_max;
+    atomic_int_least64_t obs_job_start; /* the running job, for the watchdog */
+    atomic_uint_least64_t obs_job_id;
+    atomic_uint_least64_t obs_seq;      /* odd while a job runs */
+    atomic_int obs_error_code;          /* this worker's last failed job */
+    atomic_uint_least64_t obs_error_job;
+    atomic_int_least64_t obs_error_at;  /* since create; -1 = none */
+    uint64_t obs_reported;              /* the obs_seq last reported stalled */
 } wp__worker;
 
 /* A worker slot is free, holds a running thread, or holds a thread that has
@@ -1857,9 +1967,45 @@ struct wp_pool {
     wp__waitset exited;       /* closers wait for workers to finish */
     wp__waitset idle;         /* wp_pool_wait_idle waits for the pool to idle */
     wp__waitset job_done;     /* wp_job_wait waits for a job with a handle */
+
+    /* Observability: read-only after create (WP__OBS_* bits in observe;
+       zero = no work per job), on a line of its own. */
+    _Alignas(WP_CACHE_LINE) unsigned observe;
+    void (*obs_task_start)(int, uint64_t, void *, void *);
+    void (*obs_task_end)(int, uint64_t, void *, int, int64_t, int64_t, void *);
+    void (*obs_on_error)(int, uint64_t, void *, int, void *);
+    void (*obs_on_stall)(int, uint64_t, int64_t, void *);
+    int64_t obs_stall_threshold;
+    /* Written when a submission finds the queue full, and by every
+       submission that raises the mark under measure_latency. */
+    _Alignas(WP_CACHE_LINE) atomic_size_t obs_high_water;
+    wp__mutex obs_mu;         /* the watchdog's sleep */
+    wp__cond obs_cv;
+    int obs_stop;             /* guarded by obs_mu: the watchdog must end */
+    bool obs_watchdog;        /* a watchdog thread runs */
+    wp__thread obs_thread;
 };
 
 #define WP__WAITSETS (6 + WP__LANES)
+
+/* Observability (defined after wp_pool_stats): the calls the job and submit
+   paths make, and create, destroy and stats. */
+static inline void wp__observe_submit(wp_pool *pool, wp__task *t);
+static void wp__observe_full(wp_pool *pool);
+static inline int64_t wp__observe_begin(wp_pool *pool, wp__worker *w, const wp__task *t);
+static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
+                                   int64_t start);
+static int wp__observe_start(wp_pool *pool, const wp_config *cfg);
+static void wp__observe_stop(wp_pool *pool);
+static void wp__observe_stats(wp_pool *pool, wp_stats *out);
+static inline void wp__observe_submit(wp_pool *pool, wp__task *t);
+static void wp__observe_full(wp_pool *pool);
+static inline int64_t wp__observe_begin(wp_pool *pool, wp__worker *w, const wp__task *t);
+static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
+                                   int64_t start);
+static int wp__observe_start(wp_pool *pool, const wp_config *cfg);
+static void wp__observe_stop(wp_pool *pool);
+static void wp__observe_stats(wp_pool *pool, wp_stats *out);
 
 /* The worker the current thread is, if it is one; lets a pool recognise its
    own threads (nested submission, close from inside a job). */
@@ -2279,7 +2425,9 @@ static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
         int was_busy = atomic_load_explicit(&w->busy, memory_order_relaxed);
         atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
         if (outcome == WP_OK) {
+            int64_t obs = wp__observe_begin(pool, w, t); /* observability */
             code = t->fn(t->arg, &ctx);
+            wp__observe_end(pool, w, t, code, obs); /* observability */
             outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
         }
         wp__conclude(pool, w, t, outcome, code, ctx.value, start);
@@ -3024,6 +3172,7 @@ static wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
 {
     if (first == WP__SHUT)
         return wp__refused_closed(pool);
+    wp__observe_full(pool); /* observability */
     /* A full queue is the submitter's cue to add a worker: no worker may be
        free to notice the backlog (all busy with long jobs). */
     if (atomic_load_explicit(&pool->scaling, memory_order_relaxed))
@@ -3081,6 +3230,7 @@ static wp_status wp__submit(wp_pool *pool, int lane, wp__task *t, wp_backpressur
     wp__use_lane(pool, lane);
     if (wp__timed(pool, t))
         t->enqueued_ns = wp__now_ns();
+    wp__observe_submit(pool, t); /* observability */
     enum wp__push_result r = wp__queue_push(pool->lanes[lane], t, sizeof *t);
     if (r != WP__PUSHED)
         return wp__submit_slow(pool, lane, t, policy, timeout, r);
@@ -3656,6 +3806,10 @@ wp_status wp_pool_create(const wp_config *config, wp_pool **out)
         wp__release(pool, done);
         return WP_NOMEM;
     }
+    if (wp__observe_start(pool, &cfg) != 0) { /* observability */
+        wp__release(pool, WP__SYNC_STEPS);
+        return WP_THREAD_FAILED;
+    }
 
     /* The first min workers, all counted in before any starts. */
     int n = cfg.min_workers;
@@ -3669,6 +3823,7 @@ wp_status wp_pool_create(const wp_config *config, wp_pool **out)
             atomic_fetch_sub(&pool->live, n - i); /* all started workers */
             wp_pool_close(pool, WP_CANCEL, WP_FOREVER);
             wp__join_workers(pool);
+            wp__observe_stop(pool); /* observability */
             wp__release(pool, WP__SYNC_STEPS);
             return WP_THREAD_FAILED;
         }
@@ -3758,6 +3913,7 @@ wp_status wp_pool_destroy(wp_pool *pool)
     wp__ws_notify(&pool->result_room, true);
     wp_pool_close(pool, WP_DRAIN, WP_FOREVER);
     wp__join_workers(pool);
+    wp__observe_stop(pool); /* observability */
     wp__release(pool, WP__SYNC_STEPS);
     return WP_OK;
 }
@@ -3815,7 +3971,685 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
     out->last_scale_up_ns = atomic_load_explicit(&pool->last_scale_up, memory_order_relaxed);
     out->last_scale_down_ns = atomic_load_explicit(&pool->last_scale_down, memory_order_relaxed);
     out->uptime_ns = wp__pool_now(pool) - pool->created_ns;
+    wp__observe_stats(pool, out); /* observability */
     return WP_OK;
+}
+
+/* --- observability ------------------------------------------------------- */
+
+/* Everything here is opt-in per pool. The job path calls wp__observe_begin /
+   wp__observe_end and the submit path wp__observe_submit; each tests one
+   read-only word (pool->observe, on its own cache line) and returns when no
+   histogram, task hook or watchdog is configured, so an unobserved pool pays
+   a predictable branch per job. Latency is timed only when asked for:
+   the clock reads per job cost about as much as an empty job itself. */
+
+/* The slow halves stay out of line, so that the job and submit paths of an
+   unobserved pool keep their size and register use. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define WP__NOINLINE __attribute__((noinline))
+#else
+#  define WP__NOINLINE
+#endif
+
+enum {
+    WP__OBS_TIME  = 1, /* read the clock at submit, start and end */
+    WP__OBS_HIST  = 2, /* latency histograms and the exact high-water mark */
+    WP__OBS_HOOKS = 4, /* on_task_start / on_task_end */
+    WP__OBS_STALL = 8  /* publish the running job for the watchdog */
+};
+
+static const int64_t wp__latency_bounds[WP_LATENCY_BUCKETS - 1] = {
+    100, 200, 500,
+    1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000,
+    1000000, 2000000, 5000000, 10000000, 20000000, 50000000, 100000000, 200000000, 500000000,
+    INT64_C(1000000000), INT64_C(2000000000), INT64_C(5000000000),
+    INT64_C(10000000000), INT64_C(20000000000), INT64_C(50000000000)
+};
+
+int64_t wp_latency_bound(int i)
+{
+    return i >= 0 && i < WP_LATENCY_BUCKETS - 1 ? wp__latency_bounds[i] : WP_FOREVER;
+}
+
+/* The clock of every latency figure: the pool's clock, except that with a
+   result channel the enqueue time is the system clock's (wp__submit reads
+   it for the result's queued_ns), so then both ends use that one. */
+static int64_t wp__obs_now(const wp_pool *pool)
+{
+    return pool->clock && !pool->results ? pool->clock(pool->clock_user) : wp__now_ns();
+}
+
+static void wp__obs_record(atomic_uint_least64_t *hist, atomic_int_least64_t *sum,
+                           atomic_int_least64_t *max, int64_t d)
+{
+    if (d < 0)
+        d = 0; /* a user clock that went backwards */
+    int i = 0;
+    while (i < WP_LATENCY_BUCKETS - 1 && d > wp__latency_bounds[i])
+        i++;
+    /* Single writer (this worker): plain load + store, as wp__tally. */
+    atomic_store_explicit(&hist[i], atomic_load_explicit(&hist[i], memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(sum, atomic_load_explicit(sum, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+    if (d > atomic_load_explicit(max, memory_order_relaxed))
+        atomic_store_explicit(max, d, memory_order_relaxed);
+}
+
+static void wp__obs_raise_high_water(wp_pool *pool, size_t depth)
+{
+    size_t hw = atomic_load_explicit(&pool->obs_high_water, memory_order_relaxed);
+    while (depth > hw && !atomic_compare_exchange_weak_explicit(&pool->obs_high_water, &hw, depth,
+                                                                memory_order_relaxed,
+                                                                memory_order_relaxed))
+        ;
+}
+
+/* Before the push: stamps the enqueue time and raises the high-water mark
+   to the depth this job will make. */
+static WP__NOINLINE void wp__observe_submit_slow(wp_pool *pool, wp__task *t)
+{
+    if (!pool->results)
+        t->enqueued_ns = wp__obs_now(pool);
+    if (pool->observe & WP__OBS_HIST) {
+        size_t depth = wp__queued(pool) + 1;
+        size_t cap = wp_queue_capacity(pool->lanes[WP__LANE_NORMAL]);
+        if (atomic_load_explicit(&pool->lanes_used, memory_order_relaxed))
+            cap *= WP__LANES; /* jobs of every priority */
+        wp__obs_raise_high_water(pool, depth < cap ? depth : cap);
+    }
+}
+
+static inline void wp__observe_submit(wp_pool *pool, wp__task *t)
+{
+    if (pool->observe)
+        wp__observe_submit_slow(pool, t);
+}
+
+/* A submission found the queue full: the high-water mark is the capacity
+   (noticed on this slow path even when nothing else is observed). */
+static void wp__observe_full(wp_pool *pool)
+{
+    wp__obs_raise_high_water(pool, wp_queue_capacity(pool->lanes[WP__LANE_NORMAL]));
+}
+
+static WP__NOINLINE int64_t wp__observe_begin_slow(wp_pool *pool, wp__worker *w, const wp__task *t)
+{
+    int64_t now = wp__obs_now(pool);
+    if (pool->observe & WP__OBS_HIST)
+        wp__obs_record(w->obs_wait, &w->obs_wait_sum, &w->obs_wait_max, now - t->enqueued_ns);
+    if (pool->observe & WP__OBS_STALL) {
+        /* Publish id and start, then make the sequence odd ("running");
+           release pairs with the watchdog's acquire of obs_seq. A nested
+           job (run inline inside another) takes the slot over; once it
+           ends, the outer job is no longer watched. */
+        uint64_t seq = atomic_load_explicit(&w->obs_seq, memory_order_relaxed);
+        atomic_store_explicit(&w->obs_job_id, t->id, memory_order_relaxed);
+        atomic_store_explicit(&w->obs_job_start, now, memory_order_relaxed);
+        atomic_store_explicit(&w->obs_seq, (seq + 2) | 1, memory_order_release);
+    }
+    if (pool->obs_task_start)
+        pool->obs_task_start(w->index, t->id, t->arg, pool->hook_user);
+    return now;
+}
+
+/* Just before the job runs; answers its start time (0 when untimed). */
+static inline int64_t wp__observe_begin(wp_pool *pool, wp__worker *w, const wp__task *t)
+{
+    if (!pool->observe)
+        return 0;
+    return wp__observe_begin_slow(pool, w, t);
+}
+
+static WP__NOINLINE void wp__observe_end_slow(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
+                                 int64_t start)
+{
+    if (pool->observe) {
+        int64_t run = wp__obs_now(pool) - start;
+        if (pool->observe & WP__OBS_STALL) {
+            uint64_t seq = atomic_load_explicit(&w->obs_seq, memory_order_relaxed);
+            atomic_store_explicit(&w->obs_seq, (seq + 1) & ~(uint64_t)1, memory_order_release);
+        }
+        if (pool->observe & WP__OBS_HIST)
+            wp__obs_record(w->obs_run, &w->obs_run_sum, &w->obs_run_max, run);
+        if (pool->obs_task_end)
+            pool->obs_task_end(w->index, t->id, t->arg, code, start - t->enqueued_ns, run,
+                               pool->hook_user);
+    }
+    if (code != 0) {
+        /* Per worker, like the counters: failures never meet on a shared
+           line. The time goes last (release pairs with the acquire in
+           wp__observe_stats), so a reader sees this failure's code and id
+           unless a later failure of this same worker is being written. */
+        atomic_store_explicit(&w->obs_error_code, code, memory_order_relaxed);
+        atomic_store_explicit(&w->obs_error_job, t->id, memory_order_relaxed);
+        atomic_store_explicit(&w->obs_error_at, wp__pool_now(pool) - pool->created_ns,
+                              memory_order_release);
+        if (pool->obs_on_error)
+            pool->obs_on_error(w->index, t->id, t->arg, code, pool->hook_user);
+    }
+}
+
+/* Just after the job returned `code`; `start` is what begin answered. */
+static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
+                                   int64_t start)
+{
+    if (pool->observe || code != 0)
+        wp__observe_end_slow(pool, w, t, code, start);
+}
+
+/* The stall watchdog: one thread, only when on_stall is set. It wakes every
+   threshold/4 (1 ms to 100 ms) and reports each job once. */
+static void wp__watchdog_scan(wp_pool *pool)
+{
+    for (int i = 0; i < pool->slots; i++) {
+        wp__worker *w = &pool->workers[i];
+        /* Acquire pairs with the release in wp__observe_begin_slow: an odd
+           sequence shows that job's id and start. Reading the sequence again
+           afterwards (after acquire loads, so it cannot move before them)
+           drops a job that ended meanwhile. Not a full seqlock: in the few
+           instructions between one job's end and the next one's start, the
+           id may already be the next job's; a report stays rare and
+           approximate by nature, and the worker pays no fence for it. */
+        uint64_t seq = atomic_load_explicit(&w->obs_seq, memory_order_acquire);
+        if (!(seq & 1) || seq == w->obs_reported)
+            continue;
+        uint64_t id = atomic_load_explicit(&w->obs_job_id, memory_order_acquire);
+        int64_t start = atomic_load_explicit(&w->obs_job_start, memory_order_acquire);
+        if (atomic_load_explicit(&w->obs_seq, memory_order_relaxed) != seq)
+            continue;
+        int64_t running = wp__obs_now(pool) - start;
+        if (running > pool->obs_stall_threshold) {
+            w->obs_reported = seq;
+            pool->obs_on_stall(w->index, id, running, pool->hook_user);
+        }
+    }
+}
+
+static wp__thread_ret wp__watchdog_main(void *arg)
+{
+    wp_pool *pool = (wp_pool *)arg;
+    int64_t period = pool->obs_stall_threshold / 4;
+    if (period < WP_MS(1))
+        period = WP_MS(1);
+    if (period > WP_MS(100))
+        period = WP_MS(100);
+    wp__mutex_lock(&pool->obs_mu);
+    while (!pool->obs_stop) {
+        wp__cond_wait_until(&pool->obs_cv, &pool->obs_mu, wp__deadline(period));
+        if (pool->obs_stop)
+            break;
+        wp__mutex_unlock(&pool->obs_mu);
+        wp__watchdog_scan(pool);
+        wp__mutex_lock(&pool->obs_mu);
+    }
+    wp__mutex_unlock(&pool->obs_mu);
+    return WP__THREAD_RETURN;
+}
+
+/* Called by wp_pool_create before any worker starts: copies the config,
+   sets up the lock and starts the watchdog if one is asked for. Nonzero on
+   failure, with nothing left to undo. */
+static int wp__observe_start(wp_pool *pool, const wp_config *cfg)
+{
+    pool->obs_task_start = cfg->on_task_start;
+    pool->obs_task_end = cfg->on_task_end;
+    pool->obs_on_error = cfg->on_error;
+    pool->obs_on_stall = cfg->on_stall;
+    pool->obs_stall_threshold = cfg->stall_threshold > 0 ? cfg->stall_threshold : WP_SEC(1);
+    unsigned obs = 0;
+    if (cfg->measure_latency)
+        obs |= WP__OBS_TIME | WP__OBS_HIST;
+    if (cfg->on_task_start || cfg->on_task_end)
+        obs |= WP__OBS_TIME | WP__OBS_HOOKS;
+    if (cfg->on_stall)
+        obs |= WP__OBS_TIME | WP__OBS_STALL;
+    pool->observe = obs;
+    atomic_init(&pool->obs_high_water, 0);
+    pool->obs_stop = 0;
+    pool->obs_watchdog = false;
+    for (int i = 0; i < pool->slots; i++) {
+        wp__worker *w = &pool->workers[i];
+        for (int b = 0; b < WP_LATENCY_BUCKETS; b++) {
+            atomic_init(&w->obs_wait[b], 0);
+            atomic_init(&w->obs_run[b], 0);
+        }
+        atomic_init(&w->obs_wait_sum, 0);
+        atomic_init(&w->obs_run_sum, 0);
+        atomic_init(&w->obs_wait_max, 0);
+        atomic_init(&w->obs_run_max, 0);
+        atomic_init(&w->obs_job_start, 0);
+        atomic_init(&w->obs_job_id, 0);
+        atomic_init(&w->obs_seq, 0);
+        atomic_init(&w->obs_error_code, 0);
+        atomic_init(&w->obs_error_job, 0);
+        atomic_init(&w->obs_error_at, -1);
+        w->obs_reported = 0;
+    }
+    if (wp__mutex_init(&pool->obs_mu) != 0)
+        return -1;
+    if (wp__cond_init(&pool->obs_cv) != 0) {
+        wp__mutex_destroy(&pool->obs_mu);
+        return -1;
+    }
+    if (pool->obs_on_stall) {
+        if (wp__thread_start(&pool->obs_thread, wp__watchdog_main, pool) != 0) {
+            wp__cond_destroy(&pool->obs_cv);
+            wp__mutex_destroy(&pool->obs_mu);
+            return -1;
+        }
+        pool->obs_watchdog = true;
+    }
+    return 0;
+}
+
+/* Stops and joins the watchdog and undoes wp__observe_start. */
+static void wp__observe_stop(wp_pool *pool)
+{
+    if (pool->obs_watchdog) {
+        wp__mutex_lock(&pool->obs_mu);
+        pool->obs_stop = 1;
+        wp__cond_signal(&pool->obs_cv);
+        wp__mutex_unlock(&pool->obs_mu);
+        wp__thread_join(pool->obs_thread);
+        pool->obs_watchdog = false;
+    }
+    wp__cond_destroy(&pool->obs_cv);
+    wp__mutex_destroy(&pool->obs_mu);
+}
+
+/* The upper bound of the bucket holding the q-th (per mille) duration. */
+static int64_t wp__obs_percentile(const wp_latency *l, int per_mille)
+{
+    if (l->count == 0)
+        return 0;
+    /* rank = ceil(count * q), at least 1 */
+    uint64_t rank = (l->count * (uint64_t)per_mille + 999) / 1000;
+    if (rank == 0)
+        rank = 1;
+    uint64_t seen = 0;
+    for (int i = 0; i < WP_LATENCY_BUCKETS; i++) {
+        seen += l->buckets[i];
+        if (seen >= rank)
+            return wp_latency_bound(i) < l->max_ns ? wp_latency_bound(i) : l->max_ns;
+    }
+    return l->max_ns;
+}
+
+static void wp__obs_summarise(wp_latency *l)
+{
+    l->count = 0;
+    for (int i = 0; i < WP_LATENCY_BUCKETS; i++)
+        l->count += l->buckets[i];
+    l->mean_ns = l->count ? l->sum_ns / (int64_t)l->count : 0;
+    l->p50_ns = wp__obs_percentile(l, 500);
+    l->p90_ns = wp__obs_percentile(l, 900);
+    l->p99_ns = wp__obs_percentile(l, 990);
+}
+
+/* The observability part of wp_pool_stats: sums the per-worker histograms. */
+static void wp__observe_stats(wp_pool *pool, wp_stats *out)
+{
+    memcpy(out->name, pool->name, sizeof out->name);
+    out->name[sizeof out->name - 1] = '\0';
+    out->queue_high_water = atomic_load_explicit(&pool->obs_high_water, memory_order_relaxed);
+    if (out->queue_high_water < out->queue_depth)
+        out->queue_high_water = out->queue_depth;
+    out->last_error_code = 0;
+    out->last_error_worker = -1;
+    out->last_error_job_id = 0;
+    out->last_error_ns = -1;
+    memset(&out->queue_wait, 0, sizeof out->queue_wait);
+    memset(&out->run_time, 0, sizeof out->run_time);
+    for (int i = 0; i < pool->slots; i++) {
+        wp__worker *w = &pool->workers[i];
+        for (int b = 0; b < WP_LATENCY_BUCKETS; b++) {
+            out->queue_wait.buckets[b] += wp__read(&w->obs_wait[b]);
+            out->run_time.buckets[b] += wp__read(&w->obs_run[b]);
+        }
+        out->queue_wait.sum_ns += atomic_load_explicit(&w->obs_wait_sum, memory_order_relaxed);
+        out->run_time.sum_ns += atomic_load_explicit(&w->obs_run_sum, memory_order_relaxed);
+        int64_t m = atomic_load_explicit(&w->obs_wait_max, memory_order_relaxed);
+        if (m > out->queue_wait.max_ns)
+            out->queue_wait.max_ns = m;
+        m = atomic_load_explicit(&w->obs_run_max, memory_order_relaxed);
+        if (m > out->run_time.max_ns)
+            out->run_time.max_ns = m;
+        /* The latest failure of any worker (ties: the lower index). */
+        int64_t at = atomic_load_explicit(&w->obs_error_at, memory_order_acquire);
+        if (at > out->last_error_ns) {
+            out->last_error_ns = at;
+            out->last_error_code = atomic_load_explicit(&w->obs_error_code, memory_order_relaxed);
+            out->last_error_job_id = wp__read(&w->obs_error_job);
+            out->last_error_worker = w->index;
+        }
+    }
+    wp__obs_summarise(&out->queue_wait);
+    wp__obs_summarise(&out->run_time);
+}
+
+/* --- formatters ---------------------------------------------------------- */
+
+/* An snprintf-like writer: counts everything, stores what fits. */
+typedef struct wp__out {
+    char *buf;
+    size_t cap;
+    size_t len;
+} wp__out;
+
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__MINGW32__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void wp__put(wp__out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = o->len < o->cap ? o->cap - o->len : 0;
+    int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static void wp__putc(wp__out *o, char c)
+{
+    if (o->len + 1 < o->cap) {
+        o->buf[o->len] = c;
+        o->buf[o->len + 1] = '\0';
+    }
+    o->len++;
+}
+
+/* `s` as the inside of a JSON string (json) or of a Prometheus label value. */
+static void wp__put_escaped(wp__out *o, const char *s, bool json)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            wp__putc(o, '\\');
+            wp__putc(o, (char)c);
+        } else if (c == '\n') {
+            wp__put(o, "\\n");
+        } else if (json && c < 0x20) {
+            wp__put(o, "\\u%04x", (unsigned)c);
+        } else {
+            wp__putc(o, (char)c);
+        }
+    }
+}
+
+static int wp__out_begin(wp__out *o, const wp_stats *s, char *buf, size_t cap)
+{
+    if (!s || (!buf && cap > 0))
+        return -1;
+    o->buf = buf;
+    o->cap = cap;
+    o->len = 0;
+    if (cap > 0)
+        buf[0] = '\0';
+    return 0;
+}
+
+static int wp__out_end(const wp__out *o)
+{
+    return o->len > (size_t)INT_MAX ? INT_MAX : (int)o->len;
+}
+
+/* ns as exact decimal seconds, without trailing zeros ("0.0001", "12"). */
+static void wp__put_seconds(wp__out *o, int64_t ns)
+{
+    char frac[16];
+    const char *sign = ns < 0 ? "-" : "";
+    uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+    snprintf(frac, sizeof frac, "%09llu", (unsigned long long)(a % 1000000000u));
+    int end = 9;
+    while (end > 0 && frac[end - 1] == '0')
+        end--;
+    frac[end] = '\0';
+    wp__put(o, "%s%llu%s%s", sign, (unsigned long long)(a / 1000000000u), end ? "." : "", frac);
+}
+
+/* A duration for people: 850 ns, 12.3 us, 4.56 ms, 1.20 s. */
+static void wp__put_duration(wp__out *o, int64_t ns)
+{
+    if (ns < 1000)
+        wp__put(o, "%lld ns", (long long)ns);
+    else if (ns < 1000000)
+        wp__put(o, "%.1f us", (double)ns / 1e3);
+    else if (ns < 1000000000)
+        wp__put(o, "%.2f ms", (double)ns / 1e6);
+    else
+        wp__put(o, "%.2f s", (double)ns / 1e9);
+}
+
+static void wp__table_latency(wp__out *o, const char *what, const wp_latency *l)
+{
+    wp__put(o, "%-12s%10llu", what, (unsigned long long)l->count);
+    const int64_t v[5] = { l->mean_ns, l->p50_ns, l->p90_ns, l->p99_ns, l->max_ns };
+    for (int i = 0; i < 5; i++) {
+        char cell[32];
+        wp__out c = { cell, sizeof cell, 0 };
+        wp__put_duration(&c, v[i]);
+        wp__put(o, " %10s", cell);
+    }
+    wp__putc(o, '\n');
+}
+
+int wp_stats_format_table(const wp_stats *s, char *buf, size_t cap)
+{
+    wp__out o;
+    if (wp__out_begin(&o, s, buf, cap) != 0)
+        return -1;
+    wp__put(&o, "pool \"");
+    wp__put_escaped(&o, s->name, true);
+    wp__put(&o, "\", up %.3f s\n", (double)s->uptime_ns / 1e9);
+    wp__put(&o, "workers     %d (active %d, idle %d, peak %d, min %d, max %d)\n", s->workers,
+            s->active, s->idle, s->peak_workers, s->min_workers, s->max_workers);
+    wp__put(&o, "queue       %llu queued of %llu, high water %llu; results pending %llu\n",
+            (unsigned long long)s->queue_depth, (unsigned long long)s->queue_capacity,
+            (unsigned long long)s->queue_high_water, (unsigned long long)s->results_pending);
+    wp__put(&o, "jobs        submitted %llu = completed %llu + failed %llu + canceled %llu"
+                " + expired %llu + evicted %llu\n",
+            (unsigned long long)s->submitted, (unsigned long long)s->completed,
+            (unsigned long long)s->failed, (unsigned long long)s->canceled,
+            (unsigned long long)s->expired, (unsigned long long)s->evicted);
+    wp__put(&o, "refused     rejected %llu, dropped %llu, timed out %llu, closed %llu\n",
+            (unsigned long long)s->rejected, (unsigned long long)s->dropped,
+            (unsigned long long)s->timed_out, (unsigned long long)s->refused_closed);
+    wp__put(&o, "scaling     up %llu, down %llu, spawn failures %llu", (unsigned long long)s->scale_ups,
+            (unsigned long long)s->scale_downs, (unsigned long long)s->spawn_failures);
+    if (s->last_scale_up_ns >= 0)
+        wp__put(&o, "; last up at %.3f s", (double)s->last_scale_up_ns / 1e9);
+    if (s->last_scale_down_ns >= 0)
+        wp__put(&o, "; last down at %.3f s", (double)s->last_scale_down_ns / 1e9);
+    wp__putc(&o, '\n');
+    if (s->last_error_ns >= 0)
+        wp__put(&o, "last error  code %d from job %llu on worker %d at %.3f s\n", s->last_error_code,
+                (unsigned long long)s->last_error_job_id, s->last_error_worker,
+                (double)s->last_error_ns / 1e9);
+    else
+        wp__put(&o, "last error  none\n");
+    wp__put(&o, "%-12s%10s %10s %10s %10s %10s %10s\n", "latency", "jobs", "mean", "p50", "p90",
+            "p99", "max");
+    wp__table_latency(&o, "queue wait", &s->queue_wait);
+    wp__table_latency(&o, "run time", &s->run_time);
+    return wp__out_end(&o);
+}
+
+static void wp__json_latency(wp__out *o, const char *key, const wp_latency *l)
+{
+    wp__put(o, "\"%s\":{\"count\":%llu,\"sum_ns\":%lld,\"mean_ns\":%lld,\"p50_ns\":%lld,"
+               "\"p90_ns\":%lld,\"p99_ns\":%lld,\"max_ns\":%lld,\"buckets\":[",
+            key, (unsigned long long)l->count, (long long)l->sum_ns, (long long)l->mean_ns,
+            (long long)l->p50_ns, (long long)l->p90_ns, (long long)l->p99_ns, (long long)l->max_ns);
+    for (int i = 0; i < WP_LATENCY_BUCKETS; i++) {
+        if (i < WP_LATENCY_BUCKETS - 1)
+            wp__put(o, "{\"le_ns\":%lld,", (long long)wp__latency_bounds[i]);
+        else
+            wp__put(o, "{\"le_ns\":null,");
+        wp__put(o, "\"count\":%llu}%s", (unsigned long long)l->buckets[i],
+                i < WP_LATENCY_BUCKETS - 1 ? "," : "");
+    }
+    wp__put(o, "]}");
+}
+
+int wp_stats_format_json(const wp_stats *s, char *buf, size_t cap)
+{
+    wp__out o;
+    if (wp__out_begin(&o, s, buf, cap) != 0)
+        return -1;
+    wp__put(&o, "{\"name\":\"");
+    wp__put_escaped(&o, s->name, true);
+    wp__put(&o, "\",\"uptime_ns\":%lld,", (long long)s->uptime_ns);
+    wp__put(&o, "\"workers\":{\"total\":%d,\"active\":%d,\"idle\":%d,\"peak\":%d,\"min\":%d,\"max\":%d},",
+            s->workers, s->active, s->idle, s->peak_workers, s->min_workers, s->max_workers);
+    wp__put(&o, "\"queue\":{\"depth\":%llu,\"capacity\":%llu,\"high_water\":%llu},",
+            (unsigned long long)s->queue_depth, (unsigned long long)s->queue_capacity,
+            (unsigned long long)s->queue_high_water);
+    wp__put(&o, "\"jobs\":{\"submitted\":%llu,\"completed\":%llu,\"failed\":%llu,\"canceled\":%llu,"
+                "\"expired\":%llu,\"evicted\":%llu,"
+                "\"rejected\":%llu,\"dropped\":%llu,\"timed_out\":%llu,\"refused_closed\":%llu,"
+                "\"results_pending\":%llu},",
+            (unsigned long long)s->submitted, (unsigned long long)s->completed,
+            (unsigned long long)s->failed, (unsigned long long)s->canceled,
+            (unsigned long long)s->expired, (unsigned long long)s->evicted,
+            (unsigned long long)s->rejected, (unsigned long long)s->dropped,
+            (unsigned long long)s->timed_out, (unsigned long long)s->refused_closed,
+            (unsigned long long)s->results_pending);
+    wp__put(&o, "\"scaling\":{\"ups\":%llu,\"downs\":%llu,\"spawn_failures\":%llu,"
+                "\"last_up_ns\":%lld,\"last_down_ns\":%lld},",
+            (unsigned long long)s->scale_ups, (unsigned long long)s->scale_downs,
+            (unsigned long long)s->spawn_failures, (long long)s->last_scale_up_ns,
+            (long long)s->last_scale_down_ns);
+    if (s->last_error_ns >= 0)
+        wp__put(&o, "\"last_error\":{\"code\":%d,\"worker\":%d,\"job_id\":%llu,\"at_ns\":%lld},",
+                s->last_error_code, s->last_error_worker, (unsigned long long)s->last_error_job_id,
+                (long long)s->last_error_ns);
+    else
+        wp__put(&o, "\"last_error\":null,");
+    wp__put(&o, "\"latency\":{");
+    wp__json_latency(&o, "queue_wait", &s->queue_wait);
+    wp__putc(&o, ',');
+    wp__json_latency(&o, "run_time", &s->run_time);
+    wp__put(&o, "}}\n");
+    return wp__out_end(&o);
+}
+
+/* One sample line: name{pool="..."[,extra]} value */
+static void wp__prom_head(wp__out *o, const char *metric, const char *type, const char *help)
+{
+    wp__put(o, "# HELP workerpool_%s %s\n# TYPE workerpool_%s %s\n", metric, help, metric, type);
+}
+
+static void wp__prom_labels(wp__out *o, const char *metric, const wp_stats *s)
+{
+    wp__put(o, "workerpool_%s{pool=\"", metric);
+    wp__put_escaped(o, s->name, false);
+    wp__putc(o, '"');
+}
+
+static void wp__prom_int(wp__out *o, const wp_stats *s, const char *metric, const char *type,
+                         const char *help, long long value)
+{
+    wp__prom_head(o, metric, type, help);
+    wp__prom_labels(o, metric, s);
+    wp__put(o, "} %lld\n", value);
+}
+
+static void wp__prom_seconds(wp__out *o, const wp_stats *s, const char *metric, const char *help,
+                             int64_t ns)
+{
+    wp__prom_head(o, metric, "gauge", help);
+    wp__prom_labels(o, metric, s);
+    wp__put(o, "} ");
+    wp__put_seconds(o, ns);
+    wp__putc(o, '\n');
+}
+
+static void wp__prom_histogram(wp__out *o, const wp_stats *s, const char *metric, const char *help,
+                               const wp_latency *l)
+{
+    wp__prom_head(o, metric, "histogram", help);
+    uint64_t cumulative = 0;
+    char bucket[64];
+    snprintf(bucket, sizeof bucket, "%s_bucket", metric);
+    for (int i = 0; i < WP_LATENCY_BUCKETS; i++) {
+        cumulative += l->buckets[i];
+        wp__prom_labels(o, bucket, s);
+        wp__put(o, ",le=\"");
+        if (i < WP_LATENCY_BUCKETS - 1)
+            wp__put_seconds(o, wp__latency_bounds[i]);
+        else
+            wp__put(o, "+Inf");
+        wp__put(o, "\"} %llu\n", (unsigned long long)cumulative);
+    }
+    snprintf(bucket, sizeof bucket, "%s_sum", metric);
+    wp__prom_labels(o, bucket, s);
+    wp__put(o, "} ");
+    wp__put_seconds(o, l->sum_ns);
+    wp__putc(o, '\n');
+    snprintf(bucket, sizeof bucket, "%s_count", metric);
+    wp__prom_labels(o, bucket, s);
+    wp__put(o, "} %llu\n", (unsigned long long)cumulative);
+}
+
+int wp_stats_format_prometheus(const wp_stats *s, char *buf, size_t cap)
+{
+    wp__out o;
+    if (wp__out_begin(&o, s, buf, cap) != 0)
+        return -1;
+    wp__prom_int(&o, s, "workers", "gauge", "Worker threads alive.", s->workers);
+    wp__prom_int(&o, s, "workers_active", "gauge", "Workers running a job.", s->active);
+    wp__prom_int(&o, s, "workers_idle", "gauge", "Workers waiting for a job.", s->idle);
+    wp__prom_int(&o, s, "workers_peak", "gauge", "Most workers alive at once.", s->peak_workers);
+    wp__prom_int(&o, s, "workers_min", "gauge", "Lower worker bound.", s->min_workers);
+    wp__prom_int(&o, s, "workers_max", "gauge", "Upper worker bound.", s->max_workers);
+    wp__prom_int(&o, s, "queue_depth", "gauge", "Jobs queued now.", (long long)s->queue_depth);
+    wp__prom_int(&o, s, "queue_capacity", "gauge", "Queue bound.", (long long)s->queue_capacity);
+    wp__prom_int(&o, s, "queue_high_water", "gauge", "Most jobs queued at once.",
+                 (long long)s->queue_high_water);
+    wp__prom_int(&o, s, "results_pending", "gauge", "Results waiting to be received.",
+                 (long long)s->results_pending);
+    wp__prom_int(&o, s, "jobs_submitted_total", "counter", "Jobs accepted.", (long long)s->submitted);
+    wp__prom_int(&o, s, "jobs_completed_total", "counter", "Jobs that ran and returned 0.",
+                 (long long)s->completed);
+    wp__prom_int(&o, s, "jobs_failed_total", "counter", "Jobs that ran and returned nonzero.",
+                 (long long)s->failed);
+    wp__prom_int(&o, s, "jobs_canceled_total", "counter", "Accepted jobs canceled before they ran.",
+                 (long long)s->canceled);
+    wp__prom_int(&o, s, "jobs_expired_total", "counter",
+                 "Accepted jobs whose deadline passed before they started.", (long long)s->expired);
+    wp__prom_int(&o, s, "jobs_evicted_total", "counter",
+                 "Accepted jobs evicted from a full queue by WP_DROP_OLDEST.", (long long)s->evicted);
+    wp__prom_int(&o, s, "submissions_rejected_total", "counter", "Submissions refused: queue full.",
+                 (long long)s->rejected);
+    wp__prom_int(&o, s, "submissions_dropped_total", "counter", "Submissions dropped: queue full.",
+                 (long long)s->dropped);
+    wp__prom_int(&o, s, "submissions_timed_out_total", "counter",
+                 "Submissions that timed out waiting for room.", (long long)s->timed_out);
+    wp__prom_int(&o, s, "submissions_closed_total", "counter",
+                 "Submissions refused: pool closed.", (long long)s->refused_closed);
+    wp__prom_int(&o, s, "scale_ups_total", "counter", "Workers added after create.",
+                 (long long)s->scale_ups);
+    wp__prom_int(&o, s, "scale_downs_total", "counter", "Workers retired.", (long long)s->scale_downs);
+    wp__prom_int(&o, s, "spawn_failures_total", "counter", "Threads the platform refused to start.",
+                 (long long)s->spawn_failures);
+    wp__prom_seconds(&o, s, "last_scale_up_seconds",
+                     "When the last scale-up happened, since create (-1: never).",
+                     s->last_scale_up_ns >= 0 ? s->last_scale_up_ns : -WP_SEC(1));
+    wp__prom_seconds(&o, s, "last_scale_down_seconds",
+                     "When the last scale-down happened, since create (-1: never).",
+                     s->last_scale_down_ns >= 0 ? s->last_scale_down_ns : -WP_SEC(1));
+    wp__prom_seconds(&o, s, "uptime_seconds", "Time since the pool was created.", s->uptime_ns);
+    wp__prom_int(&o, s, "last_error_code", "gauge", "Code of the last failed job (0: none).",
+                 s->last_error_code);
+    wp__prom_seconds(&o, s, "last_error_seconds",
+                     "When the last job failed, since create (-1: never).",
+                     s->last_error_ns >= 0 ? s->last_error_ns : -WP_SEC(1));
+    wp__prom_histogram(&o, s, "queue_wait_seconds", "Time jobs waited in the queue.", &s->queue_wait);
+    wp__prom_histogram(&o, s, "run_seconds", "Time jobs ran.", &s->run_time);
+    return wp__out_end(&o);
 }
 
 #ifdef WORKERPOOL_TESTING

@@ -2,7 +2,8 @@
 # Smoke checks of the examples: each one runs, exits 0 and prints its expected
 # line. http_server gets a load test: wrk (or parallel curls) overloads it;
 # every request must get 200 or 503 (some 503s among them), nothing may hang,
-# and SIGTERM must stop it cleanly. backpressure is left to `make demo`.
+# and SIGTERM must stop it cleanly. metrics is scraped twice with curl and
+# each scrape validated by promtool. backpressure is left to `make demo`.
 # Installs nothing: without wrk and curl the load test is skipped. Ends with
 # one line: "examples: N passed, N failed".
 #
@@ -191,6 +192,73 @@ else
         fail "http_server: SIGTERM: still running after 5 s, killed"
     else
         fail "http_server: SIGTERM: exit $stop_rc"
+    fi
+fi
+
+# --- metrics: scrape /metrics with curl, validate with promtool -----------------
+if ! command -v curl >/dev/null || ! command -v promtool >/dev/null; then
+    echo "skip metrics scrape: curl or promtool not installed (apt-get install curl prometheus)"
+else
+    # Bounded: the example stops by itself after 60 s even if nothing stops it.
+    log=$tmp/metrics.out
+    "$bin/metrics" --port 0 --seconds 60 >"$log" 2>&1 </dev/null &
+    server_pid=$!
+    port=
+    for _ in $(seq 50); do
+        port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)/metrics$|\1|p' "$log")
+        [ -n "$port" ] && break
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    url=http://127.0.0.1:$port
+    scrape_ok=1 detail=
+    if [ -z "$port" ]; then
+        scrape_ok=0 detail="the example printed no port"
+    else
+        sleep 1   # let the load run for a while
+        ctype=$(curl -s --max-time 5 -o "$tmp/m1.prom" -w '%{content_type}' "$url/metrics")
+        sleep 1
+        curl -s --max-time 5 -o "$tmp/m2.prom" "$url/metrics"
+        curl -s --max-time 5 -o "$tmp/m.json" "$url/stats.json"
+        code404=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$url/nothing")
+        value() { sed -n "s/^workerpool_$1{pool=\"metrics-demo\"} \([0-9.e+-]*\)\$/\1/p" "$2"; }
+        c1=$(value jobs_completed_total "$tmp/m1.prom")
+        c2=$(value jobs_completed_total "$tmp/m2.prom")
+        runs=$(value run_seconds_count "$tmp/m2.prom")
+        if ! promtool check metrics <"$tmp/m1.prom" >"$tmp/promtool.out" 2>&1; then
+            scrape_ok=0 detail="promtool: $(head -n 3 "$tmp/promtool.out" | tr '\n' ' ')"
+        elif ! promtool check metrics <"$tmp/m2.prom" >/dev/null 2>&1; then
+            scrape_ok=0 detail="promtool rejects the second scrape"
+        elif [ "${ctype#text/plain; version=0.0.4}" = "$ctype" ]; then
+            scrape_ok=0 detail="Content-Type '$ctype'"
+        elif [ -z "$c1" ] || [ -z "$c2" ] || [ "$c2" -le "$c1" ]; then
+            scrape_ok=0 detail="jobs_completed_total did not grow between scrapes ('$c1', '$c2')"
+        elif [ -z "$runs" ] || [ "$runs" -eq 0 ]; then
+            scrape_ok=0 detail="no run-time histogram samples"
+        elif ! python3 -m json.tool "$tmp/m.json" >/dev/null 2>&1; then
+            scrape_ok=0 detail="/stats.json is not valid JSON"
+        elif [ "$code404" != 404 ]; then
+            scrape_ok=0 detail="/nothing answered $code404, not 404"
+        fi
+    fi
+    kill -TERM "$server_pid" 2>/dev/null
+    (sleep 10 && kill -KILL "$server_pid" 2>/dev/null) &
+    watchdog=$!
+    wait "$server_pid"
+    stop_rc=$?
+    kill "$watchdog" 2>/dev/null
+    wait "$watchdog" 2>/dev/null
+    server_pid=
+    sed 's/^/    /' "$log" | tail -n 14
+    if [ "$scrape_ok" -eq 1 ]; then
+        pass "metrics: two scrapes pass promtool check metrics; completed $c1 -> $c2; /stats.json parses"
+    else
+        fail "metrics: $detail"
+    fi
+    if [ "$stop_rc" -eq 0 ]; then
+        pass "metrics: SIGTERM: drained, counts and hooks agree, exit 0"
+    else
+        fail "metrics: exit $stop_rc after SIGTERM"
     fi
 fi
 

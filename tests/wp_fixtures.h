@@ -120,7 +120,7 @@ static inline wp_stats pool_stats(wp_pool *pool) {
 /* Checks the quiescent invariant submitted == completed + failed + canceled.
    Use only at quiescence: after close returned WP_OK (or every result came in). */
 #define CHECK_STATS_BALANCE(s)                                                      \
-    CHECK_EQ_UINT((s).submitted, (s).completed + (s).failed + (s).canceled)
+    CHECK_EQ_UINT((s).submitted, (s).completed + (s).failed + (s).canceled + (s).expired + (s).evicted)
 
 /* Receives every result until WP_CLOSED (waiting up to `ms` for each) and
    counts them by status; returns the total received. */

@@ -81,6 +81,15 @@ int main()
     check(wp_pool_stats(pool, &s) == WP_OK && s.submitted == jobs + 1 && s.completed == jobs
               && s.failed == 1,
           "wp_pool_stats");
+    char text[16384];
+    int need = wp_stats_format_prometheus(&s, nullptr, 0);
+    check(need > 0 && need < static_cast<int>(sizeof text)
+              && wp_stats_format_prometheus(&s, text, sizeof text) == need
+              && std::strstr(text, "workerpool_jobs_failed_total{pool=\"cpp\"} 1\n") != nullptr
+              && wp_stats_format_json(&s, text, sizeof text) > 0
+              && wp_stats_format_table(&s, text, sizeof text) > 0
+              && wp_latency_bound(0) == 100,
+          "wp_stats_format_* and wp_latency_bound");
     check(wp_submit(pool, square, nullptr) == WP_CLOSED, "submit after close is WP_CLOSED");
     check(std::strcmp(wp_status_str(WP_CLOSED), "the pool is closed") == 0, "wp_status_str");
     check(wp_pool_destroy(pool) == WP_OK, "wp_pool_destroy");
