@@ -14,6 +14,13 @@
 #   make test-linkage    WORKERPOOL_STATIC in two units; a shared-library build
 #   make test-packaging  make install + pkg-config, and CMake consumers
 #   make test-portability  all of the above
+# Reliability (see the README, "Reliability targets"):
+#   make stress          the stress matrix with exact accounting (full: minutes)
+#   make stress-ci       a bounded subset of it (under 4 minutes)
+#   make stress-tsan     a reduced matrix under ThreadSanitizer (pthreads backend)
+#   make stress-asan     a reduced matrix under ASan+UBSan+LSan
+#   make test-faketime   bounded waits with the wall clock shifted (needs faketime)
+#   make test-cross      the suite for aarch64, armhf, i686 under qemu-user
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -74,6 +81,7 @@ $(eval $(call test_flavour,winpthread,$(WIN_FLAGS) -DWP_THREADS_PTHREAD,$(MINGW_
 
 .PHONY: all test check test-c11 test-pthread test-tsan test-asan examples demo bench \
         test-std test-musl test-windows test-cpp test-linkage test-packaging test-portability \
+        stress stress-ci stress-tsan stress-asan test-faketime test-cross \
         install uninstall clean
 
 all: $(c11_BINS) examples
@@ -195,6 +203,39 @@ test-packaging:
 	@CC="$(CC)" sh tests/packaging/run.sh
 
 test-portability: test-std test-musl test-windows test-cpp test-linkage test-packaging
+
+# --- reliability --------------------------------------------------------------
+
+# The stress matrix (tests/stress/matrix.c): one binary per backend/sanitizer.
+STRESS_DIR := $(BUILD)/stress
+$(STRESS_DIR)/matrix-c11: tests/stress/matrix.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -DWP_THREADS_C11 -I. -Itests $< -o $@ $(LDLIBS)
+$(STRESS_DIR)/matrix-pthread: tests/stress/matrix.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -DWP_THREADS_PTHREAD -I. -Itests $< -o $@ $(LDLIBS)
+$(STRESS_DIR)/matrix-tsan: tests/stress/matrix.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) -O1 -g -fsanitize=thread -DWP_THREADS_PTHREAD -I. -Itests $< -o $@ $(LDLIBS)
+$(STRESS_DIR)/matrix-asan: tests/stress/matrix.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) -O1 -g -fno-omit-frame-pointer -fsanitize=address$(comma)undefined -fno-sanitize-recover=all \
+		-I. -Itests $< -o $@ $(LDLIBS)
+
+# The full matrix on both backends; STRESS_JOBS sets the jobs per cell.
+STRESS_JOBS ?=
+stress: $(STRESS_DIR)/matrix-c11 $(STRESS_DIR)/matrix-pthread
+	@sh tests/stress/run.sh full "$(STRESS_JOBS)" $^
+
+stress-ci: $(STRESS_DIR)/matrix-c11 $(STRESS_DIR)/matrix-pthread
+	@sh tests/stress/run.sh ci "$(STRESS_JOBS)" $^
+
+stress-tsan: $(STRESS_DIR)/matrix-tsan
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" sh tests/stress/run.sh reduced "$(STRESS_JOBS)" $^
+
+stress-asan: $(STRESS_DIR)/matrix-asan
+	@ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1" \
+		sh tests/stress/run.sh reduced "$(STRESS_JOBS)" $^
 
 # --- install ----------------------------------------------------------------
 
