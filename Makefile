@@ -237,6 +237,25 @@ stress-asan: $(STRESS_DIR)/matrix-asan
 	@ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1" \
 		sh tests/stress/run.sh reduced "$(STRESS_JOBS)" $^
 
+# Other architectures: Debian's cross compilers, static binaries run under
+# qemu-user (-L: the target's libraries, for the dynamic loader of anything
+# not static). CROSS_SCALE shrinks the stress sizes, since emulation is slow.
+CROSS_ARCHS  := aarch64 armhf i686
+CROSS_SCALE  ?= 0.1
+aarch64_TRIPLE := aarch64-linux-gnu
+armhf_TRIPLE   := arm-linux-gnueabihf
+i686_TRIPLE    := i686-linux-gnu
+aarch64_QEMU   := qemu-aarch64
+armhf_QEMU     := qemu-arm
+i686_QEMU      := qemu-i386
+$(foreach a,$(CROSS_ARCHS),$(eval $(call test_flavour,$(a)_c11,$(OPT) -static -DWP_THREADS_C11,$($(a)_TRIPLE)-gcc,build/cross/$(a)/c11)))
+$(foreach a,$(CROSS_ARCHS),$(eval $(call test_flavour,$(a)_pthread,$(OPT) -static -DWP_THREADS_PTHREAD,$($(a)_TRIPLE)-gcc,build/cross/$(a)/pthread)))
+CROSS_BINS := $(foreach a,$(CROSS_ARCHS),$($(a)_c11_BINS) $($(a)_pthread_BINS))
+
+test-cross: $(CROSS_BINS)
+	@WP_TEST_SCALE=$(CROSS_SCALE) sh tests/cross/run.sh \
+		$(foreach a,$(CROSS_ARCHS),"$($(a)_QEMU) -L /usr/$($(a)_TRIPLE)" "$($(a)_c11_BINS) $($(a)_pthread_BINS)")
+
 # --- install ----------------------------------------------------------------
 
 VERSION = $(shell sed -n 's/^.define WORKERPOOL_VERSION "\(.*\)"$$/\1/p' workerpool.h)
