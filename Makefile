@@ -237,6 +237,18 @@ stress-asan: $(STRESS_DIR)/matrix-asan
 	@ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1" \
 		sh tests/stress/run.sh reduced "$(STRESS_JOBS)" $^
 
+# Clock jumps: tests/clock/waits under libfaketime, on both backends.
+CLOCK_DIR := $(BUILD)/clock
+$(CLOCK_DIR)/waits-c11: tests/clock/waits.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -DWP_THREADS_C11 -I. -Itests $< -o $@ $(LDLIBS)
+$(CLOCK_DIR)/waits-pthread: tests/clock/waits.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -DWP_THREADS_PTHREAD -I. -Itests $< -o $@ $(LDLIBS)
+
+test-faketime: $(CLOCK_DIR)/waits-c11 $(CLOCK_DIR)/waits-pthread
+	@sh tests/clock/faketime.sh $^
+
 # Other architectures: Debian's cross compilers, static binaries run under
 # qemu-user (-L: the target's libraries, for the dynamic loader of anything
 # not static). CROSS_SCALE shrinks the stress sizes, since emulation is slow.
