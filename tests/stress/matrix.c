@@ -129,6 +129,10 @@ static void producer_main(void *arg) {
            see the queue fill and drain many times instead of once */
         if (c->policy != WP_BLOCK && seq % 32 == 31)
             wpt_sleep_ns(WP_US(20));
+        /* wrap cells must accept enough jobs to cross the wrap-around:
+           there every refusal waits a little for the workers */
+        else if (c->wrap && s != WP_OK)
+            wpt_sleep_ns(WP_US(50));
     }
 }
 
@@ -416,7 +420,7 @@ int main(int argc, char **argv) {
     size_t jobs = full ? 40000 : ci ? 12000 : 5000;
     if (argc > 2 && atol(argv[2]) > 0)
         jobs = (size_t)atol(argv[2]);
-    jobs = wpt_scaled(jobs, 64);
+    jobs = wpt_scaled(jobs, 512);
     wpt_thread_start(watchdog_main, NULL); /* runs until exit */
     int64_t start = wpt_now_ns();
 

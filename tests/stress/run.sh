@@ -11,10 +11,12 @@ failed=0
 for bin in "$@"; do
     echo "== $bin $mode $jobs"
     out=$(mktemp)
+    # (streamed as it runs; the exit status goes through a file, since a
+    # POSIX shell has no PIPESTATUS)
     # shellcheck disable=SC2086 # $jobs is empty or one number
-    timeout 1800 "$bin" "$mode" $jobs >"$out" 2>&1
-    rc=$?
-    cat "$out"
+    { timeout 1800 "$bin" "$mode" $jobs 2>&1; echo $? >"$out.rc"; } | tee "$out"
+    rc=$(cat "$out.rc")
+    rm -f "$out.rc"
     line=$(grep -E '^stress: [0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
     rm -f "$out"
     p=0
