@@ -417,7 +417,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s [full|ci|reduced] [jobs-per-cell]\n", argv[0]);
         return 2;
     }
-    size_t jobs = full ? 40000 : ci ? 12000 : 5000;
+    size_t jobs = full ? 40000 : ci ? 12000 : 20000;
     if (argc > 2 && atol(argv[2]) > 0)
         jobs = (size_t)atol(argv[2]);
     jobs = wpt_scaled(jobs, 512);
