@@ -16,6 +16,13 @@
 #   make test-linkage    WORKERPOOL_STATIC in two units; a shared-library build
 #   make test-packaging  make install + pkg-config, and CMake consumers
 #   make test-portability  all of the above
+# Reliability (see the README, "Reliability targets"):
+#   make stress          the stress matrix with exact accounting (full: minutes)
+#   make stress-ci       a bounded subset of it (under 4 minutes)
+#   make stress-tsan     a reduced matrix under ThreadSanitizer (pthreads backend)
+#   make stress-asan     a reduced matrix under ASan+UBSan+LSan
+#   make test-faketime   bounded waits with the wall clock shifted (needs faketime)
+#   make test-cross      the suite for aarch64, armhf, i686 under qemu-user
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -76,6 +83,7 @@ $(eval $(call test_flavour,winpthread,$(WIN_FLAGS) -DWP_THREADS_PTHREAD,$(MINGW_
 
 .PHONY: all test check test-c11 test-pthread test-tsan test-asan test-formats examples demo bench \
         test-std test-musl test-windows test-cpp test-linkage test-packaging test-portability \
+        stress stress-ci stress-tsan stress-asan test-faketime test-cross \
         install uninstall clean
 
 all: $(c11_BINS) examples
@@ -205,6 +213,70 @@ test-packaging:
 	@CC="$(CC)" sh tests/packaging/run.sh
 
 test-portability: test-std test-musl test-windows test-cpp test-linkage test-packaging
+
+# --- reliability --------------------------------------------------------------
+
+# The stress matrix (tests/stress/matrix.c): one binary per backend/sanitizer.
+STRESS_DIR := $(BUILD)/stress
+$(STRESS_DIR)/matrix-c11: tests/stress/matrix.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -DWP_THREADS_C11 -I. -Itests $< -o $@ $(LDLIBS)
+$(STRESS_DIR)/matrix-pthread: tests/stress/matrix.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -DWP_THREADS_PTHREAD -I. -Itests $< -o $@ $(LDLIBS)
+$(STRESS_DIR)/matrix-tsan: tests/stress/matrix.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) -O1 -g -fsanitize=thread -DWP_THREADS_PTHREAD -I. -Itests $< -o $@ $(LDLIBS)
+$(STRESS_DIR)/matrix-asan: tests/stress/matrix.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) -O1 -g -fno-omit-frame-pointer -fsanitize=address$(comma)undefined -fno-sanitize-recover=all \
+		-I. -Itests $< -o $@ $(LDLIBS)
+
+# The full matrix on both backends; STRESS_JOBS sets the jobs per cell.
+STRESS_JOBS ?=
+stress: $(STRESS_DIR)/matrix-c11 $(STRESS_DIR)/matrix-pthread
+	@sh tests/stress/run.sh full "$(STRESS_JOBS)" $^
+
+stress-ci: $(STRESS_DIR)/matrix-c11 $(STRESS_DIR)/matrix-pthread
+	@sh tests/stress/run.sh ci "$(STRESS_JOBS)" $^
+
+stress-tsan: $(STRESS_DIR)/matrix-tsan
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" sh tests/stress/run.sh reduced "$(STRESS_JOBS)" $^
+
+stress-asan: $(STRESS_DIR)/matrix-asan
+	@ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1" \
+		sh tests/stress/run.sh reduced "$(STRESS_JOBS)" $^
+
+# Clock jumps: tests/clock/waits under libfaketime, on both backends.
+CLOCK_DIR := $(BUILD)/clock
+$(CLOCK_DIR)/waits-c11: tests/clock/waits.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -DWP_THREADS_C11 -I. -Itests $< -o $@ $(LDLIBS)
+$(CLOCK_DIR)/waits-pthread: tests/clock/waits.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -DWP_THREADS_PTHREAD -I. -Itests $< -o $@ $(LDLIBS)
+
+test-faketime: $(CLOCK_DIR)/waits-c11 $(CLOCK_DIR)/waits-pthread
+	@sh tests/clock/faketime.sh $^
+
+# Other architectures: Debian's cross compilers, static binaries run under
+# qemu-user (-L: the target's libraries, for the dynamic loader of anything
+# not static). CROSS_SCALE shrinks the stress sizes, since emulation is slow.
+CROSS_ARCHS  := aarch64 armhf i686
+CROSS_SCALE  ?= 0.1
+aarch64_TRIPLE := aarch64-linux-gnu
+armhf_TRIPLE   := arm-linux-gnueabihf
+i686_TRIPLE    := i686-linux-gnu
+aarch64_QEMU   := qemu-aarch64
+armhf_QEMU     := qemu-arm
+i686_QEMU      := qemu-i386
+$(foreach a,$(CROSS_ARCHS),$(eval $(call test_flavour,$(a)_c11,$(OPT) -static -DWP_THREADS_C11,$($(a)_TRIPLE)-gcc,build/cross/$(a)/c11)))
+$(foreach a,$(CROSS_ARCHS),$(eval $(call test_flavour,$(a)_pthread,$(OPT) -static -DWP_THREADS_PTHREAD,$($(a)_TRIPLE)-gcc,build/cross/$(a)/pthread)))
+CROSS_BINS := $(foreach a,$(CROSS_ARCHS),$($(a)_c11_BINS) $($(a)_pthread_BINS))
+
+test-cross: $(CROSS_BINS)
+	@WP_TEST_SCALE=$(CROSS_SCALE) sh tests/cross/run.sh \
+		$(foreach a,$(CROSS_ARCHS),"$($(a)_QEMU) -L /usr/$($(a)_TRIPLE)" "$($(a)_c11_BINS) $($(a)_pthread_BINS)")
 
 # --- install ----------------------------------------------------------------
 

@@ -1840,7 +1840,7 @@ typedef struct wp__slot {
     wp_result result; /* written before WP__H_DONE is set */
 } wp__slot;
 
-enum { WP__H_RUNNING = 1, WP__H_DONE = 2, WP__H_RELEASED = 4 };
+enum { WP__H_RUNNING = 1, WP__H_DONE = 2, WP__H_RELEASED = 4, WP__H_FREE = 8 };
 
 /* The three priority lanes, in the order workers look at them. */
 #define WP__LANES 3
@@ -2224,7 +2224,8 @@ static void wp__slot_push(wp_pool *pool, uint32_t index)
 static void wp__slot_free(wp_pool *pool, wp__slot *slot, uint64_t state)
 {
     uint32_t gen = wp__gen(state) + 1;
-    atomic_store_explicit(&slot->state, (uint64_t)(gen ? gen : 1) << 32, memory_order_release);
+    atomic_store_explicit(&slot->state, (uint64_t)(gen ? gen : 1) << 32 | WP__H_FREE,
+                          memory_order_release);
     wp__slot_push(pool, (uint32_t)(slot - pool->handles));
 }
 
@@ -2247,9 +2248,11 @@ static bool wp__slot_take(wp_pool *pool, wp__task *t, wp_handle *h)
             break;
     } while (1);
     wp__slot *slot = &pool->handles[index - 1];
+    uint64_t state = atomic_load_explicit(&slot->state, memory_order_relaxed) & ~(uint64_t)WP__H_FREE;
+    atomic_store_explicit(&slot->state, state, memory_order_relaxed);
     slot->token.parent = t->token;
     t->token = &slot->token;
-    *h = (wp_handle){ index - 1, wp__gen(atomic_load_explicit(&slot->state, memory_order_relaxed)) };
+    *h = (wp_handle){ index - 1, wp__gen(state) };
     return true;
 }
 
@@ -2277,7 +2280,7 @@ static wp__slot *wp__slot_named(wp_pool *pool, wp_handle h, uint64_t *state)
         return NULL;
     wp__slot *slot = &pool->handles[h.slot];
     *state = atomic_load_explicit(&slot->state, memory_order_acquire);
-    if (wp__gen(*state) != h.generation || (*state & WP__H_RELEASED))
+    if (wp__gen(*state) != h.generation || (*state & (WP__H_RELEASED | WP__H_FREE)))
         return NULL;
     return slot;
 }
@@ -2296,7 +2299,7 @@ static wp_status wp__slot_release(wp_pool *pool, wp_handle h, wp_result *out)
                 wp__slot_free(pool, slot, state);
             return WP_OK;
         }
-        if (wp__gen(state) != h.generation || (state & WP__H_RELEASED))
+        if (wp__gen(state) != h.generation || (state & (WP__H_RELEASED | WP__H_FREE)))
             break;
     }
     return WP_INVALID;
@@ -3702,7 +3705,7 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
         wp__slot *slot = &pool->handles[i];
         atomic_init(&slot->token.canceled, 0);
         slot->token.state = &slot->state;
-        atomic_init(&slot->state, UINT64_C(1) << 32);
+        atomic_init(&slot->state, UINT64_C(1) << 32 | WP__H_FREE);
         atomic_init(&slot->next, i + 1 < pool->handle_count ? i + 2 : 0);
     }
     atomic_init(&pool->handle_free, pool->handle_count ? 1 : 0);
