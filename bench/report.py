@@ -23,6 +23,7 @@ ap.add_argument("--method", default="")
 ap.add_argument("--skipped", default="")
 ap.add_argument("--md")
 ap.add_argument("--svg")
+ap.add_argument("--readme", help="replace the block between the bench markers")
 a = ap.parse_args()
 pool_cts = a.pool_cts.split()
 queue_cts = a.queue_cts.split()
@@ -248,6 +249,38 @@ text = "\n".join(md)
 print(text)
 if a.md:
     open(a.md, "w").write(text)
+
+# ---- the README's compact table --------------------------------------------
+if a.readme:
+    t = []
+    t.append("| contender | empty_1p2w Mjobs/s | empty_2p2w | batch_1p2w | work1us efficiency "
+             "| pingpong p50 / p99 µs | pingpong_sleep p50 µs |")
+    t.append("|---|---:|---:|---:|---:|---:|---:|")
+    for c in pool_cts:
+        def m(w):
+            return med(per_pass(c, w, lambda p: value(p, c, w)))
+        e = med([res[(p, c, "work1us_1p2w")]["jobs"] * 1e-6 / (res[(p, c, "work1us_1p2w")]["secs"] * 2)
+                 for p in passes if (p, c, "work1us_1p2w") in res])
+        name = f"**{c}**" if c == wp else c
+        t.append(f"| {name} | {fmt(m('empty_1p2w'))} | {fmt(m('empty_2p2w'))} | {fmt(m('batch_1p2w'))} | "
+                 f"{fmt(e)} | {fmt(m('pingpong_latency'), 1)} / {fmt(p99(c, 'pingpong_latency'), 0)} | "
+                 f"{fmt(m('pingpong_sleep'), 1)} |")
+    t.append("")
+    q = []
+    for w in QUEUES:
+        q.append(f"{w} Mitems/s: " + ", ".join(
+            f"{c} {fmt(med(per_pass(c, w, lambda p: value(p, c, w))))}" for c in queue_cts))
+    t.append("; ".join(q) + ". Yardsticks: cache-line round trip "
+             f"{fmt(med(per_pass('yardstick', 'rtt', lambda p: value(p, 'yardstick', 'rtt'))), 0)} ns, "
+             f"thread wake-up {fmt(med(per_pass('yardstick', 'wake', lambda p: value(p, 'yardstick', 'wake'))) / 1000.0, 1)} µs.")
+    t.append("")
+    t.append(f"Machine: {a.machine}. {len(passes)} passes, medians.")
+    block = "\n".join(t)
+    r = open(a.readme).read()
+    b, e = "<!-- bench:begin -->", "<!-- bench:end -->"
+    if b in r and e in r:
+        r = r[:r.index(b) + len(b)] + "\n" + block + "\n" + r[r.index(e):]
+        open(a.readme, "w").write(r)
 
 # ---- chart -----------------------------------------------------------------
 if a.svg:

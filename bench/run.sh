@@ -149,5 +149,5 @@ if [ "$mode" = smoke ]; then
 else
     python3 bench/report.py "$raw" "$pool_cts" "$queue_cts" --machine "$machine" \
         --method "$passes passes, interleaved, $secs s in all; work1us job = $iters spin iterations; packages:$versions" \
-        --skipped "$skipped" --md bench/results.md --svg bench/results.svg
+        --skipped "$skipped" --md bench/results.md --svg bench/results.svg --readme README.md
 fi

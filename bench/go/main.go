@@ -140,20 +140,19 @@ func main() {
 		return
 	}
 	if wl == "pingpong_latency" || wl == "pingpong_sleep" {
+		// Waiting the Go way: the job signals an unbuffered channel.
 		p := newPool(workers)
-		var flag int32
-		job := func() { atomic.StoreInt32(&flag, 1) }
+		done := make(chan struct{})
+		job := func() { done <- struct{}{} }
 		lat := make([]int64, jobs)
 		start := time.Now()
 		for i := int64(0); i < jobs; i++ {
 			if wl == "pingpong_sleep" {
 				time.Sleep(time.Millisecond)
 			}
-			atomic.StoreInt32(&flag, 0)
 			t0 := time.Now()
 			p.jobs <- job
-			for atomic.LoadInt32(&flag) == 0 {
-			}
+			<-done
 			lat[i] = int64(time.Since(t0))
 		}
 		secs := time.Since(start).Seconds()
