@@ -2,8 +2,9 @@
 # bench/run.sh - builds and runs the pool benchmark harness (make bench,
 # make bench-smoke). Every pass runs every available contender on every
 # workload (the contenders' order rotates from pass to pass), then the machine
-# yardsticks; bench/report.py turns the RESULT lines into bench/results.md and
-# bench/results.svg.
+# yardsticks; bench/report.py turns the RESULT lines into bench/results.md,
+# bench/results.svg and the table in README.md (between the bench markers);
+# the RESULT lines themselves are kept in bench/results-raw.txt.
 #
 #   sh bench/run.sh           full sizes, BENCH_PASSES passes (default 5)
 #   sh bench/run.sh --smoke   every contender and workload once at tiny sizes;
@@ -154,4 +155,5 @@ else
     python3 bench/report.py "$raw" "$pool_cts" "$queue_cts" --machine "$machine" \
         --method "$passes passes, interleaved, $secs s in all; work1us job = $iters spin iterations; packages:$versions" \
         --skipped "$skipped" --md bench/results.md --svg bench/results.svg --readme README.md
+    cp "$raw" bench/results-raw.txt
 fi
