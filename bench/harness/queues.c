@@ -1,32 +1,26 @@
-/* queue_bench.c - throughput of wp_queue against a textbook bounded MPMC ring.
+/* queues.c - the bare queue workloads and the machine yardsticks.
 
-   Workloads (pointer-sized items, uintptr_t, through a queue of capacity 1024):
-     queue_1p1c   1 producer thread, 1 consumer thread
-     queue_2p2c   2 producer threads, 2 consumer threads
-   Producers spin on a full queue and consumers on an empty one, with a CPU
-   pause hint between attempts. A run is timed from the start barrier to the
-   last item consumed and reported as items per second.
+   usage:
+     bench-queues CONTENDER WORKLOAD ITEMS   CONTENDER: wp_queue, ring, ck_ring
+                                            WORKLOAD: queue_1p1c, queue_2p2c
+     bench-queues yardstick rtt TRIPS       cache-line round trip, ns per trip
+     bench-queues yardstick wake N          thread wake-up latency (condvar), ns
+     bench-queues calibrate                 spin iterations per microsecond
+   Prints one RESULT line like the pool harness (harness.c).
+
+   Queue workloads: ITEMS pointer-sized items (uintptr_t) through a queue of
+   capacity 1024; producers spin on a full queue and consumers on an empty
+   one, with a pause hint. Timed from the start barrier to the last item
+   consumed. Checked: the count and sum of the items, and per-producer FIFO
+   order at each consumer.
 
    Contenders:
-     wp_queue     the library's queue (wp_queue_create / try_push / try_pop)
-     ring         the yardstick: a sequence-numbered bounded MPMC ring after
-                  Dmitry Vyukov's design, written below for uintptr_t items
-   Machine yardstick: the round trip of one cache line between two threads
-   (ping-pong on an atomic flag).
-
-   Every pass runs every contender on every workload (the order of the
-   contenders alternates from pass to pass), then the ping-pong. The table
-   gives the median and the range over the passes, and the ratio of the
-   medians wp_queue / ring. It goes to stdout and to bench/results-queue.md.
-
-   Correctness is checked on every run: the count and the sum of the items
-   consumed, and that each consumer sees each producer's items in the order
-   they were pushed. Any failure exits with status 1.
-
-   Environment:
-     BENCH_PASSES   number of passes (default 5)
-     BENCH_ITEMS    items per run, across all producers (default 10000000)
-*/
+     wp_queue   the library's queue (wp_queue_create / try_push / try_pop)
+     ring       the yardstick: a textbook sequence-numbered bounded MPMC ring
+                (Dmitry Vyukov's design), written below for uintptr_t items
+     ck_ring    Concurrency Kit's ck_ring (1024 slots, of which ck uses 1023):
+                its SPSC calls on queue_1p1c, its MPMC calls on queue_2p2c;
+                built when ck_ring.h is found */
 #define _POSIX_C_SOURCE 200809L
 
 #define WORKERPOOL_IMPLEMENTATION
@@ -34,6 +28,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -49,7 +44,6 @@
 #define PINGPONG_TRIPS 1000000L
 #define MAX_SIDE 2 /* most producers (or consumers) in a workload */
 #define CACHE_LINE 64
-#define RESULTS_PATH "bench/results-queue.md"
 
 /* ---------------------------------------------------------------------------
    Small helpers
@@ -65,6 +59,17 @@ static inline void cpu_relax(void)
 #else
     atomic_signal_fence(memory_order_seq_cst); /* at least a compiler barrier */
 #endif
+}
+
+/* A failed push or pop: pause, and every 128th time give the core away, so
+   that on an oversubscribed machine (queue_2p2c on 2 cores) a spinning thread
+   does not burn its whole time slice waiting for a preempted peer. */
+static inline void backoff(unsigned *tries)
+{
+    if (++*tries % 128 == 0)
+        sched_yield();
+    else
+        cpu_relax();
 }
 
 static int64_t now_ns(void)
@@ -257,9 +262,10 @@ typedef struct worker {
         QTYPE *q = w->shared->queue;                                             \
         barrier_wait(&w->shared->start);                                         \
         w->start_ns = now_ns();                                                  \
+        unsigned tries = 0;                                                      \
         for (uintptr_t v = w->first; v <= w->last; v++) {                        \
             while (!PUSH(q, v))                                                  \
-                cpu_relax();                                                     \
+                backoff(&tries);                                                 \
         }                                                                        \
         return NULL;                                                             \
     }                                                                            \
@@ -270,12 +276,13 @@ typedef struct worker {
         QTYPE *q = s->queue;                                                     \
         uintptr_t seen[MAX_SIDE] = {0}; /* newest item seen per producer */      \
         uint64_t sum = 0, bad = 0;                                               \
+        unsigned tries = 0;                                                      \
         barrier_wait(&s->start);                                                 \
         w->start_ns = now_ns();                                                  \
         for (uint64_t n = w->quota; n > 0; n--) {                                \
             uintptr_t v;                                                         \
             while (!POP(q, &v))                                                  \
-                cpu_relax();                                                     \
+                backoff(&tries);                                                 \
             sum += v;                                                            \
             int p = 0;                                                           \
             while (p + 1 < s->producers && v > s->hi[p])                         \
@@ -296,8 +303,44 @@ static inline bool wpq_pop(wp_queue *q, uintptr_t *v) { return wp_queue_try_pop(
 DEFINE_THREADS(wpq, wp_queue, wpq_push, wpq_pop)
 DEFINE_THREADS(ring, ring, ring_try_push, ring_try_pop)
 
-enum { C_WPQ, C_RING, N_CONTENDERS };
-static const char *const contender_name[N_CONTENDERS] = {"wp_queue", "ring (Vyukov)"};
+#ifdef HAVE_CK
+#include <ck_ring.h>
+typedef struct ckq {
+    ck_ring_t ring;
+    ck_ring_buffer_t *buf;
+} ckq;
+/* ck's own single-producer single-consumer calls on queue_1p1c (what a ck
+   user would pick there), its MPMC calls on queue_2p2c. */
+static inline bool ckq_push(ckq *q, uintptr_t v)
+{
+    return ck_ring_enqueue_mpmc(&q->ring, q->buf, (void *)v);
+}
+static inline bool ckq_pop(ckq *q, uintptr_t *v)
+{
+    void *p;
+    if (!ck_ring_dequeue_mpmc(&q->ring, q->buf, &p))
+        return false;
+    *v = (uintptr_t)p;
+    return true;
+}
+static inline bool cks_push(ckq *q, uintptr_t v)
+{
+    return ck_ring_enqueue_spsc(&q->ring, q->buf, (void *)v);
+}
+static inline bool cks_pop(ckq *q, uintptr_t *v)
+{
+    void *p;
+    if (!ck_ring_dequeue_spsc(&q->ring, q->buf, &p))
+        return false;
+    *v = (uintptr_t)p;
+    return true;
+}
+DEFINE_THREADS(ckq, ckq, ckq_push, ckq_pop)
+DEFINE_THREADS(cks, ckq, cks_push, cks_pop)
+#endif
+
+enum { C_WPQ, C_RING, C_CK, N_CONTENDERS };
+static const char *const contender_name[N_CONTENDERS] = {"wp_queue", "ring", "ck_ring"};
 
 typedef struct workload {
     const char *name;
@@ -359,10 +402,18 @@ static double run_queue(int contender, const workload *wl, uint64_t items)
         if (wp_queue_capacity(q) != QUEUE_CAPACITY)
             die("wp_queue_capacity is not the capacity asked for");
         shared.queue = q;
-    } else {
+    } else if (contender == C_RING) {
         shared.queue = ring_create(QUEUE_CAPACITY);
         if (shared.queue == NULL)
             die("out of memory");
+    } else {
+#ifdef HAVE_CK
+        ckq *q = malloc(sizeof *q);
+        if (q == NULL || (q->buf = calloc(QUEUE_CAPACITY, sizeof *q->buf)) == NULL)
+            die("out of memory");
+        ck_ring_init(&q->ring, QUEUE_CAPACITY);
+        shared.queue = q;
+#endif
     }
     shared.producers = P;
     barrier_init(&shared.start, T);
@@ -382,6 +433,12 @@ static double run_queue(int contender, const workload *wl, uint64_t items)
 
     void *(*producer)(void *) = contender == C_WPQ ? wpq_producer : ring_producer;
     void *(*consumer)(void *) = contender == C_WPQ ? wpq_consumer : ring_consumer;
+#ifdef HAVE_CK
+    if (contender == C_CK) {
+        producer = P == 1 && C == 1 ? cks_producer : ckq_producer;
+        consumer = P == 1 && C == 1 ? cks_consumer : ckq_consumer;
+    }
+#endif
 
     watchdog_arm(run_watchdog_seconds(items), what);
     for (int t = 0; t < T; t++) {
@@ -421,8 +478,13 @@ static double run_queue(int contender, const workload *wl, uint64_t items)
         if (wp_queue_size(shared.queue) != 0)
             die("wp_queue not empty after the run");
         wp_queue_destroy(shared.queue);
-    } else {
+    } else if (contender == C_RING) {
         ring_destroy(shared.queue);
+    } else {
+#ifdef HAVE_CK
+        free(((ckq *)shared.queue)->buf);
+        free(shared.queue);
+#endif
     }
     barrier_destroy(&shared.start);
 
@@ -439,10 +501,13 @@ static struct {
     char pad[CACHE_LINE - sizeof(atomic_int)];
 } pingpong_line;
 
+#define RTT_SAMPLE 1000 /* round trips per timed sample */
+
 typedef struct pingpong_arg {
     barrier *start;
     long trips;
     int64_t start_ns, end_ns;
+    int64_t *samples; /* ns per sample of RTT_SAMPLE trips */
 } pingpong_arg;
 
 static void *pong_thread(void *arg)
@@ -462,20 +527,33 @@ static void *ping_thread(void *arg)
     pingpong_arg *a = arg;
     barrier_wait(a->start);
     a->start_ns = now_ns();
+    int64_t t = a->start_ns;
     for (long i = 0; i < a->trips; i++) {
         atomic_store_explicit(&pingpong_line.flag, 1, memory_order_release);
         while (atomic_load_explicit(&pingpong_line.flag, memory_order_acquire) != 0)
             cpu_relax();
+        if ((i + 1) % RTT_SAMPLE == 0) {
+            int64_t t2 = now_ns();
+            a->samples[i / RTT_SAMPLE] = t2 - t;
+            t = t2;
+        }
     }
     a->end_ns = now_ns();
     return NULL;
 }
 
-/* Returns nanoseconds per round trip. */
-static double run_pingpong(long trips)
+static int cmp_i64(const void *a, const void *b);
+
+/* Returns nanoseconds per round trip: the median over samples of RTT_SAMPLE
+   trips, so that a sample in which a thread was preempted (a shared machine)
+   does not count; the mean over all trips is *mean_ns. */
+static double run_pingpong(long trips, double *mean_ns)
 {
     barrier start;
-    pingpong_arg a = {&start, trips, 0, 0};
+    trips = trips < RTT_SAMPLE ? RTT_SAMPLE : trips - trips % RTT_SAMPLE;
+    pingpong_arg a = {&start, trips, 0, 0, calloc((size_t)(trips / RTT_SAMPLE), sizeof(int64_t))};
+    if (a.samples == NULL)
+        die("out of memory");
     pthread_t ping, pong;
 
     atomic_store(&pingpong_line.flag, 0);
@@ -488,217 +566,161 @@ static double run_pingpong(long trips)
     pthread_join(pong, NULL);
     alarm(0);
     barrier_destroy(&start);
-    return (double)(a.end_ns - a.start_ns) / (double)trips;
-}
-
-/* ---------------------------------------------------------------------------
-   Statistics and the report
-   ------------------------------------------------------------------------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct summary {
-    double median, min, max;
-} summary;
-
-static summary summarize(const double *v, int n)
-{
-    double *s = malloc((size_t)n * sizeof *s);
-    if (s == NULL)
-        die("out of memory");
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    summary r = {n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1]};
-    free(s);
+    *mean_ns = (double)(a.end_ns - a.start_ns) / (double)trips;
+    size_t n = (size_t)(trips / RTT_SAMPLE);
+    qsort(a.samples, n, sizeof *a.samples, cmp_i64);
+    double r = (double)a.samples[n / 2] / RTT_SAMPLE;
+    free(a.samples);
     return r;
 }
 
-static uint64_t env_count(const char *name, uint64_t fallback, uint64_t max)
+/* ---------------------------------------------------------------------------
+   Machine yardstick: how long a sleeping thread takes to wake. The sleeper
+   waits on a condition variable; the waker sleeps 1 ms (so the sleeper is
+   truly parked), stamps the time and signals; the sleeper stamps its wake-up.
+   ------------------------------------------------------------------------- */
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned gen;
+    int64_t sent;
+    _Alignas(CACHE_LINE) atomic_int ack;
+    long n;
+    int64_t *lat;
+} wake;
+
+static void *sleeper_thread(void *arg)
 {
-    const char *s = getenv(name);
-    if (s == NULL || *s == '\0')
-        return fallback;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v == 0 || v > max || s[0] == '-') {
-        fprintf(stderr, "queue_bench: %s must be a whole number from 1 to %llu\n", name,
-                (unsigned long long)max);
-        exit(1);
+    (void)arg;
+    unsigned seen = 0;
+    for (long i = 0; i < wake.n; i++) {
+        pthread_mutex_lock(&wake.mu);
+        while (wake.gen == seen)
+            pthread_cond_wait(&wake.cv, &wake.mu);
+        int64_t t = now_ns();
+        seen = wake.gen;
+        wake.lat[i] = t - wake.sent;
+        pthread_mutex_unlock(&wake.mu);
+        atomic_store_explicit(&wake.ack, 1, memory_order_release);
     }
-    return v;
+    return NULL;
 }
 
-static const char *compiler_string(void)
+static int cmp_i64(const void *a, const void *b)
 {
-#if defined(__clang__)
-    static const char raw[] = "clang " __clang_version__;
-#elif defined(__GNUC__)
-    static const char raw[] = "gcc " __VERSION__;
-#elif defined(__VERSION__)
-    static const char raw[] = __VERSION__;
-#else
-    static const char raw[] = "unknown compiler";
-#endif
-    static char buf[sizeof raw];
-    memcpy(buf, raw, sizeof raw);
-    for (size_t n = sizeof raw - 1; n > 0 && buf[n - 1] == ' '; n--)
-        buf[n - 1] = '\0'; /* __clang_version__ ends in a space */
-    return buf;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
-/* The compiler cannot tell a program its command line; the Makefile's bench
-   rule is the one this file is written for. Build with -DBENCH_CFLAGS="..." to
-   name other flags. What the compiler does reveal is checked below. */
-#ifndef BENCH_CFLAGS
-#define BENCH_CFLAGS "-std=c11 -O2 -g -DNDEBUG -pthread (the make bench rule)"
-#endif
-
-static void cpu_model(char *buf, size_t size)
+static void run_wake(long n)
 {
-    snprintf(buf, size, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f == NULL)
-        return;
-    char line[256];
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (strncmp(line, "model name", 10) == 0) {
-            char *colon = strchr(line, ':');
-            if (colon != NULL) {
-                colon++;
-                while (*colon == ' ' || *colon == '\t')
-                    colon++;
-                colon[strcspn(colon, "\n")] = '\0';
-                snprintf(buf, size, "%s", colon);
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
-typedef struct report {
-    int passes;
-    uint64_t items;
-    long nproc;
-    char cpu[128];
-    double seconds;
-    summary q[N_WORKLOADS][N_CONTENDERS];
-    summary pingpong;
-} report;
-
-static void print_report(FILE *f, const report *r)
-{
-    fprintf(f, "# workerpool.h queue benchmark\n\n");
-    fprintf(f, "machine: nproc %ld, %s; compiler: %s; flags: %s%s%s\n\n", r->nproc, r->cpu,
-            compiler_string(), BENCH_CFLAGS,
-#ifdef __OPTIMIZE__
-            "",
-#else
-            " [WARNING: built without optimisation]",
-#endif
-#ifdef NDEBUG
-            ""
-#else
-            " [WARNING: built without NDEBUG]"
-#endif
-    );
-    fprintf(f,
-            "method: %llu uintptr_t items per run, queue capacity %d, spin with pause on "
-            "full/empty; %d passes, interleaved; median and min-max over the passes; "
-            "whole run %.1f s\n\n",
-            (unsigned long long)r->items, QUEUE_CAPACITY, r->passes, r->seconds);
-    fprintf(f, "| workload | contender | median Mitems/s | min-max Mitems/s | wp_queue / ring |\n");
-    fprintf(f, "|---|---|---:|---:|---:|\n");
-    for (int w = 0; w < N_WORKLOADS; w++) {
-        const summary *wpq = &r->q[w][C_WPQ], *rng = &r->q[w][C_RING];
-        for (int c = 0; c < N_CONTENDERS; c++) {
-            const summary *s = &r->q[w][c];
-            fprintf(f, "| %s | %s | %.1f | %.1f-%.1f | ", workloads[w].name, contender_name[c],
-                    s->median / 1e6, s->min / 1e6, s->max / 1e6);
-            if (c == C_WPQ && rng->median > 0)
-                fprintf(f, "%.2f |\n", wpq->median / rng->median);
-            else
-                fprintf(f, " |\n");
-        }
-    }
-    fprintf(f, "\n| machine yardstick | median ns | min-max ns |\n");
-    fprintf(f, "|---|---:|---:|\n");
-    fprintf(f, "| cache-line round trip between 2 threads (%ld trips) | %.1f | %.1f-%.1f |\n",
-            PINGPONG_TRIPS, r->pingpong.median, r->pingpong.min, r->pingpong.max);
-    if (r->nproc < 4)
-        fprintf(f, "\nnote: %ld CPUs online, so queue_2p2c runs 4 spinning threads on fewer "
-                   "cores (oversubscribed): its numbers depend on the scheduler.\n",
-                r->nproc);
-}
-
-int main(void)
-{
-    report r;
-    memset(&r, 0, sizeof r);
-    r.passes = (int)env_count("BENCH_PASSES", DEFAULT_PASSES, 1000);
-    r.items = env_count("BENCH_ITEMS", DEFAULT_ITEMS, (uint64_t)UINT32_MAX);
-#ifdef _SC_NPROCESSORS_ONLN
-    r.nproc = sysconf(_SC_NPROCESSORS_ONLN);
-#else
-    r.nproc = -1;
-#endif
-    cpu_model(r.cpu, sizeof r.cpu);
-
-    double *rate = malloc(sizeof(double) * (size_t)r.passes * N_WORKLOADS * N_CONTENDERS);
-    double *rtt = malloc(sizeof(double) * (size_t)r.passes);
-    if (rate == NULL || rtt == NULL)
+    pthread_t t;
+    struct timespec gap = {0, 1000000};
+    wake.n = n;
+    wake.lat = calloc((size_t)n, sizeof *wake.lat);
+    if (wake.lat == NULL)
         die("out of memory");
-#define RATE(pass, w, c) rate[((size_t)(pass) * N_WORKLOADS + (size_t)(w)) * N_CONTENDERS + (size_t)(c)]
-
+    pthread_mutex_init(&wake.mu, NULL);
+    pthread_cond_init(&wake.cv, NULL);
+    watchdog_arm(60 + (unsigned)(n / 100), "the wake-up yardstick");
     int64_t t0 = now_ns();
-    for (int pass = 0; pass < r.passes; pass++) {
-        for (int w = 0; w < N_WORKLOADS; w++) {
-            for (int k = 0; k < N_CONTENDERS; k++) {
-                int c = pass % 2 ? N_CONTENDERS - 1 - k : k; /* alternate the order */
-                RATE(pass, w, c) = run_queue(c, &workloads[w], r.items);
-            }
-        }
-        rtt[pass] = run_pingpong(PINGPONG_TRIPS);
-        fprintf(stderr, "queue_bench: pass %d/%d:", pass + 1, r.passes);
-        for (int w = 0; w < N_WORKLOADS; w++)
-            for (int c = 0; c < N_CONTENDERS; c++)
-                fprintf(stderr, " %s %s %.1f;", workloads[w].name, contender_name[c],
-                        RATE(pass, w, c) / 1e6);
-        fprintf(stderr, " round trip %.1f ns\n", rtt[pass]);
+    if (pthread_create(&t, NULL, sleeper_thread, NULL) != 0)
+        die("cannot start a thread");
+    for (long i = 0; i < n; i++) {
+        nanosleep(&gap, NULL);
+        atomic_store_explicit(&wake.ack, 0, memory_order_relaxed);
+        pthread_mutex_lock(&wake.mu);
+        wake.sent = now_ns();
+        wake.gen++;
+        pthread_cond_signal(&wake.cv);
+        pthread_mutex_unlock(&wake.mu);
+        while (!atomic_load_explicit(&wake.ack, memory_order_acquire))
+            cpu_relax();
     }
-    r.seconds = (double)(now_ns() - t0) / 1e9;
+    pthread_join(t, NULL);
+    alarm(0);
+    double secs = (double)(now_ns() - t0) / 1e9;
+    qsort(wake.lat, (size_t)n, sizeof *wake.lat, cmp_i64);
+    printf("RESULT yardstick wake jobs=%ld secs=%.6f p50=%lld p99=%lld ok=1 flags=0\n", n, secs,
+           (long long)wake.lat[n / 2], (long long)wake.lat[(size_t)((double)n * 0.99)]);
+    free(wake.lat);
+}
 
-    for (int w = 0; w < N_WORKLOADS; w++) {
-        for (int c = 0; c < N_CONTENDERS; c++) {
-            double *v = malloc(sizeof(double) * (size_t)r.passes);
-            if (v == NULL)
-                die("out of memory");
-            for (int pass = 0; pass < r.passes; pass++)
-                v[pass] = RATE(pass, w, c);
-            r.q[w][c] = summarize(v, r.passes);
-            free(v);
-        }
-    }
-    r.pingpong = summarize(rtt, r.passes);
-#undef RATE
-    free(rate);
-    free(rtt);
+/* The ~1 us job of work1us_1p2w: a serial chain of multiply-adds (the same
+   loop as in harness.c and go/main.go). Returns iterations per microsecond,
+   from the fastest of 200 timings of 100,000 iterations. */
+static volatile uint64_t sink;
 
-    print_report(stdout, &r);
-    fflush(stdout);
-    FILE *f = fopen(RESULTS_PATH, "w");
-    if (f == NULL) {
-        fprintf(stderr, "queue_bench: cannot write %s (run it from the repository root); "
-                        "the table is on stdout only\n", RESULTS_PATH);
-    } else {
-        print_report(f, &r);
-        if (fclose(f) != 0)
-            fprintf(stderr, "queue_bench: error writing %s\n", RESULTS_PATH);
+static uint64_t spin(uint64_t iters)
+{
+    uint64_t x = 88172645463325252ULL;
+    for (uint64_t i = 0; i < iters; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        x ^= x >> 29;
     }
+    return x;
+}
+
+static void calibrate(void)
+{
+    const uint64_t iters = 100000;
+    int64_t best = INT64_MAX;
+    for (int k = 0; k < 200; k++) {
+        int64_t t0 = now_ns();
+        sink = spin(iters);
+        int64_t dt = now_ns() - t0;
+        if (dt < best)
+            best = dt;
+    }
+    printf("CALIBRATE iters_per_us=%llu\n", (unsigned long long)(iters * 1000 / (uint64_t)best));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "calibrate") == 0) {
+        calibrate();
+        return 0;
+    }
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s CONTENDER WORKLOAD ITEMS | yardstick rtt|wake N | calibrate\n",
+                argv[0]);
+        return 2;
+    }
+    long n = strtol(argv[3], NULL, 10);
+    if (n < 2)
+        die("N must be at least 2");
+    if (strcmp(argv[1], "yardstick") == 0) {
+        if (strcmp(argv[2], "rtt") == 0) {
+            int64_t t0 = now_ns();
+            double mean;
+            double rtt = run_pingpong(n, &mean);
+            printf("RESULT yardstick rtt jobs=%ld secs=%.6f p50=%.1f p99=0 mean=%.1f ok=1 flags=0\n",
+                   n, (double)(now_ns() - t0) / 1e9, rtt, mean);
+        } else if (strcmp(argv[2], "wake") == 0) {
+            run_wake(n);
+        } else {
+            die("unknown yardstick");
+        }
+        return 0;
+    }
+    int c = -1, w = -1;
+    for (int i = 0; i < N_CONTENDERS; i++)
+        if (strcmp(argv[1], contender_name[i]) == 0)
+            c = i;
+    for (int i = 0; i < N_WORKLOADS; i++)
+        if (strcmp(argv[2], workloads[i].name) == 0)
+            w = i;
+#ifndef HAVE_CK
+    if (c == C_CK)
+        die("built without ck_ring.h");
+#endif
+    if (c < 0 || w < 0)
+        die("unknown contender or workload");
+    int64_t t0 = now_ns();
+    double rate = run_queue(c, &workloads[w], (uint64_t)n);
+    (void)t0;
+    printf("RESULT %s %s jobs=%ld secs=%.6f p50=0 p99=0 ok=1 flags=0\n", contender_name[c],
+           workloads[w].name, n, rate > 0 ? (double)n / rate : 0.0);
     return 0;
 }

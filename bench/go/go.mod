@@ -1,0 +1,3 @@
+module workerpool/bench
+
+go 1.19
