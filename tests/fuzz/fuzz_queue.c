@@ -113,10 +113,12 @@ static void op_fill_drain(state *s)
 {
     while (s->m.count < s->m.cap)
         op_push(s);
+    op_size(s);
     op_push(s); /* refused */
     while (s->m.count > 0)
         op_pop(s);
     op_pop(s); /* empty */
+    op_size(s);
 }
 
 /* NULL arguments are refused without touching the queue. */

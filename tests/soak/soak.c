@@ -111,6 +111,7 @@ typedef struct cycle {
     unsigned char results[MAX_JOBS];   /* results received per job */
     atomic_uint_least64_t rejected, dropped, timed_out, refused_closed, accepted;
     atomic_int submitters_done;
+    uint64_t got_ok, got_failed, got_canceled; /* results by status (receiver only) */
 } cycle;
 
 static int soak_job(void *arg, wp_ctx *ctx)
@@ -186,11 +187,16 @@ static void receive(cycle *c, wp_result *r, totals *t)
     t->processed++;
     if (r->status == WP_CANCELED) {
         t->canceled++;
+        c->got_canceled++;
         if (c->kind != KIND_CANCEL)
             SOAK_CHECK(0, "a %s cycle canceled job %llu", kind_names[c->kind],
                        (unsigned long long)id);
     } else {
         int want = id % 11 == 0 ? (int)(id % 5) + 1 : 0;
+        if (r->status == WP_OK)
+            c->got_ok++;
+        else
+            c->got_failed++;
         if (r->code != want || r->value != (void *)(uintptr_t)(id + 1)
             || r->status != (want ? WP_TASK_FAILED : WP_OK))
             SOAK_CHECK(0, "job %llu: code %d status %d", (unsigned long long)id, r->code,
@@ -325,6 +331,11 @@ static void run_cycle(int kind, totals *t, int base_threads)
                "completed %llu + failed %llu + canceled %llu != submitted %llu",
                (unsigned long long)st.completed, (unsigned long long)st.failed,
                (unsigned long long)st.canceled, (unsigned long long)st.submitted);
+    SOAK_CHECK(st.completed == c.got_ok && st.failed == c.got_failed && st.canceled == c.got_canceled,
+               "stats completed/failed/canceled %llu/%llu/%llu, results %llu/%llu/%llu",
+               (unsigned long long)st.completed, (unsigned long long)st.failed,
+               (unsigned long long)st.canceled, (unsigned long long)c.got_ok,
+               (unsigned long long)c.got_failed, (unsigned long long)c.got_canceled);
     SOAK_CHECK(st.rejected == atomic_load(&c.rejected) && st.dropped == atomic_load(&c.dropped)
                    && st.timed_out == atomic_load(&c.timed_out)
                    && st.refused_closed == atomic_load(&c.refused_closed),
