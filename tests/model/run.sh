@@ -23,23 +23,34 @@ if ! command -v "$SPIN" >/dev/null; then
     exit 1
 fi
 
-# check MODEL BROKEN: runs one model; BROKEN=0 must hold, BROKEN>0 must fail.
+# check MODEL BROKEN [live]: runs one model; BROKEN=0 must hold, BROKEN>0
+# must fail. With "live", the model's LTL property is checked for acceptance
+# cycles under weak fairness (-DLIVENESS, pan -a -f), with one job per
+# producer.
 check() {
-    model=$1 broken=$2
-    dir="$build/$model-$broken"
+    model=$1 broken=$2 live=$3
+    dir="$build/$model-$broken${live:+-live}"
+    defs="-DBROKEN=$broken" panflags="-m$DEPTH"
+    if [ -n "$live" ]; then
+        defs="$defs -DLIVENESS -DPER_PROD=1" panflags="$panflags -a -f"
+        model_name="$model (liveness)"
+    else
+        model_name=$model
+    fi
     rm -rf "$dir" && mkdir -p "$dir" && cp "$here"/*.pml "$dir"/ || return 1
     (
         cd "$dir" &&
-        "$SPIN" -DBROKEN="$broken" -a "$model.pml" >spin.log 2>&1 &&
-        $CC -w -O2 -DCOLLAPSE -o pan pan.c >cc.log 2>&1
+        "$SPIN" $defs -a "$model.pml" >spin.log 2>&1 &&
+        $CC -w -O2 -DCOLLAPSE -DNFAIR=3 -o pan pan.c >cc.log 2>&1
     ) || { echo "!! $model BROKEN=$broken: spin or the C compiler failed"; cat "$dir"/*.log; return 1; }
+    model=$model_name
     start=$(date +%s)
-    (cd "$dir" && ./pan -m"$DEPTH" >pan.log 2>&1)
+    (cd "$dir" && ./pan $panflags >pan.log 2>&1)
     secs=$(( $(date +%s) - start ))
     log="$dir/pan.log"
     errors=$(sed -n 's/.*errors: \([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)
     stored=$(awk '/states, stored/ { print $1 }' "$log" | tail -n 1)
-    trans=$(awk '/transitions \(= stored\+matched\)/ { print $1 }' "$log" | tail -n 1)
+    trans=$(awk '/ transitions \(= / { print $1 }' "$log" | tail -n 1)
     what=$(grep -E 'assertion violated|invalid end state|acceptance cycle' "$log" | head -n 1 | sed 's/^pan:[0-9]*: *//')
     if [ -z "$errors" ]; then
         echo "!! $model BROKEN=$broken: no result from pan"; cat "$log"; return 1
@@ -60,8 +71,12 @@ check() {
     return 1
 }
 
-for run in park:0 park:1 park:2 close:0 close:1 close:2 scale:0 scale:1; do
-    if check "${run%%:*}" "${run#*:}"; then
+for run in park:0 park:1 park:2 park:0:live park:1:live park:2:live \
+           close:0 close:1 close:2 scale:0 scale:1; do
+    IFS=: read -r m b l <<EOF2
+$run
+EOF2
+    if check "$m" "$b" "$l"; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
