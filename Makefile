@@ -25,6 +25,12 @@
 #   make stress-asan     a reduced matrix under ASan+UBSan+LSan
 #   make test-faketime   bounded waits with the wall clock shifted (needs faketime)
 #   make test-cross      the suite for aarch64, armhf, i686 under qemu-user
+#   make model           spin checks the Promela models in tests/model (and
+#                        that their broken variants fail); needs spin
+#   make fuzz            libFuzzer on tests/fuzz (clang; FUZZ_SECONDS=60 per
+#                        target), after replaying the seed corpus with $(CC)
+#   make fuzz-replay     only replay the seed corpus (any compiler)
+#   make soak            a long mixed run (SECONDS=60; CI: SECONDS=120)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -86,7 +92,7 @@ $(eval $(call test_flavour,winpthread,$(WIN_FLAGS) -DWP_THREADS_PTHREAD,$(MINGW_
 .PHONY: all test check test-c11 test-pthread test-tsan test-asan test-formats examples demo bench bench-smoke bench-tools \
         test-std test-musl test-windows test-cpp test-linkage test-packaging test-portability \
         stress stress-ci stress-tsan stress-asan test-faketime test-cross \
-        install uninstall clean
+        model fuzz fuzz-replay soak install uninstall clean
 
 all: $(c11_BINS) examples
 
@@ -288,6 +294,62 @@ CROSS_BINS := $(foreach a,$(CROSS_ARCHS),$($(a)_c11_BINS) $($(a)_pthread_BINS))
 test-cross: $(CROSS_BINS)
 	@WP_TEST_SCALE=$(CROSS_SCALE) sh tests/cross/run.sh \
 		$(foreach a,$(CROSS_ARCHS),"$($(a)_QEMU) -L /usr/$($(a)_TRIPLE)" "$($(a)_c11_BINS) $($(a)_pthread_BINS)")
+# --- reliability: model checking, fuzzing, soak ------------------------------
+
+# Promela models, checked exhaustively by spin (Debian package spin); the
+# script builds each pan with $(CC) and ends with "model: N passed, N failed".
+model:
+	@CC="$(CC)" nice sh tests/model/run.sh build/model
+
+# libFuzzer targets (clang with libclang-rt-14-dev), and the same sources as
+# plain replay programs that run the seed corpus with any compiler.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := fuzz_queue fuzz_pool
+FUZZ_DIR     := build/fuzz
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz_main.h workerpool.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(STRICT) $(FUZZ_FLAGS) -I. -Itests/fuzz $< -o $@ $(LDLIBS)
+
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/fuzz_main.h workerpool.h
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -DWP_FUZZ_REPLAY -I. -Itests/fuzz $< -o $@ $(LDLIBS)
+
+FUZZ_REPLAY_BINS := $(addprefix $(BUILD)/fuzz-replay/,$(FUZZ_NAMES))
+
+fuzz-replay: $(FUZZ_REPLAY_BINS)
+	@passed=0; failed=0; for t in $(FUZZ_NAMES); do \
+		if ./$(BUILD)/fuzz-replay/$$t tests/fuzz/corpus/$$t; then passed=$$((passed + 1)); \
+		else failed=$$((failed + 1)); echo "!! $$t: replay failed"; fi; done; \
+		echo "fuzz-replay: $$passed passed, $$failed failed"; [ $$failed -eq 0 ]
+
+# Fuzzes each target for FUZZ_SECONDS, starting from the seed corpus (new
+# inputs go to build/fuzz/corpus, the seeds stay as they are). A crash
+# leaves its input in build/fuzz/ (crash-*) and fails the target.
+fuzz: $(FUZZ_REPLAY_BINS) $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
+	@passed=0; failed=0; for t in $(FUZZ_NAMES); do \
+		if ./$(BUILD)/fuzz-replay/$$t tests/fuzz/corpus/$$t >/dev/null; then passed=$$((passed + 1)); \
+		else failed=$$((failed + 1)); echo "!! $$t: corpus replay ($(CC)) failed"; fi; \
+		mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+		log=$(FUZZ_DIR)/$$t.log; \
+		if (cd $(FUZZ_DIR) && nice ./$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+				-artifact_prefix=./ corpus/$$t ../../tests/fuzz/corpus/$$t) >$$log 2>&1; then \
+			passed=$$((passed + 1)); \
+			echo "ok  $$t: $$(sed -n 's/^stat::number_of_executed_units: *//p' $$log) executions in $(FUZZ_SECONDS) s," \
+				"$$(sed -n 's/^stat::average_exec_per_sec: *//p' $$log) exec/s," \
+				"corpus $$(ls $(FUZZ_DIR)/corpus/$$t | wc -l) inputs"; \
+		else failed=$$((failed + 1)); echo "!! $$t: the fuzzer found a failure"; tail -n 40 $$log; fi; \
+	done; echo "fuzz: $$passed passed, $$failed failed"; [ $$failed -eq 0 ]
+
+SECONDS ?= 60
+$(BUILD)/soak/soak: tests/soak/soak.c workerpool.h
+	@mkdir -p $(@D)
+	$(CC) $(STRICT) $(OPT) -I. $< -o $@ $(LDLIBS)
+
+soak: $(BUILD)/soak/soak
+	./$(BUILD)/soak/soak $(SECONDS)
 
 # --- install ----------------------------------------------------------------
 
