@@ -756,8 +756,8 @@ static void test_format_table(void) {
     const char *want[] = {
         "workers     4 (active 3, idle 1, peak 5, min 1, max 8)\n",
         "queue       7 queued of 1024, high water 300; results pending 2\n",
-        "jobs        submitted 100 = completed 90 + failed 6 + canceled 4 + expired 0"
-        " + evicted 0\n",
+        ("jobs        submitted 100 = completed 90 + failed 6 + canceled 4 + expired 0"
+         " + evicted 0\n"),
         "refused     rejected 11, dropped 12, timed out 13, closed 14\n",
         "last error  code -22 from job 4242 on worker 2 at 60.000 s\n",
         "run time             6",
