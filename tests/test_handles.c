@@ -282,15 +282,15 @@ static void test_handles_in_an_inline_pool(void) {
 static void test_bad_handle_arguments(void) {
     wp_pool *pool = make_pool(1, 2);
     REQUIRE(pool);
-    wp_handle zero = { 0, 0 }, far = { 1u << 30, 1 };
+    wp_handle zero = { 0, 0 }, beyond = { 1u << 30, 1 };
     CHECK_STATUS(wp_job_wait(pool, zero, WP_NOWAIT, NULL), WP_INVALID);
-    CHECK_STATUS(wp_job_wait(pool, far, WP_NOWAIT, NULL), WP_INVALID);
-    CHECK_STATUS(wp_job_wait(NULL, far, WP_NOWAIT, NULL), WP_INVALID);
+    CHECK_STATUS(wp_job_wait(pool, beyond, WP_NOWAIT, NULL), WP_INVALID);
+    CHECK_STATUS(wp_job_wait(NULL, beyond, WP_NOWAIT, NULL), WP_INVALID);
     CHECK_STATUS(wp_job_wait(pool, zero, -1, NULL), WP_INVALID);
-    CHECK_STATUS(wp_job_cancel(pool, far), WP_INVALID);
+    CHECK_STATUS(wp_job_cancel(pool, beyond), WP_INVALID);
     CHECK_STATUS(wp_job_cancel(NULL, zero), WP_INVALID);
     CHECK_STATUS(wp_job_release(pool, zero), WP_INVALID);
-    CHECK_STATUS(wp_job_query(pool, far, &(wp_job_state){ 0 }), WP_INVALID);
+    CHECK_STATUS(wp_job_query(pool, beyond, &(wp_job_state){ 0 }), WP_INVALID);
     wp_pool *p2 = NULL;
     CHECK_STATUS(wp_pool_create(&(wp_config){ .max_handles = ((size_t)1 << 24) + 1 }, &p2),
                  WP_INVALID);

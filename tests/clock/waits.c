@@ -8,6 +8,10 @@
      recv      wp_result_recv on an empty channel             -> WP_TIMED_OUT
      close     wp_pool_close(WP_DRAIN) with a job that never
                returns                                        -> WP_FORCED
+     idle      wp_pool_wait_idle with a job that never
+               returns                                        -> WP_TIMED_OUT
+     job wait  wp_job_wait on the handle of a job queued
+               behind one that never returns                  -> WP_TIMED_OUT
    Each must return its status after at least BOUND_MS (on the real clock,
    with a 1 ms allowance for clock granularity) and within BOUND_MS plus
    MARGIN_MS.
@@ -118,11 +122,13 @@ static void watchdog_main(void *unused) {
 typedef struct pool_fixture {
     wp_pool *pool;
     gate g;
+    wp_handle handle;
 } pool_fixture;
 
-typedef enum wait_kind { WAIT_SUBMIT, WAIT_RECV, WAIT_CLOSE } wait_kind;
+typedef enum wait_kind { WAIT_SUBMIT, WAIT_RECV, WAIT_CLOSE, WAIT_IDLE, WAIT_JOB } wait_kind;
 
-static const char *const wait_names[] = { "submit timeout", "recv timeout", "close timeout" };
+static const char *const wait_names[] = { "submit timeout", "recv timeout", "close timeout",
+                                          "wait-idle timeout", "job-wait timeout" };
 
 /* Sets up the pool so that the wait cannot end early. */
 static bool prepare(pool_fixture *pf, wait_kind kind) {
@@ -137,6 +143,11 @@ static bool prepare(pool_fixture *pf, wait_kind kind) {
         return false;
     if (kind == WAIT_SUBMIT)
         return wp_submit(pf->pool, gate_job, &pf->g) == WP_OK && wp_submit(pf->pool, gate_job, &pf->g) == WP_OK;
+    if (kind == WAIT_JOB) {
+        /* a job queued behind the held one: it cannot finish during the wait */
+        wp_job job = { .fn = gate_job, .arg = &pf->g, .handle = &pf->handle };
+        return wp_submit_job(pf->pool, &job) == WP_OK;
+    }
     return true;
 }
 
@@ -152,11 +163,17 @@ static wp_status do_wait(pool_fixture *pf, wait_kind kind) {
     }
     case WAIT_CLOSE:
         return wp_pool_close(pf->pool, WP_DRAIN, WP_MS(BOUND_MS));
+    case WAIT_IDLE:
+        return wp_pool_wait_idle(pf->pool, WP_MS(BOUND_MS));
+    case WAIT_JOB: {
+        wp_result r;
+        return wp_job_wait(pf->pool, pf->handle, WP_MS(BOUND_MS), &r);
+    }
     }
     return WP_INVALID;
 }
 
-static const wp_status expected[] = { WP_TIMED_OUT, WP_TIMED_OUT, WP_FORCED };
+static const wp_status expected[] = { WP_TIMED_OUT, WP_TIMED_OUT, WP_FORCED, WP_TIMED_OUT, WP_TIMED_OUT };
 
 static void run_wait(wait_kind kind, bool jump) {
     pool_fixture pf;
@@ -179,6 +196,8 @@ static void run_wait(wait_kind kind, bool jump) {
     if (jumping)
         wpt_thread_join(j.thread);
     gate_open(&pf.g);
+    if (kind == WAIT_JOB && s == WP_TIMED_OUT) /* the handle stays valid: wait it out */
+        wp_job_wait(pf.pool, pf.handle, WP_FOREVER, NULL);
     wp_pool_destroy(pf.pool);
     bool ok = s == expected[kind] && ms >= BOUND_MS - 1 && ms < BOUND_MS + MARGIN_MS;
     printf("%s %s: %s after %lld ms of real time (bound %d ms, margin %d ms)\n", ok ? "ok " : "FAIL", name,
@@ -258,7 +277,7 @@ int main(int argc, char **argv) {
     wpt_thread_start(watchdog_main, NULL);
     int rounds = jump ? njumps : 1;
     for (int round = 0; round < rounds; round++)
-        for (int k = WAIT_SUBMIT; k <= WAIT_CLOSE; k++)
+        for (int k = WAIT_SUBMIT; k <= WAIT_JOB; k++)
             run_wait((wait_kind)k, jump);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
