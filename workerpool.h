@@ -781,7 +781,7 @@ WP_API size_t wp_pool_help(wp_pool *pool, int64_t budget);
    clamping left nothing to do), WP_THREAD_FAILED if a thread could not be
    started (the pool keeps the workers it has; also if a retiring worker's
    on_thread_stop hook holds the only free slot for long), WP_CLOSED after
-   close, or WP_INVALID for a NULL pool.
+   close, or WP_INVALID for a NULL pool or an inline-only one.
    Thread safety: any thread, also from inside jobs. */
 WP_API wp_status wp_pool_scale(wp_pool *pool, int delta);
 
@@ -790,7 +790,8 @@ WP_API wp_status wp_pool_scale(wp_pool *pool, int delta);
    turns auto-scaling on). Starts workers up to the new min at once and
    retires workers above the new max as in wp_pool_scale. Returns WP_OK,
    WP_THREAD_FAILED (bounds set, some thread could not be started),
-   WP_CLOSED, or WP_INVALID (NULL pool or bounds outside that range).
+   WP_CLOSED, or WP_INVALID (NULL pool, an inline-only pool, or bounds
+   outside that range).
    Thread safety: any thread, also from inside jobs. */
 WP_API wp_status wp_pool_resize(wp_pool *pool, int min_workers, int max_workers);
 
@@ -3312,6 +3313,8 @@ static wp_status wp__submit_handled(wp_pool *pool, const wp_job *job, wp__task *
 {
     wp_handle h = { 0, 0 };
     *job->handle = h;
+    if (atomic_load_explicit(&pool->lanes[0]->head, memory_order_acquire) & WP__CLOSED_BIT)
+        return wp__refused_closed(pool); /* closed says more than "no slot" */
     if (!wp__slot_take(pool, t, &h)) {
         wp__count(&pool->rejected);
         return WP_FULL;

@@ -231,6 +231,24 @@ static void test_refused_submission_gives_the_slot_back(void) {
     wp_pool_destroy(pool);
 }
 
+static void test_closed_beats_out_of_handles(void) {
+    wp_pool *pool = NULL;
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .max_handles = 1 }, &pool),
+                   WP_OK);
+    wp_handle held, h;
+    REQUIRE_STATUS(wp_submit_job(pool, &(wp_job){ .fn = value_job, .handle = &held }), WP_OK);
+    REQUIRE_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    /* Every slot is held (nobody waited for `held`) and the pool is closed:
+       the answer is the close. */
+    CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = value_job, .handle = &h }), WP_CLOSED);
+    wp_stats s;
+    wp_pool_stats(pool, &s);
+    CHECK_EQ_UINT(s.refused_closed, 1);
+    CHECK_EQ_UINT(s.rejected, 0);
+    CHECK_STATUS(wp_job_wait(pool, held, WP_NOWAIT, NULL), WP_OK);
+    wp_pool_destroy(pool);
+}
+
 static void test_handles_in_a_batch_and_after_a_cancel_close(void) {
     wp_pool *pool = make_pool(1, 16);
     REQUIRE(pool);
@@ -388,6 +406,7 @@ static const wpt_test tests[] = {
     WPT_TEST(test_out_of_handles_is_refused_at_once_and_release_frees_one),
     WPT_TEST(test_a_stale_handle_never_reaches_the_slots_next_job),
     WPT_TEST(test_refused_submission_gives_the_slot_back),
+    WPT_TEST(test_closed_beats_out_of_handles),
     WPT_TEST(test_handles_in_a_batch_and_after_a_cancel_close),
     WPT_TEST(test_handles_in_an_inline_pool),
     WPT_TEST(test_bad_handle_arguments),

@@ -386,15 +386,6 @@ static void book_submit(state *s, uint64_t index, const wp_job *job, wp_status s
     wp_backpressure policy = job->backpressure;
     if (policy == WP_BACKPRESSURE_DEFAULT)
         policy = WP_BLOCK;
-    if (s->closed && job->handle && full_handles && s->inline_mode && st == WP_FULL) {
-        /* The header checks for a free handle slot before it checks for
-           close (reported: /tmp/briefs/4bugs.md), so a closed pool with
-           every slot held answers WP_FULL, counted as rejected. */
-        FUZZ_CHECK(atomic_load(&j->cb_count) == 0);
-        s->rejected++;
-        j->submitting = 0;
-        return;
-    }
     if (s->closed) {
         FUZZ_CHECK(st == WP_CLOSED);
         FUZZ_CHECK(atomic_load(&j->cb_count) == 0);

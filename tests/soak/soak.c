@@ -120,7 +120,8 @@ static const char *const kind_names[KINDS] = { "mixed", "cancel", "scaling", "co
 
 /* Per-job options (bits of cycle.opts), set before the submission. */
 enum { OPT_DEADLINE = 1, OPT_TOKEN = 2, OPT_PRE_CANCELED = 4, OPT_CALLBACK = 8,
-       OPT_HANDLE_CANCELED = 16, OPT_EVICTABLE = 32 };
+       OPT_HANDLE_CANCELED = 16, OPT_MUST_EXPIRE = 32 };
+#define PROBE_DEADLINE WP_US(100)
 
 /* What happened to each submission of the current cycle. */
 enum { SUB_NONE, SUB_ACCEPTED, SUB_REFUSED };
@@ -203,8 +204,6 @@ static wp_job control_job(cycle *c, int index, unsigned *seed, wp_handle *handle
     }
     if (handle && (r >> 14) % 8 == 0)
         job.handle = handle;
-    if (job.backpressure == WP_DROP_OLDEST)
-        opts |= OPT_EVICTABLE;
     atomic_store(&c->opts[index], (unsigned char)opts);
     return job;
 }
@@ -340,7 +339,7 @@ typedef struct totals {
     uint64_t cycles[KINDS];
     uint64_t processed;      /* results received */
     uint64_t accepted, refused, canceled, expired, evicted, lost, duplicated, callbacks;
-    uint64_t helped, pauses, wait_idles[2], handle_waits;
+    uint64_t helped, pauses, wait_idles[2], handle_waits, probes;
     double slowest_scale_down;
 } totals;
 
@@ -389,6 +388,11 @@ static void receive(cycle *c, wp_result *r, totals *t)
                            (unsigned long long)id);
         }
     } else {
+        /* A probe may run only if a worker took it within its deadline
+           (the pause raced with a worker already taking a job). */
+        if ((opts & OPT_MUST_EXPIRE) && r->queued_ns >= WP_MS(1))
+            SOAK_CHECK(0, "probe job %llu ran %lld ns after it was queued, past its deadline",
+                       (unsigned long long)id, (long long)r->queued_ns);
         if (opts & OPT_PRE_CANCELED)
             SOAK_CHECK(0, "job %llu ran although its token was canceled before it was submitted",
                        (unsigned long long)id);
@@ -424,6 +428,23 @@ static void control_step(cycle *c, totals *t, unsigned step)
         wp_result res;
         if (wp_result_recv(c->pool, &res, WP_MS(1)) == WP_OK)
             receive(c, &res, t);
+        /* Probes: jobs whose deadline passes while the pool is paused must
+           expire (or be evicted), never run late. */
+        for (int k = 0; k < 2; k++) {
+            int index = atomic_fetch_add(&c->next_index, 1);
+            if (index >= MAX_JOBS)
+                break;
+            atomic_store(&c->opts[index], OPT_DEADLINE | OPT_MUST_EXPIRE | OPT_CALLBACK);
+            wp_job job = { .fn = soak_job, .id = (uint64_t)index, .backpressure = WP_REJECT,
+                           .priority = WP_PRIORITY_HIGH, .deadline = PROBE_DEADLINE,
+                           .on_done = soak_done };
+            book(c, index, wp_submit_job(c->pool, &job));
+            t->probes++;
+        }
+        double until = now_s() + 0.003;
+        while (now_s() < until)
+            if (wp_result_recv(c->pool, &res, WP_MS(1)) == WP_OK)
+                receive(c, &res, t);
         s = wp_pool_resume(c->pool);
         SOAK_CHECK(s == WP_OK, "resume: %s", wp_status_str(s));
         t->pauses++;
@@ -672,9 +693,9 @@ int main(int argc, char **argv)
            (unsigned long long)t.expired, (unsigned long long)t.evicted,
            (unsigned long long)t.lost, (unsigned long long)t.duplicated);
     printf("job control: %llu callback calls, %llu outcomes taken by wp_job_wait, %llu pauses,"
-           " wait_idle %llu ok / %llu timed out, %llu wp_pool_help calls\n",
+           " %llu deadline probes, wait_idle %llu ok / %llu timed out, %llu wp_pool_help calls\n",
            (unsigned long long)t.callbacks, (unsigned long long)t.handle_waits,
-           (unsigned long long)t.pauses, (unsigned long long)t.wait_idles[1],
+           (unsigned long long)t.pauses, (unsigned long long)t.probes, (unsigned long long)t.wait_idles[1],
            (unsigned long long)t.wait_idles[0], (unsigned long long)t.helped);
     printf("throughput: %.0f jobs/s processed over %.1f s\n", (double)t.processed / elapsed, elapsed);
     printf("scale-down to min after load: slowest %.3f s\n", t.slowest_scale_down);
