@@ -549,6 +549,13 @@ static int thread_count(void) {
 /* The watchdog is the only extra thread, and only when on_stall is set. */
 static void test_watchdog_thread_only_when_asked(void) {
 #if defined(__linux__)
+    /* Under an emulator (make test-cross runs qemu-user through
+       WP_TEST_RUNNER) /proc counts the emulator's threads too. */
+    const char *runner = getenv("WP_TEST_RUNNER");
+    if (runner && *runner) {
+        wpt_note("thread counting under %s: skipped", runner);
+        return;
+    }
     int base = thread_count();
     REQUIRE(base > 0);
     wp_pool *pool;
