@@ -1828,6 +1828,14 @@ static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *
    The pool
    ------------------------------------------------------------------------- */
 
+/* Slow halves of the job path stay out of line, so that a plain job's path
+   keeps its size and register use. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define WP__NOINLINE __attribute__((noinline))
+#else
+#  define WP__NOINLINE
+#endif
+
 /* What travels through a job queue: 56 bytes on 64-bit targets, so a cell
    (with its sequence number) is 64 bytes. */
 typedef struct wp__task {
@@ -2396,18 +2404,14 @@ static atomic_uint_least64_t *wp__outcome_counter(wp_pool *pool, wp__worker *w, 
     }
 }
 
-/* Records the one outcome of a task: its callback, its count, its result.
-   `w` is NULL for an eviction. The count comes after the callback, so that
+/* Records the outcome of a task that has a callback, a handle or a result
+   to deliver. The count comes after the callback, so that
    wp_pool_wait_idle returns only once callbacks have run, and before the
    result channel, which may make us wait for a receiver. */
-static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t, wp_status outcome,
-                         int code, void *value, int64_t start)
+static WP__NOINLINE void wp__conclude_full(wp_pool *pool, wp__worker *w, const wp__task *t,
+                                           atomic_uint_least64_t *counter, wp_status outcome,
+                                           int code, void *value, int64_t start)
 {
-    atomic_uint_least64_t *counter = w ? wp__outcome_counter(pool, w, outcome) : &pool->evicted;
-    if (pool->results == NULL && t->on_done == NULL && t->token == NULL) {
-        wp__tally(w, counter);
-        return;
-    }
     int64_t end = outcome == WP_OK || outcome == WP_TASK_FAILED ? wp__now_ns() : start;
     wp_result r = { t->id, t->arg, value, code, outcome,
                     t->enqueued_ns ? start - t->enqueued_ns : 0, end - start, w ? w->index : -1 };
@@ -2419,6 +2423,18 @@ static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t,
     wp__tally(w, counter);
     if (pool->results)
         wp__deliver(pool, &r);
+}
+
+/* Records the one outcome of a task. `w` is NULL for an eviction. A plain
+   job (no callback, handle, token or result channel) only counts it. */
+static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t, wp_status outcome,
+                                int code, void *value, int64_t start)
+{
+    atomic_uint_least64_t *counter = w ? wp__outcome_counter(pool, w, outcome) : &pool->evicted;
+    if (pool->results == NULL && t->on_done == NULL && t->token == NULL)
+        wp__tally(w, counter);
+    else
+        wp__conclude_full(pool, w, t, counter, outcome, code, value, start);
 }
 
 /* Why a taken task must not run, or WP_OK if it may. */
@@ -2483,7 +2499,7 @@ static const unsigned char wp__lane_order[3][WP__LANES] = {
 /* Pops the next task by priority; answers its lane, or -1 if all are empty.
    Until a job of another priority has been submitted only the normal lane
    can hold jobs, and only it is looked at. */
-static int wp__pop_next(wp_pool *pool, wp__task *t)
+static inline int wp__pop_next(wp_pool *pool, wp__task *t)
 {
     if (!atomic_load_explicit(&pool->lanes_used, memory_order_acquire))
         return wp__queue_pop(pool->lanes[WP__LANE_NORMAL], t, sizeof *t) ? WP__LANE_NORMAL : -1;
@@ -2539,7 +2555,7 @@ enum { WP__GOT = 2, WP__FINISHED = 3, WP__RETIRE = 4, WP__RATED = 5, WP__HELP = 
 /* Takes the next task for any thread, honouring the rate limit (which jobs
    canceled at close skip). Answers WP__GOT, WP__RATED (with *wait set, in
    pool-clock ns), WP__FINISHED (closed and drained) or WP__AGAIN. */
-static int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
+static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
 {
     bool limited = pool->rate_interval != 0
         && !atomic_load_explicit(&pool->canceling, memory_order_acquire);
@@ -4010,13 +4026,6 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
    a predictable branch per job. Latency is timed only when asked for:
    the clock reads per job cost about as much as an empty job itself. */
 
-/* The slow halves stay out of line, so that the job and submit paths of an
-   unobserved pool keep their size and register use. */
-#if defined(__GNUC__) || defined(__clang__)
-#  define WP__NOINLINE __attribute__((noinline))
-#else
-#  define WP__NOINLINE
-#endif
 
 enum {
     WP__OBS_TIME  = 1, /* read the clock at submit, start and end */
