@@ -1790,11 +1790,22 @@ enum { WP__AGAIN = 1, WP__DONE = 0 };
 #  define WP_SPIN_COUNT 256
 #endif
 
+
 /* Calls attempt(ctx) until it answers anything but WP__AGAIN, spinning a
    little and then parking on `ws` between tries. Answers WP__AGAIN itself
-   once `deadline` has passed. *slept (if not NULL) tells whether it parked. */
-static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx,
-                        bool *slept)
+   once `deadline` has passed. *slept (if not NULL) tells whether it parked.
+
+   Between the spin and the park it yields its core once, unless
+   may_yield(ctx) says no. The yield lets a thread that shares the core (a
+   descheduled producer) run without a wake-up, but it has a price: on
+   Linux's EEVDF scheduler a thread that yielded is placed late when it is
+   woken later, so a worker that yielded before parking takes hundreds of
+   microseconds instead of ~10 to start the next job after an idle gap
+   (bench/proposals/README.md). Workers therefore yield only while the pool
+   is saturated (see wp__worker_may_yield). The choice is a heuristic only:
+   parking or yielding, the protocol below is the same. */
+static int wp__ws_await_ex(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx,
+                           bool *slept, bool (*may_yield)(void *))
 {
     if (slept)
         *slept = false;
@@ -1808,9 +1819,11 @@ static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *
                 return r;
         }
         /* Give a thread that shares our core the chance to make progress. */
-        wp__thread_yield();
-        if ((r = attempt(ctx)) != WP__AGAIN)
-            return r;
+        if (!may_yield || may_yield(ctx)) {
+            wp__thread_yield();
+            if ((r = attempt(ctx)) != WP__AGAIN)
+                return r;
+        }
         unsigned epoch = wp__ws_prepare(ws);
         if ((r = attempt(ctx)) != WP__AGAIN) {
             wp__ws_cancel(ws);
@@ -1821,6 +1834,12 @@ static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *
         if (!wp__ws_wait(ws, epoch, deadline))
             return attempt(ctx); /* one last look at the deadline */
     }
+}
+
+static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx,
+                        bool *slept)
+{
+    return wp__ws_await_ex(ws, deadline, attempt, ctx, slept, NULL);
 }
 
 /* ---------------------------------------------------------------------------
@@ -3022,6 +3041,9 @@ typedef struct wp__take_args {
     wp__task *task;
     int64_t wait;    /* set with WP__RATED */
     bool had_job;    /* ran a job since the last time it found none */
+    unsigned streak; /* jobs run since it last parked (saturating) */
+    bool short_park; /* its last park ended within WP__SHORT_PARK_NS */
+    int64_t idle_ns; /* when it last reached the yield-or-park point */
 } wp__take_args;
 
 static int wp__attempt_take_or_retire(void *arg)
@@ -3043,6 +3065,29 @@ static int wp__attempt_take_or_retire(void *arg)
         && wp__retire_on_request(pool))
         return WP__RETIRE;
     return r;
+}
+
+/* A worker that found no job yields its core before parking only while the
+   pool looks busy: its last park was short (jobs keep coming, and a queue
+   found empty most likely means a producer lost its core, which the yield
+   hands back without a futex round trip), it has run a streak of jobs since
+   it last parked, or a submitter waits for room. A worker whose last park
+   was long serves sporadic jobs: it parks at once, which keeps its next
+   wake-up fast (see wp__ws_await_ex). It notes the time here, on the way to
+   parking, so that the job path reads no clock. Relaxed loads: a stale
+   answer only picks the slower of two correct paths. */
+#define WP__YIELD_STREAK 8
+#define WP__SHORT_PARK_NS WP_US(200)
+static bool wp__worker_may_yield(void *arg)
+{
+    wp__take_args *a = (wp__take_args *)arg;
+    a->idle_ns = wp__now_ns();
+    if (a->short_park || a->streak >= WP__YIELD_STREAK)
+        return true;
+    for (int i = 0; i < WP__LANES; i++)
+        if (atomic_load_explicit(&a->pool->job_room[i].waiters, memory_order_relaxed) > 0)
+            return true;
+    return false;
 }
 
 /* A rate-limited worker sleeps until the next start is due, or until a
@@ -3071,14 +3116,21 @@ static wp__thread_ret wp__worker_main(void *arg)
         pool->on_thread_start(w->index, pool->hook_user);
 
     wp__task task;
-    wp__take_args a = { pool, &task, 0, false };
+    wp__take_args a = { pool, &task, 0, false, 0, false, 0 };
     int64_t idle_since = -1;
     int r;
     for (;;) {
         bool slept;
         int64_t deadline = wp__idle_deadline(pool, &idle_since);
-        r = wp__ws_await(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a, &slept);
+        r = wp__ws_await_ex(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a, &slept,
+                            wp__worker_may_yield);
+        if (slept) { /* parked since a.idle_ns */
+            a.streak = 0;
+            a.short_park = wp__now_ns() - a.idle_ns < WP__SHORT_PARK_NS;
+        }
         if (r == WP__GOT) {
+            if (a.streak < WP__YIELD_STREAK)
+                a.streak++;
             /* A producer descheduled between claiming a cell and publishing
                it hides the jobs behind it, and the wake-ups of those jobs are
                spent on workers that found nothing. The one worker its publish
