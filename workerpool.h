@@ -1519,7 +1519,9 @@ static inline enum wp__push_result wp__queue_push(wp_queue *q, const void *elem,
     return WP__PUSHED;
 }
 
-static inline bool wp__queue_pop(wp_queue *q, void *out, size_t size)
+/* Pops into `out`; *pos (if not NULL) gets the element's position in the
+   lane's sequence (0, 1, 2, ... over the queue's life). */
+static inline bool wp__queue_pop_at(wp_queue *q, void *out, size_t size, size_t *pos)
 {
     size_t ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
     atomic_size_t *seq;
@@ -1542,7 +1544,14 @@ static inline bool wp__queue_pop(wp_queue *q, void *out, size_t size)
     /* Hand the cell to the producer one lap ahead; release pairs with its
        acquire load, so our copy out happens before its copy in. */
     atomic_store_explicit(seq, ticket + (q->mask + 1) * WP__TICKET, memory_order_release);
+    if (pos)
+        *pos = ticket / WP__TICKET;
     return true;
+}
+
+static inline bool wp__queue_pop(wp_queue *q, void *out, size_t size)
+{
+    return wp__queue_pop_at(q, out, size, NULL);
 }
 
 /* Pushes up to n elements with one claim: the run of free cells from head
@@ -1964,6 +1973,8 @@ struct wp_pool {
     atomic_uint_least64_t suspends; /* jobs set aside on their thread: waiting */
     atomic_uint_least64_t resumes;  /* for idle, helping, or running a nested job */
     atomic_int lanes_used;   /* a high or low job was ever submitted */
+    atomic_int room_timed;   /* a WP_TIMEOUT submitter ever waited for room */
+    size_t room_mask;        /* room_every - 1 (see wp__notify_room) */
     atomic_int scaling;      /* min < max: the after-job checks run */
     atomic_int retire_requests; /* workers wp_pool_scale/resize asked to go */
     atomic_int min_workers;
@@ -2501,14 +2512,15 @@ static const unsigned char wp__lane_order[3][WP__LANES] = {
 /* Pops the next task by priority; answers its lane, or -1 if all are empty.
    Until a job of another priority has been submitted only the normal lane
    can hold jobs, and only it is looked at. */
-static int wp__pop_next(wp_pool *pool, wp__task *t)
+static int wp__pop_next(wp_pool *pool, wp__task *t, size_t *pos)
 {
     if (!atomic_load_explicit(&pool->lanes_used, memory_order_acquire))
-        return wp__queue_pop(pool->lanes[WP__LANE_NORMAL], t, sizeof *t) ? WP__LANE_NORMAL : -1;
+        return wp__queue_pop_at(pool->lanes[WP__LANE_NORMAL], t, sizeof *t, pos) ? WP__LANE_NORMAL
+                                                                                : -1;
     unsigned n = wp__takes + 1;
     const unsigned char *order = wp__lane_order[n % 16 == 0 ? 2 : n % 4 == 0 ? 1 : 0];
     for (int i = 0; i < WP__LANES; i++) {
-        if (wp__queue_pop(pool->lanes[order[i]], t, sizeof *t)) {
+        if (wp__queue_pop_at(pool->lanes[order[i]], t, sizeof *t, pos)) {
             wp__takes = n;
             return order[i];
         }
@@ -2552,6 +2564,36 @@ static int64_t wp__rate_claim(wp_pool *pool, int_least64_t *claimed)
     }
 }
 
+/* After a pop at position `pos` of a lane: wakes a submitter blocked for
+   room in it, but only at every room_every-th position (a quarter of the
+   lane), so that a woken submitter finds a run of free cells instead of one,
+   and room_every - 1 pops out of room_every skip the fence and the waiter
+   check of wp__ws_notify.
+
+   No wake-up is lost. A blocked submitter registers, fences, and sleeps
+   only if its lane is full and holds at least room_every jobs past the tail
+   it read after the fence (wp__attempt_push_job). Every pop that claims a
+   position from that tail on comes after the submitter's fence (our load
+   did not see its CAS), so its own fence-then-load sees the submitter
+   registered; and one of those room_every positions, all filled, is a
+   multiple of room_every: that pop wakes it. It wakes every registered
+   submitter (broadcast), since two may count on the same pop. Close and
+   resize broadcast on job_room as before. With a lane of fewer than 4 cells
+   room_every is 1: every pop notifies one submitter, as before.
+
+   A WP_TIMEOUT submitter must not wait for a run of pops when one free cell
+   would do (workers may be busy with long jobs): the first one sets
+   room_timed (sticky), after which every pop notifies, as before this
+   change. It parks at most 1 ms the first time (wp__await_room), so even a
+   worker that has not seen the flag yet delays it by no more than that. */
+static void wp__notify_room(wp_pool *pool, int lane, size_t pos)
+{
+    if ((pos & pool->room_mask) == 0)
+        wp__ws_notify(&pool->job_room[lane], pool->room_mask != 0);
+    else if (atomic_load_explicit(&pool->room_timed, memory_order_relaxed))
+        wp__ws_notify(&pool->job_room[lane], false);
+}
+
 enum { WP__GOT = 2, WP__FINISHED = 3, WP__RETIRE = 4, WP__RATED = 5, WP__HELP = 6 };
 
 /* Takes the next task for any thread, honouring the rate limit (which jobs
@@ -2562,6 +2604,7 @@ static int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
     bool limited = pool->rate_interval != 0
         && !atomic_load_explicit(&pool->canceling, memory_order_acquire);
     int lane;
+    size_t pos = 0;
     if (limited && wp__queued(pool) > 0) {
         int_least64_t claimed;
         int64_t w = wp__rate_claim(pool, &claimed);
@@ -2569,7 +2612,7 @@ static int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
             *wait = w;
             return WP__RATED;
         }
-        lane = wp__pop_next(pool, t);
+        lane = wp__pop_next(pool, t, &pos);
         /* Another thread took the job: give the start back, unless a later
            claim already built on ours. */
         if (lane < 0)
@@ -2577,10 +2620,10 @@ static int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
                                                     claimed - pool->rate_interval,
                                                     memory_order_relaxed, memory_order_relaxed);
     } else {
-        lane = limited ? -1 : wp__pop_next(pool, t);
+        lane = limited ? -1 : wp__pop_next(pool, t, &pos);
     }
     if (lane >= 0) {
-        wp__ws_notify(&pool->job_room[lane], false);
+        wp__notify_room(pool, lane, pos);
         return WP__GOT;
     }
     /* Closed but not drained means a submitter claimed a cell before the close
@@ -3180,15 +3223,37 @@ static wp__thread_ret wp__worker_main(void *arg)
 typedef struct wp__push_args {
     wp_queue *lane;
     const wp__task *task;
+    size_t room_every; /* the pool's room_mask + 1 */
 } wp__push_args;
 
+/* A blocked submitter may sleep only on a lane that holds room_every jobs
+   or more, counted from a tail read after its registration (the fence in
+   wp__ws_prepare): then one of the pops at positions tail .. tail +
+   room_every - 1 is at a multiple of room_every, all of them happen (the
+   jobs are there), and each sees it registered (its tail CAS comes before
+   its own fence, and our load did not see it): see wp__notify_room. A lane
+   found full with fewer than that between tail and head has consumers in
+   the middle of copying a job out: wait for them here, a matter of moments
+   (yielding now and then, should one have lost its core). */
 static int wp__attempt_push_job(void *arg)
 {
     wp__push_args *a = (wp__push_args *)arg;
-    switch (wp__queue_push(a->lane, a->task, sizeof *a->task)) {
-    case WP__PUSHED: return WP_OK;
-    case WP__SHUT: return WP_CLOSED;
-    default: return WP__AGAIN;
+    for (unsigned spins = 1;; spins++) {
+        switch (wp__queue_push(a->lane, a->task, sizeof *a->task)) {
+        case WP__PUSHED: return WP_OK;
+        case WP__SHUT: return WP_CLOSED;
+        default: break;
+        }
+        if (a->room_every <= 1)
+            return WP__AGAIN;
+        size_t tail = atomic_load_explicit(&a->lane->tail, memory_order_relaxed);
+        size_t head = atomic_load_explicit(&a->lane->head, memory_order_relaxed) & ~(size_t)WP__CLOSED_BIT;
+        if ((head - tail) / WP__TICKET >= a->room_every)
+            return WP__AGAIN;
+        if (spins % 64 == 0)
+            wp__thread_yield();
+        else
+            wp__cpu_relax();
     }
 }
 
@@ -3207,8 +3272,13 @@ static wp_status wp__evict_and_push(wp_pool *pool, int lane, const wp__task *t)
     enum wp__push_result r;
     while ((r = wp__queue_push(pool->lanes[lane], t, sizeof *t)) == WP__FULL) {
         wp__task old;
-        if (wp__queue_pop(pool->lanes[lane], &old, sizeof old))
+        size_t pos;
+        if (wp__queue_pop_at(pool->lanes[lane], &old, sizeof old, &pos)) {
+            /* A pop like any other: it may be the one a blocked submitter
+               of another policy counts on (wp__notify_room). */
+            wp__notify_room(pool, lane, pos);
             wp__conclude(pool, NULL, &old, WP_DROPPED, 0, NULL, wp__now_ns());
+        }
         else /* a consumer is still copying its job out of the cell */
             wp__cpu_relax();
     }
@@ -3273,8 +3343,21 @@ static wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
     int64_t deadline = policy == WP_BLOCK ? WP_FOREVER : wp__deadline(timeout);
     if (pool->inline_only)
         return wp__help_until_pushed(pool, lane, t, deadline);
-    wp__push_args a = { pool->lanes[lane], t };
-    int r = wp__ws_await(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL);
+    wp__push_args a = { pool->lanes[lane], t, pool->room_mask + 1 };
+    int r;
+    if (deadline != WP_FOREVER && !atomic_load_explicit(&pool->room_timed, memory_order_relaxed)) {
+        /* See wp__notify_room: the first timed wait for room turns on a
+           notify per pop, and looks again after 1 ms in case a worker had
+           not seen that yet. */
+        atomic_store_explicit(&pool->room_timed, 1, memory_order_relaxed);
+        int64_t soon = wp__deadline(WP_MS(1));
+        r = wp__ws_await(&pool->job_room[lane], soon < deadline ? soon : deadline,
+                         wp__attempt_push_job, &a, NULL);
+        if (r == WP__AGAIN)
+            r = wp__ws_await(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL);
+    } else {
+        r = wp__ws_await(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL);
+    }
     if (r == WP_OK) {
         wp__ws_notify(&pool->job_ready, false);
         return WP_OK;
@@ -3811,6 +3894,11 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->rate_due, INT64_MIN / 2);
     atomic_init(&pool->paused, 0);
     atomic_init(&pool->lanes_used, 0);
+    atomic_init(&pool->room_timed, 0);
+    /* A quarter of a lane (all lanes have the same capacity, a power of 2;
+       see wp__notify_room, which needs room_every <= capacity). */
+    size_t room_every = (pool->lanes[0]->mask + 1) / 4;
+    pool->room_mask = room_every > 1 ? room_every - 1 : 0;
     atomic_init(&pool->helpers, 0);
     atomic_init(&pool->inline_unit, cfg->inline_only);
     atomic_init(&pool->suspends, 0);
