@@ -8,7 +8,9 @@
 # pingpong_sleep, the condvar wake-up yardstick (bench-queues there) run in
 # the same rounds when built (make bench-smoke builds them).
 #   sh bench/ab.sh REV RUNS WORKLOAD...   (e.g. empty_1p2w pingpong_sleep)
-# Environment: CC, JOBS (default 1000000; the ping-pongs use 2000).
+# Environment: CC, JOBS (default 1000000; the ping-pongs use 2000),
+# NEW_CFLAGS (extra flags for the working tree's build only, e.g.
+# -DWP_SPIN_COUNT=64; with REV = HEAD that compares a knob's settings).
 set -eu
 rev=${1:?usage: ab.sh REV RUNS WORKLOAD...}
 runs=${2:?usage: ab.sh REV RUNS WORKLOAD...}
@@ -22,7 +24,7 @@ git -C "$top" show "$rev:workerpool.h" >"$tmp/old/workerpool.h"
 H=$top/bench/harness
 flags="-std=c11 -O2 -g -DNDEBUG"
 $cc $flags -I"$tmp/old" -I"$H" "$H/harness.c" "$H/ct_wp.c" -o "$tmp/old_b" -pthread
-$cc $flags -I"$top" -I"$H" "$H/harness.c" "$H/ct_wp.c" -o "$tmp/new_b" -pthread
+$cc $flags ${NEW_CFLAGS:-} -I"$top" -I"$H" "$H/harness.c" "$H/ct_wp.c" -o "$tmp/new_b" -pthread
 gob=
 if [ -x "$top/build/bench-harness/$(basename "$cc")/bench-go" ]; then
     gob=$top/build/bench-harness/$(basename "$cc")/bench-go
