@@ -1798,6 +1798,10 @@ enum { WP__AGAIN = 1, WP__DONE = 0 };
 #ifndef WP_SPIN_COUNT
 #  define WP_SPIN_COUNT 256
 #endif
+/* The same for a submitter waiting for room in a lane of 4 cells or more. */
+#ifndef WP_ROOM_SPIN_COUNT
+#  define WP_ROOM_SPIN_COUNT 16
+#endif
 
 
 /* Calls attempt(ctx) until it answers anything but WP__AGAIN, spinning a
@@ -1814,7 +1818,7 @@ enum { WP__AGAIN = 1, WP__DONE = 0 };
    is saturated (see wp__worker_may_yield). The choice is a heuristic only:
    parking or yielding, the protocol below is the same. */
 static int wp__ws_await_ex(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx,
-                           bool *slept, bool (*may_yield)(void *))
+                           bool *slept, bool (*may_yield)(void *), int spins)
 {
     if (slept)
         *slept = false;
@@ -1822,7 +1826,7 @@ static int wp__ws_await_ex(wp__waitset *ws, int64_t deadline, int (*attempt)(voi
     if (r != WP__AGAIN || deadline == INT64_MIN)
         return r;
     for (;;) {
-        for (int i = 0; i < WP_SPIN_COUNT; i++) {
+        for (int i = 0; i < spins; i++) {
             wp__cpu_relax();
             if ((r = attempt(ctx)) != WP__AGAIN)
                 return r;
@@ -1848,7 +1852,7 @@ static int wp__ws_await_ex(wp__waitset *ws, int64_t deadline, int (*attempt)(voi
 static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx,
                         bool *slept)
 {
-    return wp__ws_await_ex(ws, deadline, attempt, ctx, slept, NULL);
+    return wp__ws_await_ex(ws, deadline, attempt, ctx, slept, NULL, WP_SPIN_COUNT);
 }
 
 /* ---------------------------------------------------------------------------
@@ -3166,7 +3170,7 @@ static wp__thread_ret wp__worker_main(void *arg)
         bool slept;
         int64_t deadline = wp__idle_deadline(pool, &idle_since);
         r = wp__ws_await_ex(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a, &slept,
-                            wp__worker_may_yield);
+                            wp__worker_may_yield, WP_SPIN_COUNT);
         if (slept) { /* parked since a.idle_ns */
             a.streak = 0;
             a.short_park = wp__now_ns() - a.idle_ns < WP__SHORT_PARK_NS;
@@ -3356,7 +3360,12 @@ static wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
         if (r == WP__AGAIN)
             r = wp__ws_await(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL);
     } else {
-        r = wp__ws_await(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL);
+        /* Room comes in runs of room_every cells (wp__notify_room), so a
+           submitter that met a full lane spins only briefly: the core it
+           would spin on is better spent by a worker draining the lane, and
+           the wake-up it costs is shared by a run of pushes. */
+        r = wp__ws_await_ex(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL,
+                            NULL, pool->room_mask ? WP_ROOM_SPIN_COUNT : WP_SPIN_COUNT);
     }
     if (r == WP_OK) {
         wp__ws_notify(&pool->job_ready, false);
