@@ -1783,11 +1783,28 @@ static void wp__ws_notify(wp__waitset *ws, bool all)
 #endif
     wp__mutex_lock(&ws->mu);
     ws->epoch++;
+    wp__mutex_unlock(&ws->mu);
+    /* Signalled after the unlock, so that the woken thread does not find
+       the lock still held and sleep once more on it (pingpong_sleep: p50
+       17.7 -> 12.6 us). Safe:
+       - no lost wake-up: a waiter reads the epoch under the lock and leaves
+         it only by entering the wait, so it either sees the new epoch or is
+         blocked when the signal comes;
+       - a signal may go to a waiter that registered after our bump and then
+         found the epoch unchanged (it goes back to sleep) instead of an
+         older one. Such a waiter re-checked its condition after the change
+         that this notify announces and found it false again, so the change
+         was already consumed; every waitset notified one at a time
+         (job_ready, job_room, result_ready, result_room) waits for a
+         condition any of its waiters can use. The per-waiter ones (job_done,
+         idle, exited) are broadcast, which wakes every blocked waiter;
+       - touching the condvar after the unlock cannot outlive the pool:
+         wp_pool_destroy runs after every other call has returned and joins
+         every pool thread before freeing the waitsets. */
     if (all)
         wp__cond_broadcast(&ws->cv);
     else
         wp__cond_signal(&ws->cv);
-    wp__mutex_unlock(&ws->mu);
 }
 
 /* What an attempt inside wp__ws_await can answer. */
