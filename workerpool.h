@@ -55,6 +55,10 @@
                            the default allocator; define both or neither. The
                            allocator in wp_config overrides them for one pool.
      WP_CACHE_LINE         the size that keeps hot fields apart (default: 64)
+     WP_SPIN_COUNT         pauses a worker (or a waiting caller) spins before it
+                           parks (default: 256)
+     WP_ROOM_SPIN_COUNT    the same for a submitter blocked on a full queue lane
+                           of 4 cells or more (default: 16)
      WP_THREADS_C11, WP_THREADS_PTHREAD, WP_THREADS_WIN32
                            force a threading backend (at most one). Default:
                            Win32 on Windows (_WIN32); elsewhere C11 <threads.h>
@@ -370,6 +374,9 @@ typedef enum wp_priority {
    WP_BACKPRESSURE_DEFAULT (zero) means "the pool's policy" in a job and WP_BLOCK
    in a config.
      WP_BLOCK        wait for room, without bound (WP_CLOSED if the pool closes).
+                     On a lane of 4 cells or more a blocked submitter is
+                     woken when a quarter of the lane has drained, so that
+                     it pushes a run of jobs per wake-up.
      WP_DROP         discard the new job: WP_DROPPED, counted as dropped.
      WP_REJECT       refuse it at once: WP_FULL, counted as rejected.
      WP_TIMEOUT      wait for room up to the submit timeout, then
@@ -1520,7 +1527,9 @@ static inline enum wp__push_result wp__queue_push(wp_queue *q, const void *elem,
     return WP__PUSHED;
 }
 
-static inline bool wp__queue_pop(wp_queue *q, void *out, size_t size)
+/* Pops into `out`; *pos (if not NULL) gets the element's position in the
+   lane's sequence (0, 1, 2, ... over the queue's life). */
+static inline bool wp__queue_pop_at(wp_queue *q, void *out, size_t size, size_t *pos)
 {
     size_t ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
     atomic_size_t *seq;
@@ -1543,7 +1552,14 @@ static inline bool wp__queue_pop(wp_queue *q, void *out, size_t size)
     /* Hand the cell to the producer one lap ahead; release pairs with its
        acquire load, so our copy out happens before its copy in. */
     atomic_store_explicit(seq, ticket + (q->mask + 1) * WP__TICKET, memory_order_release);
+    if (pos)
+        *pos = ticket / WP__TICKET;
     return true;
+}
+
+static inline bool wp__queue_pop(wp_queue *q, void *out, size_t size)
+{
+    return wp__queue_pop_at(q, out, size, NULL);
 }
 
 /* Pushes up to n elements with one claim: the run of free cells from head
@@ -1775,11 +1791,28 @@ static void wp__ws_notify(wp__waitset *ws, bool all)
 #endif
     wp__mutex_lock(&ws->mu);
     ws->epoch++;
+    wp__mutex_unlock(&ws->mu);
+    /* Signalled after the unlock, so that the woken thread does not find
+       the lock still held and sleep once more on it (pingpong_sleep: p50
+       17.7 -> 12.6 us). Safe:
+       - no lost wake-up: a waiter reads the epoch under the lock and leaves
+         it only by entering the wait, so it either sees the new epoch or is
+         blocked when the signal comes;
+       - a signal may go to a waiter that registered after our bump and then
+         found the epoch unchanged (it goes back to sleep) instead of an
+         older one. Such a waiter re-checked its condition after the change
+         that this notify announces and found it false again, so the change
+         was already consumed; every waitset notified one at a time
+         (job_ready, job_room, result_ready, result_room) waits for a
+         condition any of its waiters can use. The per-waiter ones (job_done,
+         idle, exited) are broadcast, which wakes every blocked waiter;
+       - touching the condvar after the unlock cannot outlive the pool:
+         wp_pool_destroy runs after every other call has returned and joins
+         every pool thread before freeing the waitsets. */
     if (all)
         wp__cond_broadcast(&ws->cv);
     else
         wp__cond_signal(&ws->cv);
-    wp__mutex_unlock(&ws->mu);
 }
 
 /* What an attempt inside wp__ws_await can answer. */
@@ -1790,12 +1823,27 @@ enum { WP__AGAIN = 1, WP__DONE = 0 };
 #ifndef WP_SPIN_COUNT
 #  define WP_SPIN_COUNT 256
 #endif
+/* The same for a submitter waiting for room in a lane of 4 cells or more. */
+#ifndef WP_ROOM_SPIN_COUNT
+#  define WP_ROOM_SPIN_COUNT 16
+#endif
+
 
 /* Calls attempt(ctx) until it answers anything but WP__AGAIN, spinning a
    little and then parking on `ws` between tries. Answers WP__AGAIN itself
-   once `deadline` has passed. *slept (if not NULL) tells whether it parked. */
-static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx,
-                        bool *slept)
+   once `deadline` has passed. *slept (if not NULL) tells whether it parked.
+
+   Between the spin and the park it yields its core once, unless
+   may_yield(ctx) says no. The yield lets a thread that shares the core (a
+   descheduled producer) run without a wake-up, but it has a price: on
+   Linux's EEVDF scheduler a thread that yielded is placed late when it is
+   woken later, so a worker that yielded before parking takes hundreds of
+   microseconds instead of ~10 to start the next job after an idle gap
+   (bench/proposals/README.md). Workers therefore yield only while the pool
+   is saturated (see wp__worker_may_yield). The choice is a heuristic only:
+   parking or yielding, the protocol below is the same. */
+static int wp__ws_await_ex(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx,
+                           bool *slept, bool (*may_yield)(void *), int spins)
 {
     if (slept)
         *slept = false;
@@ -1803,15 +1851,17 @@ static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *
     if (r != WP__AGAIN || deadline == INT64_MIN)
         return r;
     for (;;) {
-        for (int i = 0; i < WP_SPIN_COUNT; i++) {
+        for (int i = 0; i < spins; i++) {
             wp__cpu_relax();
             if ((r = attempt(ctx)) != WP__AGAIN)
                 return r;
         }
         /* Give a thread that shares our core the chance to make progress. */
-        wp__thread_yield();
-        if ((r = attempt(ctx)) != WP__AGAIN)
-            return r;
+        if (!may_yield || may_yield(ctx)) {
+            wp__thread_yield();
+            if ((r = attempt(ctx)) != WP__AGAIN)
+                return r;
+        }
         unsigned epoch = wp__ws_prepare(ws);
         if ((r = attempt(ctx)) != WP__AGAIN) {
             wp__ws_cancel(ws);
@@ -1822,6 +1872,12 @@ static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *
         if (!wp__ws_wait(ws, epoch, deadline))
             return attempt(ctx); /* one last look at the deadline */
     }
+}
+
+static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *), void *ctx,
+                        bool *slept)
+{
+    return wp__ws_await_ex(ws, deadline, attempt, ctx, slept, NULL, WP_SPIN_COUNT);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1954,6 +2010,8 @@ struct wp_pool {
     atomic_uint_least64_t suspends; /* jobs set aside on their thread: waiting */
     atomic_uint_least64_t resumes;  /* for idle, helping, or running a nested job */
     atomic_int lanes_used;   /* a high or low job was ever submitted */
+    atomic_int room_timed;   /* a WP_TIMEOUT submitter ever waited for room */
+    size_t room_mask;        /* room_every - 1 (see wp__notify_room) */
     atomic_int scaling;      /* min < max: the after-job checks run */
     atomic_int retire_requests; /* workers wp_pool_scale/resize asked to go */
     atomic_int min_workers;
@@ -2499,14 +2557,15 @@ static const unsigned char wp__lane_order[3][WP__LANES] = {
 /* Pops the next task by priority; answers its lane, or -1 if all are empty.
    Until a job of another priority has been submitted only the normal lane
    can hold jobs, and only it is looked at. */
-static inline int wp__pop_next(wp_pool *pool, wp__task *t)
+static inline int wp__pop_next(wp_pool *pool, wp__task *t, size_t *pos)
 {
     if (!atomic_load_explicit(&pool->lanes_used, memory_order_acquire))
-        return wp__queue_pop(pool->lanes[WP__LANE_NORMAL], t, sizeof *t) ? WP__LANE_NORMAL : -1;
+        return wp__queue_pop_at(pool->lanes[WP__LANE_NORMAL], t, sizeof *t, pos) ? WP__LANE_NORMAL
+                                                                                : -1;
     unsigned n = wp__takes + 1;
     const unsigned char *order = wp__lane_order[n % 16 == 0 ? 2 : n % 4 == 0 ? 1 : 0];
     for (int i = 0; i < WP__LANES; i++) {
-        if (wp__queue_pop(pool->lanes[order[i]], t, sizeof *t)) {
+        if (wp__queue_pop_at(pool->lanes[order[i]], t, sizeof *t, pos)) {
             wp__takes = n;
             return order[i];
         }
@@ -2550,6 +2609,36 @@ static int64_t wp__rate_claim(wp_pool *pool, int_least64_t *claimed)
     }
 }
 
+/* After a pop at position `pos` of a lane: wakes a submitter blocked for
+   room in it, but only at every room_every-th position (a quarter of the
+   lane), so that a woken submitter finds a run of free cells instead of one,
+   and room_every - 1 pops out of room_every skip the fence and the waiter
+   check of wp__ws_notify.
+
+   No wake-up is lost. A blocked submitter registers, fences, and sleeps
+   only if its lane is full and holds at least room_every jobs past the tail
+   it read after the fence (wp__attempt_push_job). Every pop that claims a
+   position from that tail on comes after the submitter's fence (our load
+   did not see its CAS), so its own fence-then-load sees the submitter
+   registered; and one of those room_every positions, all filled, is a
+   multiple of room_every: that pop wakes it. It wakes every registered
+   submitter (broadcast), since two may count on the same pop. Close and
+   resize broadcast on job_room as before. With a lane of fewer than 4 cells
+   room_every is 1: every pop notifies one submitter, as before.
+
+   A WP_TIMEOUT submitter must not wait for a run of pops when one free cell
+   would do (workers may be busy with long jobs): the first one sets
+   room_timed (sticky), after which every pop notifies, as before this
+   change. It parks at most 1 ms the first time (wp__await_room), so even a
+   worker that has not seen the flag yet delays it by no more than that. */
+static void wp__notify_room(wp_pool *pool, int lane, size_t pos)
+{
+    if ((pos & pool->room_mask) == 0)
+        wp__ws_notify(&pool->job_room[lane], pool->room_mask != 0);
+    else if (atomic_load_explicit(&pool->room_timed, memory_order_relaxed))
+        wp__ws_notify(&pool->job_room[lane], false);
+}
+
 enum { WP__GOT = 2, WP__FINISHED = 3, WP__RETIRE = 4, WP__RATED = 5, WP__HELP = 6 };
 
 /* Takes the next task for any thread, honouring the rate limit (which jobs
@@ -2560,6 +2649,7 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
     bool limited = pool->rate_interval != 0
         && !atomic_load_explicit(&pool->canceling, memory_order_acquire);
     int lane;
+    size_t pos = 0;
     if (limited && wp__queued(pool) > 0) {
         int_least64_t claimed;
         int64_t w = wp__rate_claim(pool, &claimed);
@@ -2567,7 +2657,7 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
             *wait = w;
             return WP__RATED;
         }
-        lane = wp__pop_next(pool, t);
+        lane = wp__pop_next(pool, t, &pos);
         /* Another thread took the job: give the start back, unless a later
            claim already built on ours. */
         if (lane < 0)
@@ -2575,10 +2665,10 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
                                                     claimed - pool->rate_interval,
                                                     memory_order_relaxed, memory_order_relaxed);
     } else {
-        lane = limited ? -1 : wp__pop_next(pool, t);
+        lane = limited ? -1 : wp__pop_next(pool, t, &pos);
     }
     if (lane >= 0) {
-        wp__ws_notify(&pool->job_room[lane], false);
+        wp__notify_room(pool, lane, pos);
         return WP__GOT;
     }
     /* Closed but not drained means a submitter claimed a cell before the close
@@ -3039,6 +3129,9 @@ typedef struct wp__take_args {
     wp__task *task;
     int64_t wait;    /* set with WP__RATED */
     bool had_job;    /* ran a job since the last time it found none */
+    unsigned streak; /* jobs run since it last parked (saturating) */
+    bool short_park; /* its last park ended within WP__SHORT_PARK_NS */
+    int64_t idle_ns; /* when it last reached the yield-or-park point */
 } wp__take_args;
 
 static int wp__attempt_take_or_retire(void *arg)
@@ -3060,6 +3153,29 @@ static int wp__attempt_take_or_retire(void *arg)
         && wp__retire_on_request(pool))
         return WP__RETIRE;
     return r;
+}
+
+/* A worker that found no job yields its core before parking only while the
+   pool looks busy: its last park was short (jobs keep coming, and a queue
+   found empty most likely means a producer lost its core, which the yield
+   hands back without a futex round trip), it has run a streak of jobs since
+   it last parked, or a submitter waits for room. A worker whose last park
+   was long serves sporadic jobs: it parks at once, which keeps its next
+   wake-up fast (see wp__ws_await_ex). It notes the time here, on the way to
+   parking, so that the job path reads no clock. Relaxed loads: a stale
+   answer only picks the slower of two correct paths. */
+#define WP__YIELD_STREAK 8
+#define WP__SHORT_PARK_NS WP_US(200)
+static bool wp__worker_may_yield(void *arg)
+{
+    wp__take_args *a = (wp__take_args *)arg;
+    a->idle_ns = wp__now_ns();
+    if (a->short_park || a->streak >= WP__YIELD_STREAK)
+        return true;
+    for (int i = 0; i < WP__LANES; i++)
+        if (atomic_load_explicit(&a->pool->job_room[i].waiters, memory_order_relaxed) > 0)
+            return true;
+    return false;
 }
 
 /* A rate-limited worker sleeps until the next start is due, or until a
@@ -3088,14 +3204,21 @@ static wp__thread_ret wp__worker_main(void *arg)
         pool->on_thread_start(w->index, pool->hook_user);
 
     wp__task task;
-    wp__take_args a = { pool, &task, 0, false };
+    wp__take_args a = { pool, &task, 0, false, 0, false, 0 };
     int64_t idle_since = -1;
     int r;
     for (;;) {
         bool slept;
         int64_t deadline = wp__idle_deadline(pool, &idle_since);
-        r = wp__ws_await(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a, &slept);
+        r = wp__ws_await_ex(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a, &slept,
+                            wp__worker_may_yield, WP_SPIN_COUNT);
+        if (slept) { /* parked since a.idle_ns */
+            a.streak = 0;
+            a.short_park = wp__now_ns() - a.idle_ns < WP__SHORT_PARK_NS;
+        }
         if (r == WP__GOT) {
+            if (a.streak < WP__YIELD_STREAK)
+                a.streak++;
             /* A producer descheduled between claiming a cell and publishing
                it hides the jobs behind it, and the wake-ups of those jobs are
                spent on workers that found nothing. The one worker its publish
@@ -3145,15 +3268,37 @@ static wp__thread_ret wp__worker_main(void *arg)
 typedef struct wp__push_args {
     wp_queue *lane;
     const wp__task *task;
+    size_t room_every; /* the pool's room_mask + 1 */
 } wp__push_args;
 
+/* A blocked submitter may sleep only on a lane that holds room_every jobs
+   or more, counted from a tail read after its registration (the fence in
+   wp__ws_prepare): then one of the pops at positions tail .. tail +
+   room_every - 1 is at a multiple of room_every, all of them happen (the
+   jobs are there), and each sees it registered (its tail CAS comes before
+   its own fence, and our load did not see it): see wp__notify_room. A lane
+   found full with fewer than that between tail and head has consumers in
+   the middle of copying a job out: wait for them here, a matter of moments
+   (yielding now and then, should one have lost its core). */
 static int wp__attempt_push_job(void *arg)
 {
     wp__push_args *a = (wp__push_args *)arg;
-    switch (wp__queue_push(a->lane, a->task, sizeof *a->task)) {
-    case WP__PUSHED: return WP_OK;
-    case WP__SHUT: return WP_CLOSED;
-    default: return WP__AGAIN;
+    for (unsigned spins = 1;; spins++) {
+        switch (wp__queue_push(a->lane, a->task, sizeof *a->task)) {
+        case WP__PUSHED: return WP_OK;
+        case WP__SHUT: return WP_CLOSED;
+        default: break;
+        }
+        if (a->room_every <= 1)
+            return WP__AGAIN;
+        size_t tail = atomic_load_explicit(&a->lane->tail, memory_order_relaxed);
+        size_t head = atomic_load_explicit(&a->lane->head, memory_order_relaxed) & ~(size_t)WP__CLOSED_BIT;
+        if ((head - tail) / WP__TICKET >= a->room_every)
+            return WP__AGAIN;
+        if (spins % 64 == 0)
+            wp__thread_yield();
+        else
+            wp__cpu_relax();
     }
 }
 
@@ -3172,8 +3317,13 @@ static wp_status wp__evict_and_push(wp_pool *pool, int lane, const wp__task *t)
     enum wp__push_result r;
     while ((r = wp__queue_push(pool->lanes[lane], t, sizeof *t)) == WP__FULL) {
         wp__task old;
-        if (wp__queue_pop(pool->lanes[lane], &old, sizeof old))
+        size_t pos;
+        if (wp__queue_pop_at(pool->lanes[lane], &old, sizeof old, &pos)) {
+            /* A pop like any other: it may be the one a blocked submitter
+               of another policy counts on (wp__notify_room). */
+            wp__notify_room(pool, lane, pos);
             wp__conclude(pool, NULL, &old, WP_DROPPED, 0, NULL, wp__now_ns());
+        }
         else /* a consumer is still copying its job out of the cell */
             wp__cpu_relax();
     }
@@ -3238,8 +3388,26 @@ static wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
     int64_t deadline = policy == WP_BLOCK ? WP_FOREVER : wp__deadline(timeout);
     if (pool->inline_only)
         return wp__help_until_pushed(pool, lane, t, deadline);
-    wp__push_args a = { pool->lanes[lane], t };
-    int r = wp__ws_await(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL);
+    wp__push_args a = { pool->lanes[lane], t, pool->room_mask + 1 };
+    int r;
+    if (deadline != WP_FOREVER && !atomic_load_explicit(&pool->room_timed, memory_order_relaxed)) {
+        /* See wp__notify_room: the first timed wait for room turns on a
+           notify per pop, and looks again after 1 ms in case a worker had
+           not seen that yet. */
+        atomic_store_explicit(&pool->room_timed, 1, memory_order_relaxed);
+        int64_t soon = wp__deadline(WP_MS(1));
+        r = wp__ws_await(&pool->job_room[lane], soon < deadline ? soon : deadline,
+                         wp__attempt_push_job, &a, NULL);
+        if (r == WP__AGAIN)
+            r = wp__ws_await(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL);
+    } else {
+        /* Room comes in runs of room_every cells (wp__notify_room), so a
+           submitter that met a full lane spins only briefly: the core it
+           would spin on is better spent by a worker draining the lane, and
+           the wake-up it costs is shared by a run of pushes. */
+        r = wp__ws_await_ex(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL,
+                            NULL, pool->room_mask ? WP_ROOM_SPIN_COUNT : WP_SPIN_COUNT);
+    }
     if (r == WP_OK) {
         wp__ws_notify(&pool->job_ready, false);
         return WP_OK;
@@ -3778,6 +3946,11 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->rate_due, INT64_MIN / 2);
     atomic_init(&pool->paused, 0);
     atomic_init(&pool->lanes_used, 0);
+    atomic_init(&pool->room_timed, 0);
+    /* A quarter of a lane (all lanes have the same capacity, a power of 2;
+       see wp__notify_room, which needs room_every <= capacity). */
+    size_t room_every = (pool->lanes[0]->mask + 1) / 4;
+    pool->room_mask = room_every > 1 ? room_every - 1 : 0;
     atomic_init(&pool->helpers, 0);
     atomic_init(&pool->inline_unit, cfg->inline_only);
     atomic_init(&pool->suspends, 0);
