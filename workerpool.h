@@ -2657,13 +2657,22 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
             *wait = w;
             return WP__RATED;
         }
+        /* A job counted in the queue may still be being copied in by its
+           submitter: look again while one is there, so that the start we
+           hold is not given back for nothing. */
         lane = wp__pop_next(pool, t, &pos);
-        /* Another thread took the job: give the start back, unless a later
-           claim already built on ours. */
+        for (int tries = 0; lane < 0 && tries < 1000 && wp__queued(pool) > 0; tries++) {
+            wp__cpu_relax();
+            lane = wp__pop_next(pool, t, &pos);
+        }
+        /* Another thread took the job: give the start back. Taking one
+           interval off the due time undoes our claim even when later claims
+           built on it; after an idle spell (a claim that restarted from now)
+           this can let one start more than the burst through, which is
+           better than losing a start for good on a clock that stands still. */
         if (lane < 0)
-            atomic_compare_exchange_strong_explicit(&pool->rate_due, &claimed,
-                                                    claimed - pool->rate_interval,
-                                                    memory_order_relaxed, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&pool->rate_due, pool->rate_interval, memory_order_relaxed);
+        (void)claimed;
     } else {
         lane = limited ? -1 : wp__pop_next(pool, t, &pos);
     }
