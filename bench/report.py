@@ -163,7 +163,7 @@ for w in THROUGHPUT:
         if yard:
             row += f" {fmt(ratio_to(c, w, 'wp_queue', 'queue_1p1c'))} |"
         if extra:
-            eff = med([res[(p, c, w)]["jobs"] * 1e-6 / (res[(p, c, w)]["secs"] * 2)
+            eff = med([res[(p, c, w)]["jobs"] * 1e-6 / (res[(p, c, w)]["secs"] * res[(p, c, w)].get("workers", 2))
                        for p in passes if (p, c, w) in res])
             row += f" {fmt(eff)} |"
         W(row)
@@ -227,7 +227,7 @@ def pp_ratio(w, ys):
     return med(out)
 
 
-eff = med([res[(p, wp, "work1us_1p2w")]["jobs"] * 1e-6 / (res[(p, wp, "work1us_1p2w")]["secs"] * 2)
+eff = med([res[(p, wp, "work1us_1p2w")]["jobs"] * 1e-6 / (res[(p, wp, "work1us_1p2w")]["secs"] * res[(p, wp, "work1us_1p2w")].get("workers", 2))
            for p in passes if (p, wp, "work1us_1p2w") in res])
 targets = [
     ("empty_1p2w / best other contender", vs_best_other("empty_1p2w", others), ">=", 1.5),
@@ -265,7 +265,7 @@ if a.readme:
     for c in pool_cts:
         def m(w):
             return med(per_pass(c, w, lambda p: value(p, c, w)))
-        e = med([res[(p, c, "work1us_1p2w")]["jobs"] * 1e-6 / (res[(p, c, "work1us_1p2w")]["secs"] * 2)
+        e = med([res[(p, c, "work1us_1p2w")]["jobs"] * 1e-6 / (res[(p, c, "work1us_1p2w")]["secs"] * res[(p, c, "work1us_1p2w")].get("workers", 2))
                  for p in passes if (p, c, "work1us_1p2w") in res])
         name = f"**{c}**" if c == wp else c
         t.append(f"| {name} | {fmt(m('empty_1p2w'))} | {fmt(m('empty_2p2w'))} | {fmt(m('batch_1p2w'))} | "

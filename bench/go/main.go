@@ -1,11 +1,14 @@
 // The Go contender: the pattern of the Go worker pools in our seed material,
-// a buffered channel of 1024 jobs drained by N goroutines (GOMAXPROCS=2 is
-// set by the driver). Sending blocks when the channel is full, so it is a
+// a buffered channel of 1024 jobs drained by N goroutines (GOMAXPROCS is
+// set by the driver: 2 in bench/run.sh, the pinned CPU count in
+// bench/scale.sh). Sending blocks when the channel is full, so it is a
 // bounded queue with blocking submission; there is no batch call.
 //
 // usage: bench-go WORKLOAD JOBS [SPIN_ITERS]  (the workloads of harness.c,
 // plus queue_1p1c and queue_2p2c: ITEMS uintptr values through a channel of
-// 1024). Prints one RESULT line in the harness's format.
+// 1024). Prints one RESULT line in the harness's format. BENCH_WORKERS and
+// BENCH_PRODUCERS as in harness.c: worker goroutines (default 2) and
+// producer goroutines of the throughput workloads (default the workload's).
 package main
 
 import (
@@ -18,8 +21,10 @@ import (
 	"time"
 )
 
-const workers = 2
 const capacity = 1024
+const maxProducers = 64
+
+var workers = 2
 
 var doneCount int64
 var target int64
@@ -64,13 +69,29 @@ func newPool(n int) *pool {
 
 func (p *pool) close() { close(p.jobs); p.wg.Wait() }
 
+var producersUsed = 1
+
 func result(wl string, jobs int64, secs float64, p50, p99 float64, ok bool, flags int) {
 	o := 0
 	if ok {
 		o = 1
 	}
-	fmt.Printf("RESULT go %s jobs=%d secs=%.6f p50=%.0f p99=%.0f ok=%d flags=%d\n",
-		wl, jobs, secs, p50, p99, o, flags)
+	fmt.Printf("RESULT go %s jobs=%d secs=%.6f p50=%.0f p99=%.0f ok=%d flags=%d workers=%d producers=%d\n",
+		wl, jobs, secs, p50, p99, o, flags, workers, producersUsed)
+}
+
+// envInt reads an integer in [lo, hi] from the environment; def when unset.
+func envInt(name string, def, lo, hi int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	x, err := strconv.Atoi(v)
+	if err != nil || x < lo || x > hi {
+		fmt.Fprintf(os.Stderr, "%s must be a number from %d to %d\n", name, lo, hi)
+		os.Exit(2)
+	}
+	return x
 }
 
 func queueRun(wl string, items int64) {
@@ -135,7 +156,13 @@ func main() {
 	if len(os.Args) > 3 {
 		iters, _ = strconv.ParseUint(os.Args[3], 10, 64)
 	}
+	workers = envInt("BENCH_WORKERS", 2, 1, 256)
 	if wl == "queue_1p1c" || wl == "queue_2p2c" {
+		// The queue workloads keep their own sides (1+1, 2+2).
+		workers = 1
+		if wl == "queue_2p2c" {
+			workers, producersUsed = 2, 2
+		}
 		queueRun(wl, jobs)
 		return
 	}
@@ -171,6 +198,12 @@ func main() {
 		job = func() { atomic.AddUint64(&sink, spin(iters)&1); count() }
 	default:
 		fmt.Fprintln(os.Stderr, "unknown workload", wl)
+		os.Exit(2)
+	}
+	producers = envInt("BENCH_PRODUCERS", producers, 1, maxProducers)
+	producersUsed = producers
+	if jobs < int64(producers) {
+		fmt.Fprintln(os.Stderr, "JOBS must be at least the number of producers")
 		os.Exit(2)
 	}
 	target = jobs

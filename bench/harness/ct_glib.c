@@ -1,5 +1,6 @@
-/* ct_glib.c - GLib's GThreadPool: 2 exclusive threads; the queue is an
-   unbounded GAsyncQueue (no blocking submission, no batch call). */
+/* ct_glib.c - GLib's GThreadPool: max_threads = the workers (2 by default),
+   exclusive (started at once, kept); the queue is an unbounded GAsyncQueue
+   (no blocking submission, no batch call). Any thread may push. */
 #define _POSIX_C_SOURCE 200809L
 #include "harness.h"
 

@@ -14,7 +14,7 @@ static struct {
     void **ring;
     size_t cap, head, count;
     int stop, nworkers;
-    pthread_t threads[16];
+    pthread_t *threads;
     bench_fn fn;
 } P;
 
@@ -44,7 +44,8 @@ static int create(int workers, int capacity, int producers, bench_fn fn)
     P.fn = fn;
     P.cap = (size_t)capacity;
     P.ring = malloc(P.cap * sizeof *P.ring);
-    if (!P.ring || workers > 16)
+    P.threads = malloc((size_t)workers * sizeof *P.threads);
+    if (!P.ring || !P.threads)
         return -1;
     pthread_mutex_init(&P.mu, NULL);
     pthread_cond_init(&P.not_empty, NULL);
@@ -64,6 +65,7 @@ static void destroy(void)
     pthread_mutex_unlock(&P.mu);
     for (int i = 0; i < P.nworkers; i++)
         pthread_join(P.threads[i], NULL);
+    free(P.threads);
     free(P.ring);
 }
 

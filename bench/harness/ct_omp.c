@@ -1,9 +1,11 @@
-/* ct_omp.c - OpenMP tasks (libgomp): a team of 2 threads; the producer
-   creates one task per job inside `single` (two producers: both threads of
-   the team). The team's threads are the workers, so the producer runs jobs
-   too (at the closing barrier, and whenever libgomp throttles task creation
-   and runs a new task at once). No bound with blocking submission, no batch
-   call (taskloop would be one; not used). */
+/* ct_omp.c - OpenMP tasks (libgomp): a team of max(workers, producers)
+   threads (2 by default); one producer creates one task per job inside
+   `single`; with P producers, team threads 0..P-1 each produce. The team's
+   threads are the workers, so producers run jobs too (at the closing
+   barrier, and whenever libgomp throttles task creation and runs a new task
+   at once): W workers with 1 producer is W threads in all, not W + 1. No
+   bound with blocking submission, no batch call (taskloop would be one; not
+   used). */
 #define _POSIX_C_SOURCE 200809L
 #include "harness.h"
 
@@ -15,9 +17,8 @@ static int team;
 static int create(int workers, int capacity, int producers, bench_fn fn)
 {
     (void)capacity;
-    (void)producers;
     job = fn;
-    team = workers;
+    team = workers > producers ? workers : producers;
     omp_set_dynamic(0);
     return 0;
 }

@@ -1,5 +1,5 @@
-// ct_tbb.cpp - oneTBB task_group: an arena with one slot per producer plus 2
-// worker slots (global_control allows exactly that many threads); each
+// ct_tbb.cpp - oneTBB task_group: an arena with one slot per producer plus W
+// worker slots (2 by default) (global_control allows exactly that many threads); each
 // producer enters the arena and calls task_group::run per job, then wait(),
 // which runs jobs on the producer's thread too. Unbounded, no batch call.
 #include "harness.h"
@@ -13,12 +13,14 @@
 
 static tbb::global_control *gc;
 static tbb::task_arena *arena;
-static tbb::task_group *groups[2];
+static tbb::task_group *groups[64]; // the harness's most producers
 static bench_fn job;
 
 static int create(int workers, int capacity, int producers, bench_fn fn)
 {
     (void)capacity;
+    if (producers > 64)
+        return -1;
     job = fn;
     gc = new tbb::global_control(tbb::global_control::max_allowed_parallelism,
                                  (size_t)(workers + producers));

@@ -1,5 +1,5 @@
 /* ct_uv.c - libuv's uv_queue_work on its global thread pool
-   (UV_THREADPOOL_SIZE=2). uv_queue_work may only be called on its loop's
+   (UV_THREADPOOL_SIZE = the workers, 2 by default). uv_queue_work may only be called on its loop's
    thread, so each producer has its own loop; the pool behind them is shared.
    Unbounded (no blocking submission), no batch call, one uv_work_t per job
    (malloc'd, freed in the after-work callback that the producer's loop runs
@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <uv.h>
 
-static uv_loop_t loops[2];
-static unsigned long submitted[2];
+#define MAX_LOOPS 64 /* the harness's most producers */
+static uv_loop_t loops[MAX_LOOPS];
+static struct {
+    _Alignas(64) unsigned long n; /* one cache line per producer */
+} submitted[MAX_LOOPS];
 static int nloops;
 static bench_fn job;
 
@@ -22,6 +25,8 @@ static void after_cb(uv_work_t *req, int status) { (void)status; free(req); }
 static int create(int workers, int capacity, int producers, bench_fn fn)
 {
     (void)capacity;
+    if (producers > MAX_LOOPS)
+        return -1;
     char n[16];
     snprintf(n, sizeof n, "%d", workers);
     setenv("UV_THREADPOOL_SIZE", n, 1); /* read once, at the first uv_queue_work */
@@ -51,7 +56,7 @@ static int submit(int producer, void *arg)
         free(req);
         return -1;
     }
-    if (++submitted[producer] % 256 == 0)
+    if (++submitted[producer].n % 256 == 0)
         uv_run(&loops[producer], UV_RUN_NOWAIT);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* ct_wp.c - workerpool.h: a fixed pool of 2 workers, queue 1024, WP_BLOCK. */
+/* ct_wp.c - workerpool.h: a fixed pool of W workers (2 by default), queue
+   1024, WP_BLOCK; any thread may submit. */
 #define _POSIX_C_SOURCE 200809L
 #define WORKERPOOL_IMPLEMENTATION
 #include "workerpool.h"

@@ -9,8 +9,14 @@
                        once per run by the driver) then count
      pingpong_latency  submit one job, spin until it has run, JOBS times
      pingpong_sleep    the same with a 1 ms sleep between round trips
+     work1us_direct    no pool: the work1us jobs split evenly over W plain
+                       threads (the yardstick of bench/scale.sh: what W cores
+                       do with the same jobs and no queue)
+   Environment (bench/scale.sh): BENCH_WORKERS=W (default 2) workers for every
+   workload; BENCH_PRODUCERS=P (1 to 64; default the workload's own, 1 or 2)
+   producers for the throughput workloads, JOBS split as evenly as possible.
    Prints one line:
-     RESULT <contender> <workload> jobs=N secs=S p50=NS p99=NS ok=0|1 flags=F
+     RESULT <contender> <workload> jobs=N secs=S p50=NS p99=NS ok=0|1 flags=F workers=W producers=P
    The timed span is from the first submit to the end of the last job
    (recorded by the job that completes the count). ok=1 when exactly JOBS
    jobs ran and every submission was accepted. */
@@ -25,7 +31,9 @@
 #include <string.h>
 #include <time.h>
 
-#define WORKERS 2
+#define WORKERS 2 /* default of BENCH_WORKERS */
+#define MAX_WORKERS 256
+#define MAX_PRODUCERS 64
 #define CAPACITY 1024
 #define BATCH 64
 
@@ -111,7 +119,7 @@ static void wait_done(void)
 /* ---- producers --------------------------------------------------------- */
 
 static const contender *ct;
-static long per_producer[2];
+static long per_producer[MAX_PRODUCERS];
 static atomic_long refused;
 static int use_batch;
 
@@ -147,7 +155,7 @@ static void run_producers(int n)
         ct->run_producers(n, producer_body);
         return;
     }
-    pthread_t t[2];
+    pthread_t t[MAX_PRODUCERS];
     for (int i = 0; i < n; i++)
         if (pthread_create(&t[i], NULL, producer_thread, (void *)(intptr_t)i) != 0) {
             fprintf(stderr, "cannot start a thread\n");
@@ -183,6 +191,46 @@ static void pingpong_body(int p)
         ct->producer_done(0);
 }
 
+/* ---- work1us_direct: the same jobs on W plain threads, no queue ---------- */
+
+static long direct_per_thread[MAX_WORKERS];
+
+static void *direct_thread(void *arg)
+{
+    long n = direct_per_thread[(intptr_t)arg];
+    for (long i = 0; i < n; i++)
+        job_work(&dummy_arg);
+    return NULL;
+}
+
+static int run_direct(int workers, long jobs)
+{
+    pthread_t t[MAX_WORKERS];
+    for (int i = 0; i < workers; i++)
+        direct_per_thread[i] = jobs / workers + (i < jobs % workers);
+    for (int i = 0; i < workers; i++)
+        if (pthread_create(&t[i], NULL, direct_thread, (void *)(intptr_t)i) != 0)
+            return -1;
+    for (int i = 0; i < workers; i++)
+        pthread_join(t[i], NULL);
+    return 0;
+}
+
+/* An integer from the environment in [lo, hi]; def when unset. */
+static int env_int(const char *name, int def, int lo, int hi)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return def;
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*end || x < lo || x > hi) {
+        fprintf(stderr, "%s must be a number from %d to %d\n", name, lo, hi);
+        exit(2);
+    }
+    return (int)x;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -205,12 +253,14 @@ int main(int argc, char **argv)
     }
     double secs = 0, p50 = 0, p99 = 0;
     int ok = 1;
+    int workers = env_int("BENCH_WORKERS", WORKERS, 1, MAX_WORKERS);
+    int producers = 1;
 
     if (strncmp(wl, "pingpong_", 9) == 0) {
         pp_n = jobs;
         pp_gap_ns = strcmp(wl, "pingpong_sleep") == 0 ? 1000000 : 0;
         pp_lat = calloc((size_t)jobs, sizeof *pp_lat);
-        if (!pp_lat || ct->create(WORKERS, CAPACITY, 1, job_flag) != 0)
+        if (!pp_lat || ct->create(workers, CAPACITY, 1, job_flag) != 0)
             return 1;
         int64_t t0 = now_ns();
         if (ct->run_producers)
@@ -224,8 +274,17 @@ int main(int argc, char **argv)
         p99 = (double)pp_lat[(size_t)((double)jobs * 0.99)];
         ok = pp_bad == 0;
         free(pp_lat);
+    } else if (strcmp(wl, "work1us_direct") == 0) {
+        target = jobs;
+        int64_t t0 = now_ns();
+        if (run_direct(workers, jobs) != 0) {
+            fprintf(stderr, "cannot start a thread\n");
+            return 1;
+        }
+        wait_done();
+        secs = (double)(end_ns - t0) / 1e9;
+        ok = atomic_load(&done_count) == jobs;
     } else {
-        int producers = 1;
         bench_fn fn = job_count;
         if (strcmp(wl, "empty_2p2w") == 0)
             producers = 2;
@@ -237,13 +296,18 @@ int main(int argc, char **argv)
             fprintf(stderr, "unknown workload %s\n", wl);
             return 2;
         }
+        producers = env_int("BENCH_PRODUCERS", producers, 1, MAX_PRODUCERS);
+        if (jobs < producers) {
+            fprintf(stderr, "JOBS must be at least the number of producers\n");
+            return 2;
+        }
         if (use_batch && ct->submit_batch && (ct->flags & CT_FALLBACK))
             fprintf(stderr, "%s: batch_1p2w uses a one-by-one fallback (no batch call)\n",
                     ct->name);
         target = jobs;
-        per_producer[0] = jobs / producers + jobs % producers;
-        per_producer[1] = jobs / producers;
-        if (ct->create(WORKERS, CAPACITY, producers, fn) != 0) {
+        for (int i = 0; i < producers; i++) /* sums to jobs */
+            per_producer[i] = jobs / producers + (i == 0 ? jobs % producers : 0);
+        if (ct->create(workers, CAPACITY, producers, fn) != 0) {
             fprintf(stderr, "%s: create failed\n", ct->name);
             return 1;
         }
@@ -258,7 +322,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s %s: WRONG: %ld jobs ran, %ld submitted, %ld refused\n",
                     ct->name, wl, n, jobs, atomic_load(&refused));
     }
-    printf("RESULT %s %s jobs=%ld secs=%.6f p50=%.0f p99=%.0f ok=%d flags=%d\n", ct->name, wl,
-           jobs, secs, p50, p99, ok, ct->flags);
+    printf("RESULT %s %s jobs=%ld secs=%.6f p50=%.0f p99=%.0f ok=%d flags=%d workers=%d producers=%d\n",
+           ct->name, wl, jobs, secs, p50, p99, ok, ct->flags, workers, producers);
     return ok ? 0 : 1;
 }
