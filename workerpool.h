@@ -543,8 +543,9 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       it meanwhile. So use it for short, independent jobs: a
                       job that blocks until another queued job has run (a
                       barrier between jobs, say) can deadlock, unless it
-                      waits with wp_job_wait, wp_pool_wait_idle or
-                      wp_pool_help, which run the caller's held jobs first.
+                      waits with wp_job_wait, wp_result_recv,
+                      wp_pool_wait_idle or wp_pool_help, which first run the
+                      jobs the calling worker holds.
                       Only taken while a single lane is in use and without a
                       rate limit. wp_config_high_throughput() sets 8.
      clock, clock_user    the clock for scaling decisions, deadlines, the rate
@@ -2169,6 +2170,7 @@ static void wp__observe_stats(wp_pool *pool, wp_stats *out);
 /* The worker the current thread is, if it is one; lets a pool recognise its
    own threads (nested submission, close from inside a job). */
 static _Thread_local wp__worker *wp__self;
+static void wp__run_held(wp_pool *pool);
 
 /* The pool whose job this thread is running, if it is not one of that
    pool's workers (helpers, WP_CALLER_RUNS). */
@@ -2352,6 +2354,7 @@ wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
 {
     if (!pool || !out || timeout < 0 || !pool->results)
         return WP_INVALID;
+    wp__run_held(pool);
     wp__recv_args a = { pool, out };
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
     int r = wp__ws_await(&pool->result_ready, deadline, wp__attempt_recv, &a, NULL);
@@ -2490,6 +2493,7 @@ wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_resul
 {
     if (!pool || timeout < 0)
         return WP_INVALID;
+    wp__run_held(pool);
     wp__job_wait_args a = { pool, handle, out };
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
     int r = wp__ws_await(&pool->job_done, deadline, wp__attempt_job_done, &a, NULL);
@@ -2776,9 +2780,10 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
      as the pause landed (wp__attempt_take_or_retire);
    - close: a drain runs the held jobs; a cancel reaches them through
      wp__verdict like any queued job;
-   - waiting inside a job (wp_job_wait, wp_pool_wait_idle, wp_pool_help):
-     the worker helps with its own held jobs first (wp__help_one), so a job
-     that waits for a job held behind it cannot deadlock;
+   - waiting inside a job: wp_job_wait and wp_result_recv first run the
+     worker's held jobs (wp__run_held), wp_pool_wait_idle and wp_pool_help
+     take them before the queue's (wp__help_one), so a job that waits this
+     way for a job held behind it cannot deadlock;
    - a worker with held jobs neither retires nor parks. */
 #define WP__SHORT_JOB_NS WP_US(2)
 #define WP__PROBE_EVERY 16
@@ -2855,6 +2860,33 @@ static inline int wp__worker_take(wp_pool *pool, wp__worker *w, wp__task *t, int
 }
 
 /* --- threads that are not workers ---------------------------------------- */
+
+static void wp__helper_enter(wp_pool *pool);
+static void wp__helper_leave(wp_pool *pool);
+static void wp__suspend(wp_pool *pool);
+static void wp__resume(wp_pool *pool);
+
+/* A job about to block in wp_job_wait or wp_result_recv on its worker first
+   runs the rest of the worker's run: nobody else can (see "Runs of short
+   jobs"), and it may be what the job waits for. Counted as helping, and the
+   waiting job set aside meanwhile, as in wp_pool_help. */
+static void wp__run_held(wp_pool *pool)
+{
+    wp__worker *self = wp__self;
+    if (!self || self->pool != pool || !wp__holds(self))
+        return;
+    bool in_job = wp__in_job(pool);
+    if (in_job)
+        wp__suspend(pool);
+    wp__helper_enter(pool);
+    while (wp__holds(self)) {
+        wp__task t = self->held[self->held_next++];
+        wp__execute(pool, &pool->external, &t);
+    }
+    wp__helper_leave(pool);
+    if (in_job)
+        wp__resume(pool);
+}
 
 /* A thread that is not a worker and may produce outcomes (it helps, evicts or
    runs a job in place) counts itself in `helpers` meanwhile, so that close
