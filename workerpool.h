@@ -532,6 +532,22 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       bucket's size); 0 = 1.
      max_handles      jobs that may hold a wp_handle at once; 0 = 256; at
                       most 2^24. Each slot costs about 100 bytes.
+     take_run         0 or 1 = a worker takes one job per claim on the queue
+                      (the default). 2 .. WP_TAKE_RUN_MAX = while a worker's
+                      jobs are short (under 2 us on average, measured), it
+                      claims up to this many at once (half of the run it
+                      sees published), which cuts the contention between
+                      workers for the queue: empty-job throughput about 2x
+                      on 2 cores (bench/README.md). The price: the rest of a
+                      run waits on that worker, and no other worker can take
+                      it meanwhile. So use it for short, independent jobs: a
+                      job that blocks until another queued job has run (a
+                      barrier between jobs, say) can deadlock, unless it
+                      waits with wp_job_wait, wp_result_recv,
+                      wp_pool_wait_idle or wp_pool_help, which first run the
+                      jobs the calling worker holds.
+                      Only taken while a single lane is in use and without a
+                      rate limit. wp_config_high_throughput() sets 8.
      clock, clock_user    the clock for scaling decisions, deadlines, the rate
                           limit and stats times;
                           NULL = the system's monotonic clock. Lets tests
@@ -590,7 +606,12 @@ typedef struct wp_config {
     void (*on_error)(int worker, uint64_t job_id, void *arg, int code, void *user);
     int64_t stall_threshold;
     void (*on_stall)(int worker, uint64_t job_id, int64_t running_ns, void *user);
+    size_t take_run;
 } wp_config;
+
+/* WP_TAKE_RUN_MAX: the largest wp_config.take_run (a worker holds its run in
+   a fixed array of this many queued jobs, 56 bytes each on 64-bit targets). */
+#define WP_TAKE_RUN_MAX 16
 
 /* wp_config_default: every field zero, so every default: a fixed set of one
    worker per online CPU, a queue of 1024, WP_BLOCK, no result channel.
@@ -1562,6 +1583,48 @@ static inline bool wp__queue_pop(wp_queue *q, void *out, size_t size)
     return wp__queue_pop_at(q, out, size, NULL);
 }
 
+/* Pops a run of up to `max` elements with one claim: half of the run of
+   published cells it sees from tail (rounded up), so that other consumers
+   find the rest. Each cell is checked before the claim; a cell seen
+   published stays so until its position is claimed, and nobody else can
+   claim it while tail has not moved. Answers how many were popped (0:
+   empty); *pos gets the first one's position. */
+static size_t wp__queue_pop_run(wp_queue *q, void *out, size_t max, size_t size, size_t *pos)
+{
+    size_t ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    size_t seen;
+    for (;;) {
+        for (seen = 0; seen < 2 * max; seen++) {
+            size_t want = ticket + (seen + 1) * WP__TICKET;
+            if (atomic_load_explicit(wp__cell_seq(q, ticket + seen * WP__TICKET),
+                                     memory_order_acquire) != want)
+                break;
+        }
+        if (seen == 0) {
+            ptrdiff_t diff = (ptrdiff_t)(atomic_load_explicit(wp__cell_seq(q, ticket),
+                                                              memory_order_acquire)
+                                         - (ticket + WP__TICKET));
+            if (diff < 0)
+                return 0; /* not yet published: empty */
+            ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
+            continue;
+        }
+        seen = (seen + 1) / 2;
+        if (seen > max)
+            seen = max;
+        if (atomic_compare_exchange_weak_explicit(&q->tail, &ticket, ticket + seen * WP__TICKET,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            break;
+    }
+    for (size_t i = 0; i < seen; i++) {
+        atomic_size_t *seq = wp__cell_seq(q, ticket + i * WP__TICKET);
+        wp__elem_copy((unsigned char *)out + i * size, wp__cell_data(seq), size);
+        atomic_store_explicit(seq, ticket + (i + (q->mask + 1)) * WP__TICKET, memory_order_release);
+    }
+    *pos = ticket / WP__TICKET;
+    return seen;
+}
+
 /* Pushes up to n elements with one claim: the run of free cells from head
    (each checked before the claim; a cell seen free stays free until its
    position is claimed). Answers how many were pushed; *why tells why not
@@ -1947,6 +2010,15 @@ typedef struct wp__worker {
     int index;
     wp_pool *pool;
     wp__thread thread;
+    /* A run of jobs claimed at once and not yet run, and what decides the
+       size of the next claim (see wp__worker_take). The worker's own thread
+       alone touches these. */
+    wp__task held[WP_TAKE_RUN_MAX];
+    unsigned held_next, held_count;
+    bool short_jobs;        /* the last jobs measured ran under WP__SHORT_JOB_NS */
+    unsigned since_probe;   /* single takes since the last measured one */
+    unsigned measured_jobs; /* jobs in the take being measured (0: none) */
+    int64_t measured_at;    /* when that take was made */
     /* Observability, written only by this worker (single-writer stores) and
        summed by wp_pool_stats; obs_reported belongs to the watchdog. */
     _Alignas(WP_CACHE_LINE) atomic_uint_least64_t obs_wait[WP_LATENCY_BUCKETS];
@@ -1980,6 +2052,7 @@ struct wp_pool {
     char name[64];
     int slots;               /* worker slots: the max_workers at create */
     bool inline_only;
+    size_t take_run;         /* wp_config.take_run, 1 .. WP_TAKE_RUN_MAX */
     wp_backpressure backpressure;
     int64_t submit_timeout;
     wp_thread_hook on_thread_start;
@@ -2097,6 +2170,7 @@ static void wp__observe_stats(wp_pool *pool, wp_stats *out);
 /* The worker the current thread is, if it is one; lets a pool recognise its
    own threads (nested submission, close from inside a job). */
 static _Thread_local wp__worker *wp__self;
+static void wp__run_held(wp_pool *pool);
 
 /* The pool whose job this thread is running, if it is not one of that
    pool's workers (helpers, WP_CALLER_RUNS). */
@@ -2280,6 +2354,7 @@ wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
 {
     if (!pool || !out || timeout < 0 || !pool->results)
         return WP_INVALID;
+    wp__run_held(pool);
     wp__recv_args a = { pool, out };
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
     int r = wp__ws_await(&pool->result_ready, deadline, wp__attempt_recv, &a, NULL);
@@ -2418,6 +2493,7 @@ wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_resul
 {
     if (!pool || timeout < 0)
         return WP_INVALID;
+    wp__run_held(pool);
     wp__job_wait_args a = { pool, handle, out };
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
     int r = wp__ws_await(&pool->job_done, deadline, wp__attempt_job_done, &a, NULL);
@@ -2685,7 +2761,132 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
     return wp__lanes_drained(pool) ? WP__FINISHED : WP__AGAIN;
 }
 
+/* Runs of short jobs (wp_config.take_run). A worker whose jobs are short
+   claims several at once (wp__queue_pop_run: half of the published run it
+   sees, at most take_run), so that workers contend for the queue's tail once per run
+   instead of once per job. The run is held on the worker, so it is kept
+   short and only for short jobs: a job waits behind at most take_run - 1
+   short ones that another worker cannot take meanwhile (but a job that
+   turns out long holds the rest of its run up: see wp_config).
+   "Short" is measured, not guessed: one clock read per run gives the run's
+   mean time per job; a worker whose jobs average WP__SHORT_JOB_NS or more
+   goes back to taking one job at a time, measuring one take in
+   WP__PROBE_EVERY, and takes runs again once a measured job is short.
+
+   Runs are taken only in the plain case: one lane in use (priorities keep
+   their exact order), no rate limit (which counts starts one by one). What a
+   run changes elsewhere:
+   - pause: the worker holds the rest of its run, as it holds a job it took
+     as the pause landed (wp__attempt_take_or_retire);
+   - close: a drain runs the held jobs; a cancel reaches them through
+     wp__verdict like any queued job;
+   - waiting inside a job: wp_job_wait and wp_result_recv first run the
+     worker's held jobs (wp__run_held), wp_pool_wait_idle and wp_pool_help
+     take them before the queue's (wp__help_one), so a job that waits this
+     way for a job held behind it cannot deadlock;
+   - a worker with held jobs neither retires nor parks. */
+#define WP__SHORT_JOB_NS WP_US(2)
+#define WP__PROBE_EVERY 16
+
+static bool wp__holds(const wp__worker *w)
+{
+    return w->held_next < w->held_count;
+}
+
+/* The wake-up of blocked submitters for a run of pops at positions pos ..
+   pos + n - 1: the rule of wp__notify_room for each, with one notify. */
+static void wp__notify_room_run(wp_pool *pool, int lane, size_t pos, size_t n)
+{
+    if (n == 1) {
+        wp__notify_room(pool, lane, pos);
+        return;
+    }
+    /* Does pos .. pos + n - 1 hold a multiple of room_every? (pos - 1 wraps
+       for pos 0, which is one.) */
+    size_t m = pool->room_mask;
+    if (((pos + n - 1) & ~m) != ((pos - 1) & ~m)
+        || atomic_load_explicit(&pool->room_timed, memory_order_relaxed))
+        wp__ws_notify(&pool->job_room[lane], true);
+}
+
+/* Ends the measurement of the take just run through, if one was made:
+   answers the clock it read (0: none). */
+static int64_t wp__judge_take(wp__worker *w)
+{
+    if (w->measured_jobs == 0)
+        return 0;
+    int64_t now = wp__now_ns();
+    w->short_jobs = now - w->measured_at < (int64_t)w->measured_jobs * WP__SHORT_JOB_NS;
+    w->measured_jobs = 0;
+    return now;
+}
+
+/* wp__take for a worker: its held run first, then a new run while its jobs
+   are short, else one job. */
+static inline int wp__worker_take(wp_pool *pool, wp__worker *w, wp__task *t, int64_t *wait)
+{
+    if (wp__holds(w)) {
+        *t = w->held[w->held_next++];
+        return WP__GOT;
+    }
+    int64_t now = wp__judge_take(w);
+    bool plain = pool->take_run > 1 && pool->rate_interval == 0
+        && !atomic_load_explicit(&pool->lanes_used, memory_order_acquire);
+    if (!plain)
+        return wp__take(pool, t, wait);
+    if (!w->short_jobs) {
+        int r = wp__take(pool, t, wait);
+        if (r == WP__GOT && ++w->since_probe >= WP__PROBE_EVERY) {
+            w->since_probe = 0;
+            w->measured_jobs = 1;
+            w->measured_at = wp__now_ns();
+        }
+        return r;
+    }
+    size_t pos;
+    wp_queue *lane = pool->lanes[WP__LANE_NORMAL];
+    size_t n = wp__queue_pop_run(lane, w->held, pool->take_run, sizeof *t, &pos);
+    if (n == 0)
+        return wp__lanes_drained(pool) ? WP__FINISHED : WP__AGAIN;
+    wp__notify_room_run(pool, WP__LANE_NORMAL, pos, n);
+    *t = w->held[0];
+    w->held_next = 1;
+    w->held_count = (unsigned)n;
+    if (n > 1) {
+        w->measured_jobs = (unsigned)n;
+        w->measured_at = now ? now : wp__now_ns();
+    }
+    return WP__GOT;
+}
+
 /* --- threads that are not workers ---------------------------------------- */
+
+static void wp__helper_enter(wp_pool *pool);
+static void wp__helper_leave(wp_pool *pool);
+static void wp__suspend(wp_pool *pool);
+static void wp__resume(wp_pool *pool);
+
+/* A job about to block in wp_job_wait or wp_result_recv on its worker first
+   runs the rest of the worker's run: nobody else can (see "Runs of short
+   jobs"), and it may be what the job waits for. Counted as helping, and the
+   waiting job set aside meanwhile, as in wp_pool_help. */
+static void wp__run_held(wp_pool *pool)
+{
+    wp__worker *self = wp__self;
+    if (!self || self->pool != pool || !wp__holds(self))
+        return;
+    bool in_job = wp__in_job(pool);
+    if (in_job)
+        wp__suspend(pool);
+    wp__helper_enter(pool);
+    while (wp__holds(self)) {
+        wp__task t = self->held[self->held_next++];
+        wp__execute(pool, &pool->external, &t);
+    }
+    wp__helper_leave(pool);
+    if (in_job)
+        wp__resume(pool);
+}
 
 /* A thread that is not a worker and may produce outcomes (it helps, evicts or
    runs a job in place) counts itself in `helpers` meanwhile, so that close
@@ -2715,7 +2916,10 @@ static bool wp__help_one(wp_pool *pool, bool must)
     int64_t wait;
     if (!must && pool->results && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
         return false;
-    if (wp__take(pool, &t, &wait) != WP__GOT)
+    wp__worker *self = wp__self;
+    if (self && self->pool == pool && wp__holds(self)) /* see "Runs of short jobs" */
+        t = self->held[self->held_next++];
+    else if (wp__take(pool, &t, &wait) != WP__GOT)
         return false;
     wp__execute(pool, &pool->external, &t);
     return true;
@@ -3135,6 +3339,7 @@ static int wp__attempt_unpaused(void *arg)
 
 typedef struct wp__take_args {
     wp_pool *pool;
+    wp__worker *worker;
     wp__task *task;
     int64_t wait;    /* set with WP__RATED */
     bool had_job;    /* ran a job since the last time it found none */
@@ -3148,8 +3353,8 @@ static int wp__attempt_take_or_retire(void *arg)
     wp__take_args *a = (wp__take_args *)arg;
     wp_pool *pool = a->pool;
     /* A pause that lost a race with close must not hold the drain up. */
-    int r = wp__is_paused(pool) ? WP__AGAIN : wp__take(pool, a->task, &a->wait);
-    if (r != WP__AGAIN)
+    int r = wp__is_paused(pool) ? WP__AGAIN : wp__worker_take(pool, a->worker, a->task, &a->wait);
+    if (r != WP__AGAIN || wp__holds(a->worker))
         return r;
     /* Going idle: whoever waits for the pool to idle may be done now. */
     if (a->had_job) {
@@ -3209,11 +3414,15 @@ static wp__thread_ret wp__worker_main(void *arg)
     wp__worker *w = (wp__worker *)arg;
     wp_pool *pool = w->pool;
     wp__self = w;
+    w->held_next = w->held_count = 0;
+    w->short_jobs = true; /* take_run asks for runs: start with them */
+    w->measured_jobs = 0;
+    w->since_probe = 0;
     if (pool->on_thread_start)
         pool->on_thread_start(w->index, pool->hook_user);
 
     wp__task task;
-    wp__take_args a = { pool, &task, 0, false, 0, false, 0 };
+    wp__take_args a = { pool, w, &task, 0, false, 0, false, 0 };
     int64_t idle_since = -1;
     int r;
     for (;;) {
@@ -3240,7 +3449,7 @@ static wp__thread_ret wp__worker_main(void *arg)
             a.had_job = true;
             idle_since = -1;
             if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
-                && wp__retire_on_request(pool)) {
+                && !wp__holds(w) && wp__retire_on_request(pool)) {
                 r = WP__RETIRE;
                 break;
             }
@@ -3250,7 +3459,7 @@ static wp__thread_ret wp__worker_main(void *arg)
             wp__await_rate(pool, a.wait);
         } else if (r == WP__FINISHED || r == WP__RETIRE) {
             break;
-        } else if (wp__retire_if_idle(pool, idle_since)) { /* idle deadline passed */
+        } else if (!wp__holds(w) && wp__retire_if_idle(pool, idle_since)) { /* idle deadline passed */
             r = WP__RETIRE;
             break;
         }
@@ -3793,6 +4002,10 @@ static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
         out->max_handles = 256;
     if (out->max_handles > ((size_t)1 << 24))
         return WP_INVALID;
+    if (out->take_run > WP_TAKE_RUN_MAX)
+        return WP_INVALID;
+    if (out->take_run == 0)
+        out->take_run = 1;
     size_t cap = wp__queue_round_capacity(out->queue_capacity);
     if (out->scale_up_threshold == 0)
         out->scale_up_threshold = 4;
@@ -3818,6 +4031,7 @@ wp_config wp_config_high_throughput(void)
 {
     wp_config c = wp_config_default();
     c.queue_capacity = 16384;
+    c.take_run = 8;
     return c;
 }
 
@@ -3946,6 +4160,7 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     pool->clock_user = cfg->clock_user;
     pool->created_ns = wp__pool_now(pool);
     pool->inline_only = cfg->inline_only;
+    pool->take_run = cfg->take_run;
     if (cfg->rate_limit > 0) {
         double interval = 1e9 / cfg->rate_limit;
         pool->rate_interval = interval < 1 ? 1 : (int64_t)interval;

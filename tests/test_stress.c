@@ -187,7 +187,7 @@ static void stats_reader_stop(stats_reader *sr) {
     CHECK_EQ_INT(sr->bad, 0);
 }
 
-static void test_stress_block_producers_every_job_runs_once(void) {
+static void check_block_producers(size_t take_run) {
     enum { PRODUCERS = 4, WORKERS = 4 };
     size_t per = wpt_scaled(250000, 500);
     size_t n = per * PRODUCERS;
@@ -196,7 +196,8 @@ static void test_stress_block_producers_every_job_runs_once(void) {
     REQUIRE(status && slot_table_init(&t, n));
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = WORKERS, .queue_capacity = 64,
-                                                .backpressure = WP_BLOCK }, &pool), WP_OK);
+                                                .backpressure = WP_BLOCK, .take_run = take_run },
+                                  &pool), WP_OK);
     stats_reader sr;
     stats_reader_start(&sr, pool, WORKERS);
     producer prs[PRODUCERS];
@@ -217,7 +218,16 @@ static void test_stress_block_producers_every_job_runs_once(void) {
     free(status);
 }
 
-static void test_stress_mixed_policies_account_for_every_submission(void) {
+static void test_stress_block_producers_every_job_runs_once(void) {
+    check_block_producers(0);
+}
+
+/* Workers claiming runs of jobs (wp_config.take_run): the same checks. */
+static void test_stress_runs_block_producers_every_job_runs_once(void) {
+    check_block_producers(8);
+}
+
+static void check_mixed_policies(size_t take_run) {
     enum { PRODUCERS = 4, WORKERS = 2 };
     size_t per = wpt_scaled(200000, 400);
     size_t n = per * PRODUCERS;
@@ -225,7 +235,8 @@ static void test_stress_mixed_policies_account_for_every_submission(void) {
     signed char *status = calloc(n, 1);
     REQUIRE(status && slot_table_init(&t, n));
     wp_pool *pool = NULL;
-    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = WORKERS, .queue_capacity = 16 }, &pool),
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = WORKERS, .queue_capacity = 16,
+                                                .take_run = take_run }, &pool),
                    WP_OK);
     stats_reader sr;
     stats_reader_start(&sr, pool, WORKERS);
@@ -257,6 +268,14 @@ static void test_stress_mixed_policies_account_for_every_submission(void) {
     wp_pool_destroy(pool);
     free(t.slots);
     free(status);
+}
+
+static void test_stress_mixed_policies_account_for_every_submission(void) {
+    check_mixed_policies(0);
+}
+
+static void test_stress_runs_mixed_policies_account_for_every_submission(void) {
+    check_mixed_policies(8);
 }
 
 /* Receives results until WP_CLOSED, counting them per id. */
@@ -297,7 +316,7 @@ static void outcome_receiver_main(void *p) {
     }
 }
 
-static void check_close_racing_producers(wp_close_mode mode) {
+static void check_close_racing_producers(wp_close_mode mode, size_t take_run) {
     enum { PRODUCERS = 3, WORKERS = 3 };
     size_t per = wpt_scaled(100000, 2000);
     size_t n = per * PRODUCERS;
@@ -311,7 +330,8 @@ static void check_close_racing_producers(wp_close_mode mode) {
     REQUIRE(status && rc.results && rc.outcome && slot_table_init(&t, n));
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = WORKERS, .queue_capacity = 32,
-                                                .result_capacity = 64 }, &pool), WP_OK);
+                                                .result_capacity = 64, .take_run = take_run },
+                                  &pool), WP_OK);
     rc.pool = pool;
     rc.thread = wpt_thread_start(outcome_receiver_main, &rc);
     producer prs[PRODUCERS];
@@ -372,11 +392,19 @@ static void check_close_racing_producers(wp_close_mode mode) {
 }
 
 static void test_stress_cancel_close_racing_producers_loses_nothing(void) {
-    check_close_racing_producers(WP_CANCEL);
+    check_close_racing_producers(WP_CANCEL, 0);
+}
+
+static void test_stress_runs_cancel_close_racing_producers_loses_nothing(void) {
+    check_close_racing_producers(WP_CANCEL, 8);
 }
 
 static void test_stress_drain_close_racing_producers_loses_nothing(void) {
-    check_close_racing_producers(WP_DRAIN);
+    check_close_racing_producers(WP_DRAIN, 0);
+}
+
+static void test_stress_runs_drain_close_racing_producers_loses_nothing(void) {
+    check_close_racing_producers(WP_DRAIN, 8);
 }
 
 static void test_stress_no_lost_wakeup_when_workers_park(void) {
@@ -528,6 +556,10 @@ static const wpt_test tests[] = {
     WPT_TEST(test_stress_mixed_policies_account_for_every_submission),
     WPT_TEST(test_stress_cancel_close_racing_producers_loses_nothing),
     WPT_TEST(test_stress_drain_close_racing_producers_loses_nothing),
+    WPT_TEST(test_stress_runs_block_producers_every_job_runs_once),
+    WPT_TEST(test_stress_runs_mixed_policies_account_for_every_submission),
+    WPT_TEST(test_stress_runs_cancel_close_racing_producers_loses_nothing),
+    WPT_TEST(test_stress_runs_drain_close_racing_producers_loses_nothing),
     WPT_TEST(test_stress_no_lost_wakeup_when_workers_park),
     WPT_TEST(test_stress_create_destroy_with_jobs_in_flight),
     WPT_TEST(test_stress_nested_submission_under_load),
