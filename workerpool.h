@@ -59,6 +59,9 @@
                            parks (default: 256)
      WP_ROOM_SPIN_COUNT    the same for a submitter blocked on a full queue lane
                            of 4 cells or more (default: 16)
+     WP_SHORT_JOB_NS       with wp_config.take_run > 1, the mean job time (ns)
+                           below which a worker claims runs of jobs (default:
+                           2000)
      WP_THREADS_C11, WP_THREADS_PTHREAD, WP_THREADS_WIN32
                            force a threading backend (at most one). Default:
                            Win32 on Windows (_WIN32); elsewhere C11 <threads.h>
@@ -1890,6 +1893,11 @@ enum { WP__AGAIN = 1, WP__DONE = 0 };
 #ifndef WP_ROOM_SPIN_COUNT
 #  define WP_ROOM_SPIN_COUNT 16
 #endif
+/* The mean run time per job below which a worker of a pool with
+   wp_config.take_run > 1 claims runs of jobs (see "Runs of short jobs"). */
+#ifndef WP_SHORT_JOB_NS
+#  define WP_SHORT_JOB_NS WP_US(2)
+#endif
 
 
 /* Calls attempt(ctx) until it answers anything but WP__AGAIN, spinning a
@@ -2015,7 +2023,7 @@ typedef struct wp__worker {
        alone touches these. */
     wp__task held[WP_TAKE_RUN_MAX];
     unsigned held_next, held_count;
-    bool short_jobs;        /* the last jobs measured ran under WP__SHORT_JOB_NS */
+    bool short_jobs;        /* the last jobs measured ran under WP_SHORT_JOB_NS */
     unsigned since_probe;   /* single takes since the last measured one */
     unsigned measured_jobs; /* jobs in the take being measured (0: none) */
     int64_t measured_at;    /* when that take was made */
@@ -2170,7 +2178,8 @@ static void wp__observe_stats(wp_pool *pool, wp_stats *out);
 /* The worker the current thread is, if it is one; lets a pool recognise its
    own threads (nested submission, close from inside a job). */
 static _Thread_local wp__worker *wp__self;
-static void wp__run_held(wp_pool *pool);
+static void wp__run_held(wp_pool *pool, const wp__slot *upto);
+static bool wp__is_paused(wp_pool *pool);
 
 /* The pool whose job this thread is running, if it is not one of that
    pool's workers (helpers, WP_CALLER_RUNS). */
@@ -2354,8 +2363,12 @@ wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
 {
     if (!pool || !out || timeout < 0 || !pool->results)
         return WP_INVALID;
-    wp__run_held(pool);
     wp__recv_args a = { pool, out };
+    if (wp__attempt_recv(&a) == WP_OK) {
+        wp__ws_notify(&pool->result_room, false);
+        return WP_OK;
+    }
+    wp__run_held(pool, NULL);
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
     int r = wp__ws_await(&pool->result_ready, deadline, wp__attempt_recv, &a, NULL);
     if (r == WP_OK)
@@ -2493,7 +2506,10 @@ wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_resul
 {
     if (!pool || timeout < 0)
         return WP_INVALID;
-    wp__run_held(pool);
+    uint64_t st;
+    wp__slot *target = wp__slot_named(pool, handle, &st);
+    if (target)
+        wp__run_held(pool, target);
     wp__job_wait_args a = { pool, handle, out };
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
     int r = wp__ws_await(&pool->job_done, deadline, wp__attempt_job_done, &a, NULL);
@@ -2769,7 +2785,7 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
    short ones that another worker cannot take meanwhile (but a job that
    turns out long holds the rest of its run up: see wp_config).
    "Short" is measured, not guessed: one clock read per run gives the run's
-   mean time per job; a worker whose jobs average WP__SHORT_JOB_NS or more
+   mean time per job; a worker whose jobs average WP_SHORT_JOB_NS or more
    goes back to taking one job at a time, measuring one take in
    WP__PROBE_EVERY, and takes runs again once a measured job is short.
 
@@ -2785,8 +2801,18 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
      take them before the queue's (wp__help_one), so a job that waits this
      way for a job held behind it cannot deadlock;
    - a worker with held jobs neither retires nor parks. */
-#define WP__SHORT_JOB_NS WP_US(2)
 #define WP__PROBE_EVERY 16
+
+#ifdef WORKERPOOL_TESTING
+/* Test hook: workers started from now on assume short jobs, so that a
+   test's first claim is a run (deterministic tests of runs). */
+static atomic_int wp__start_short;
+WP_API void wp__test_start_short(int on);
+WP_API void wp__test_start_short(int on) { atomic_store(&wp__start_short, on); }
+static bool wp__starts_short(void) { return atomic_load(&wp__start_short) != 0; }
+#else
+static bool wp__starts_short(void) { return false; }
+#endif
 
 static bool wp__holds(const wp__worker *w)
 {
@@ -2816,7 +2842,7 @@ static int64_t wp__judge_take(wp__worker *w)
     if (w->measured_jobs == 0)
         return 0;
     int64_t now = wp__now_ns();
-    w->short_jobs = now - w->measured_at < (int64_t)w->measured_jobs * WP__SHORT_JOB_NS;
+    w->short_jobs = now - w->measured_at < (int64_t)w->measured_jobs * WP_SHORT_JOB_NS;
     w->measured_jobs = 0;
     return now;
 }
@@ -2870,18 +2896,31 @@ static void wp__resume(wp_pool *pool);
    runs the rest of the worker's run: nobody else can (see "Runs of short
    jobs"), and it may be what the job waits for. Counted as helping, and the
    waiting job set aside meanwhile, as in wp_pool_help. */
-static void wp__run_held(wp_pool *pool)
+static void wp__run_held(wp_pool *pool, const wp__slot *upto)
 {
     wp__worker *self = wp__self;
-    if (!self || self->pool != pool || !wp__holds(self))
+    if (!self || self->pool != pool || !wp__holds(self) || wp__is_paused(pool))
+        return;
+    /* Only a wait for a held job runs held jobs, and only up to it. */
+    unsigned end = self->held_next;
+    if (upto) {
+        for (unsigned i = self->held_next; i < self->held_count; i++)
+            if (wp__slot_of(&self->held[i]) == upto)
+                end = i + 1;
+    } else {
+        end = self->held_count;
+    }
+    if (end == self->held_next)
         return;
     bool in_job = wp__in_job(pool);
     if (in_job)
         wp__suspend(pool);
     wp__helper_enter(pool);
-    while (wp__holds(self)) {
+    while (self->held_next < end && wp__holds(self)) {
+        if (pool->results && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
+            break; /* the caller may be the receiver */
         wp__task t = self->held[self->held_next++];
-        wp__execute(pool, &pool->external, &t);
+        wp__execute(pool, self, &t); /* on its worker: stats, hooks, on_error */
     }
     wp__helper_leave(pool);
     if (in_job)
@@ -2917,9 +2956,12 @@ static bool wp__help_one(wp_pool *pool, bool must)
     if (!must && pool->results && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
         return false;
     wp__worker *self = wp__self;
-    if (self && self->pool == pool && wp__holds(self)) /* see "Runs of short jobs" */
+    if (self && self->pool == pool && wp__holds(self)) { /* see "Runs of short jobs" */
         t = self->held[self->held_next++];
-    else if (wp__take(pool, &t, &wait) != WP__GOT)
+        wp__execute(pool, self, &t);
+        return true;
+    }
+    if (wp__take(pool, &t, &wait) != WP__GOT)
         return false;
     wp__execute(pool, &pool->external, &t);
     return true;
@@ -3070,7 +3112,8 @@ static int wp__attempt_idle(void *arg)
     }
     if (pending <= aside)
         return WP_OK;
-    return a->helps && wp__queued(pool) > 0 ? WP__HELP : WP__AGAIN;
+    bool held = wp__self && wp__self->pool == pool && wp__holds(wp__self);
+    return a->helps && (wp__queued(pool) > 0 || held) ? WP__HELP : WP__AGAIN;
 }
 
 /* What is left of the time until `deadline`, as a budget for wp_pool_help. */
@@ -3353,7 +3396,15 @@ static int wp__attempt_take_or_retire(void *arg)
     wp__take_args *a = (wp__take_args *)arg;
     wp_pool *pool = a->pool;
     /* A pause that lost a race with close must not hold the drain up. */
-    int r = wp__is_paused(pool) ? WP__AGAIN : wp__worker_take(pool, a->worker, a->task, &a->wait);
+    int r;
+    if (wp__is_paused(pool)) {
+        /* The take just run through ended now, not at resume. */
+        if (!wp__holds(a->worker))
+            wp__judge_take(a->worker);
+        r = WP__AGAIN;
+    } else {
+        r = wp__worker_take(pool, a->worker, a->task, &a->wait);
+    }
     if (r != WP__AGAIN || wp__holds(a->worker))
         return r;
     /* Going idle: whoever waits for the pool to idle may be done now. */
@@ -3415,9 +3466,11 @@ static wp__thread_ret wp__worker_main(void *arg)
     wp_pool *pool = w->pool;
     wp__self = w;
     w->held_next = w->held_count = 0;
-    w->short_jobs = true; /* take_run asks for runs: start with them */
+    /* One job at a time until the first one, measured, proves short: a
+       pool of long jobs never piles them onto its first claimer. */
+    w->short_jobs = wp__starts_short();
     w->measured_jobs = 0;
-    w->since_probe = 0;
+    w->since_probe = WP__PROBE_EVERY - 1;
     if (pool->on_thread_start)
         pool->on_thread_start(w->index, pool->hook_user);
 
@@ -3427,7 +3480,7 @@ static wp__thread_ret wp__worker_main(void *arg)
     int r;
     for (;;) {
         bool slept;
-        int64_t deadline = wp__idle_deadline(pool, &idle_since);
+        int64_t deadline = wp__holds(w) ? WP_FOREVER : wp__idle_deadline(pool, &idle_since);
         r = wp__ws_await_ex(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a, &slept,
                             wp__worker_may_yield, WP_SPIN_COUNT);
         if (slept) { /* parked since a.idle_ns */

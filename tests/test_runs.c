@@ -6,15 +6,22 @@
    half of them (rounded up, at most take_run) in one go; the queue depth
    tells how many it took, and a gate job at the head of the run holds the
    worker while the test looks. The stress variants (tests/test_stress.c)
-   check exactly-once delivery with runs under load and close. */
+   check exactly-once delivery with runs under load and close.
+
+   Workers normally start taking one job at a time until a measured job
+   proves short; the test hook wp__test_start_short makes them start with
+   runs, and the threshold is raised to 10 ms here, so that a slow machine
+   (or a sanitizer) cannot turn a test's short jobs into long ones. */
 #define _POSIX_C_SOURCE 200809L
 #define WORKERPOOL_TESTING
 #define WORKERPOOL_IMPLEMENTATION
+#define WP_SHORT_JOB_NS ((int64_t)10000000)
 #include "workerpool.h"
 #include "wp_test.h"
 #include "wp_fixtures.h"
 
 static wp_pool *one_worker_pool(size_t take_run, size_t max_handles) {
+    wp__test_start_short(1);
     wp_pool *pool = NULL;
     wp_status s = wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 64,
                                                .take_run = take_run, .max_handles = max_handles },
@@ -106,15 +113,15 @@ static void test_run_is_capped_by_take_run(void) {
     wp_pool_destroy(pool);
 }
 
-/* A worker whose jobs turn out long (1 ms each, far above 2 us) goes back
-   to taking one job at a time. */
+/* A worker whose jobs turn out long (15 ms each, above the 10 ms set here)
+   goes back to taking one job at a time. */
 static void test_long_jobs_end_the_runs(void) {
     wp_pool *pool = one_worker_pool(8, 0);
     REQUIRE(pool);
-    static const int one_ms = 1;
+    static const int long_ms = 15;
     CHECK_STATUS(wp_pool_pause(pool), WP_OK);
     for (int i = 0; i < 6; i++)
-        CHECK_STATUS(wp_submit(pool, sleep_job, (void *)&one_ms), WP_OK);
+        CHECK_STATUS(wp_submit(pool, sleep_job, (void *)&long_ms), WP_OK);
     CHECK_STATUS(wp_pool_resume(pool), WP_OK);
     CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(10)), WP_OK);
     gate g;
@@ -233,6 +240,360 @@ static void test_wait_in_a_job_runs_its_held_jobs_first(void) {
     wp_pool_destroy(pool);
 }
 
+/* A fresh worker takes its first job alone and measures it: a pool of long
+   jobs never piles them onto its first claimer. */
+static void test_first_take_is_single_and_measured(void) {
+    wp__test_start_short(0);
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 64,
+                                              .take_run = 8 }, &pool), WP_OK);
+    REQUIRE(pool);
+    gate g;
+    gate_init(&g, false);
+    atomic_int count;
+    atomic_init(&count, 0);
+    REQUIRE(start_gate_then_counts(pool, &g, &count, 5));
+    CHECK_EQ_UINT(pool_stats(pool).queue_depth, 5);
+    gate_open(&g);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    CHECK_EQ_INT(atomic_load(&count), 5);
+    wp_pool_destroy(pool);
+}
+
+/* Long jobs spread over the workers from the start: 8 x 100 ms on 4
+   workers take two rounds, not the four of a first claim of 4. */
+static void test_first_claims_of_long_jobs_are_not_runs(void) {
+    wp__test_start_short(0);
+    wp_config c = wp_config_high_throughput();
+    c.max_workers = 4;
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&c, &pool), WP_OK);
+    REQUIRE(pool);
+    static const int ms = 100;
+    wp_job jobs[8];
+    for (int i = 0; i < 8; i++)
+        jobs[i] = (wp_job){ .fn = sleep_job, .arg = (void *)&ms };
+    int64_t t0 = wpt_now_ns();
+    CHECK_EQ_UINT(wp_submit_batch(pool, jobs, 8, NULL), 8);
+    CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(10)), WP_OK);
+    int64_t took = wpt_ms_since(t0);
+    wpt_note("8 x 100 ms on 4 workers: %lld ms", (long long)took);
+    CHECK_CMP_INT(took, <, 350);
+    wp_pool_destroy(pool);
+}
+
+/* wp_result_recv in a job: a result is there to take, so it takes it, and
+   never runs held jobs into the channel it is meant to drain. */
+typedef struct recv_arg {
+    wp_pool *pool;
+    atomic_int status; /* -100: not returned yet */
+} recv_arg;
+
+static int recv_in_job(void *arg, wp_ctx *ctx) {
+    (void)ctx;
+    recv_arg *a = (recv_arg *)arg;
+    wp_result r;
+    atomic_store(&a->status, (int)wp_result_recv(a->pool, &r, WP_SEC(2)));
+    return 0;
+}
+
+static void test_recv_in_job_does_not_block_on_its_own_channel(void) {
+    wp__test_start_short(1);
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 64,
+                                              .result_capacity = 2, .take_run = 8 }, &pool),
+                 WP_OK);
+    REQUIRE(pool);
+    atomic_int count;
+    atomic_init(&count, 0);
+    CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK); /* one result waits */
+    CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(10)), WP_OK);
+    recv_arg a;
+    a.pool = pool;
+    atomic_init(&a.status, -100);
+    CHECK_STATUS(wp_pool_pause(pool), WP_OK);
+    CHECK_STATUS(wp_submit(pool, recv_in_job, &a), WP_OK); /* run: A B1 B2 B3 */
+    for (int i = 0; i < 7; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
+    CHECK_STATUS(wp_pool_resume(pool), WP_OK);
+    CHECK_EVENTUALLY(atomic_load(&a.status) != -100, 4000);
+    CHECK_EQ_INT(atomic_load(&a.status), (int)WP_OK);
+    wp_pool_destroy(pool); /* lets a blocked delivery go */
+}
+
+/* wp_pool_wait_idle in a job counts held jobs as work to help with: once
+   the receiver drains a full channel, the waiter runs them. */
+typedef struct idle_arg {
+    wp_pool *pool;
+    gate g;
+    atomic_int status;
+} idle_arg;
+
+static int gate_then_wait_idle(void *arg, wp_ctx *ctx) {
+    idle_arg *a = (idle_arg *)arg;
+    gate_job(&a->g, ctx);
+    atomic_store(&a->status, (int)wp_pool_wait_idle(a->pool, WP_SEC(3)));
+    return 0;
+}
+
+static void test_wait_idle_in_job_runs_held_jobs_once_results_drain(void) {
+    wp__test_start_short(1);
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 64,
+                                              .result_capacity = 4, .take_run = 8 }, &pool),
+                 WP_OK);
+    REQUIRE(pool);
+    atomic_int count;
+    atomic_init(&count, 0);
+    for (int i = 0; i < 2; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
+    CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(10)), WP_OK); /* channel 2/4 */
+    idle_arg a;
+    a.pool = pool;
+    gate_init(&a.g, false);
+    atomic_init(&a.status, -100);
+    CHECK_STATUS(wp_pool_pause(pool), WP_OK);
+    CHECK_STATUS(wp_submit(pool, gate_then_wait_idle, &a), WP_OK); /* run: A B1 */
+    for (int i = 0; i < 3; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
+    CHECK_STATUS(wp_pool_resume(pool), WP_OK);
+    REQUIRE(gate_wait_started(&a.g, 1, 10000));
+    wp_pool_help(pool, WP_SEC(1)); /* the queued jobs, until the channel is full */
+    CHECK_EQ_UINT(pool_stats(pool).results_pending, 4);
+    gate_open(&a.g);
+    wpt_sleep_ms(100);
+    wp_result r;
+    while (wp_result_recv(pool, &r, WP_NOWAIT) == WP_OK) /* the receiver drains */
+        ;
+    int64_t t0 = wpt_now_ns();
+    CHECK_EVENTUALLY(atomic_load(&a.status) != -100, 5000);
+    CHECK_EQ_INT(atomic_load(&a.status), (int)WP_OK);
+    CHECK_CMP_INT(wpt_ms_since(t0), <, 1500);
+    wp_pool_destroy(pool);
+}
+
+/* wp_job_wait runs held jobs only when the job waited for is one of them,
+   and only up to it: a job that holds a lock across the wait never sees
+   an unrelated job run under that lock on its own thread. */
+typedef struct lock_arg {
+    wp_pool *pool;
+    pthread_mutex_t m;
+    atomic_int count;
+    atomic_int reentered; /* the second job could not take the lock */
+    atomic_int j1_status;
+} lock_arg;
+
+static int j1_lock_and_wait(void *arg, wp_ctx *ctx) {
+    (void)ctx;
+    lock_arg *a = (lock_arg *)arg;
+    pthread_mutex_lock(&a->m);
+    wp_handle h;
+    wp_status s = wp_submit_job(a->pool, &(wp_job){ .fn = count_job, .arg = &a->count,
+                                                    .handle = &h });
+    if (s == WP_OK)
+        s = wp_job_wait(a->pool, h, WP_SEC(5), NULL);
+    atomic_store(&a->j1_status, (int)s);
+    pthread_mutex_unlock(&a->m);
+    return 0;
+}
+
+static int j2_lock(void *arg, wp_ctx *ctx) {
+    (void)ctx;
+    lock_arg *a = (lock_arg *)arg;
+    /* EDEADLK (an error-checking mutex) if J1 holds it on this very thread */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    int e = pthread_mutex_timedlock(&a->m, &until);
+    if (e != 0)
+        atomic_store(&a->reentered, e);
+    else
+        pthread_mutex_unlock(&a->m);
+    return 0;
+}
+
+static void test_job_wait_does_not_run_other_jobs_under_the_callers_lock(void) {
+    wp__test_start_short(1);
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 3, .queue_capacity = 64,
+                                              .max_handles = 16, .take_run = 8 }, &pool), WP_OK);
+    REQUIRE(pool);
+    lock_arg a;
+    a.pool = pool;
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutex_init(&a.m, &at);
+    pthread_mutexattr_destroy(&at);
+    atomic_init(&a.count, 0);
+    atomic_init(&a.reentered, 0);
+    atomic_init(&a.j1_status, -100);
+    CHECK_STATUS(wp_pool_pause(pool), WP_OK);
+    CHECK_STATUS(wp_submit(pool, j1_lock_and_wait, &a), WP_OK); /* run: J1 J2 */
+    CHECK_STATUS(wp_submit(pool, j2_lock, &a), WP_OK);
+    CHECK_STATUS(wp_submit(pool, count_job, &a.count), WP_OK);
+    CHECK_STATUS(wp_pool_resume(pool), WP_OK);
+    CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(10)), WP_OK);
+    CHECK_EQ_INT(atomic_load(&a.j1_status), (int)WP_OK);
+    CHECK_EQ_INT(atomic_load(&a.reentered), 0);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    wp_pool_destroy(pool);
+    pthread_mutex_destroy(&a.m);
+}
+
+/* A wait in a job starts no held job while the pool is paused. */
+typedef struct pause_arg {
+    wp_pool *pool;
+    gate g;
+    wp_handle target;
+    atomic_int done;
+} pause_arg;
+
+static int gate_then_job_wait(void *arg, wp_ctx *ctx) {
+    pause_arg *a = (pause_arg *)arg;
+    gate_job(&a->g, ctx);
+    wp_job_wait(a->pool, a->target, WP_MS(50), NULL); /* the target stays queued */
+    atomic_store(&a->done, 1);
+    return 0;
+}
+
+static void test_job_wait_starts_no_held_job_while_paused(void) {
+    wp_pool *pool = one_worker_pool(8, 16);
+    REQUIRE(pool);
+    pause_arg a;
+    a.pool = pool;
+    gate_init(&a.g, false);
+    atomic_init(&a.done, 0);
+    atomic_int count;
+    atomic_init(&count, 0);
+    CHECK_STATUS(wp_pool_pause(pool), WP_OK);
+    CHECK_STATUS(wp_submit(pool, gate_then_job_wait, &a), WP_OK); /* run: A B1 B2 */
+    for (int i = 0; i < 4; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
+    CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &count,
+                                                .handle = &a.target }), WP_OK);
+    CHECK_STATUS(wp_pool_resume(pool), WP_OK);
+    REQUIRE(gate_wait_started(&a.g, 1, 10000));
+    CHECK_STATUS(wp_pool_pause(pool), WP_OK);
+    gate_open(&a.g);
+    CHECK_EVENTUALLY(atomic_load(&a.done) == 1, 5000);
+    wpt_sleep_ms(20);
+    CHECK_EQ_INT(atomic_load(&count), 0); /* nothing starts after pause returned */
+    CHECK_STATUS(wp_pool_resume(pool), WP_OK);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    CHECK_EQ_INT(atomic_load(&count), 5);
+    wp_pool_destroy(pool);
+}
+
+/* A paused surplus worker that holds jobs parks instead of spinning past
+   its idle deadline (it may not retire while it holds jobs). */
+static int64_t cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void test_paused_surplus_worker_holding_jobs_parks(void) {
+    wp__test_start_short(1);
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .min_workers = 1, .max_workers = 2,
+                                              .queue_capacity = 64, .take_run = 8,
+                                              .idle_timeout = WP_MS(5),
+                                              .scale_up_cooldown = WP_SEC(100) }, &pool),
+                 WP_OK);
+    REQUIRE(pool);
+    CHECK_STATUS(wp_pool_scale(pool, 1), WP_OK);
+    gate busy, g;
+    gate_init(&busy, false);
+    gate_init(&g, false);
+    atomic_int count;
+    atomic_init(&count, 0);
+    CHECK_STATUS(wp_submit(pool, gate_job, &busy), WP_OK); /* one worker stays busy */
+    REQUIRE(gate_wait_started(&busy, 1, 10000));
+    CHECK_STATUS(wp_pool_pause(pool), WP_OK);
+    CHECK_STATUS(wp_submit(pool, gate_job, &g), WP_OK); /* run: G B1 B2 */
+    for (int i = 0; i < 4; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
+    CHECK_STATUS(wp_pool_resume(pool), WP_OK);
+    REQUIRE(gate_wait_started(&g, 1, 10000));
+    CHECK_STATUS(wp_pool_pause(pool), WP_OK);
+    gate_open(&g);
+    CHECK_EVENTUALLY(atomic_load(&g.finished) == 1, 5000);
+    wpt_sleep_ms(50); /* past the idle timeout */
+    int64_t c0 = cpu_ns(), t0 = wpt_now_ns();
+    wpt_sleep_ms(300);
+    int64_t cpu = cpu_ns() - c0, wall = wpt_now_ns() - t0;
+    wpt_note("cpu %lld ms over %lld ms paused", (long long)(cpu / 1000000),
+             (long long)(wall / 1000000));
+    CHECK_CMP_INT(cpu, <, wall / 4);
+    gate_open(&busy);
+    CHECK_STATUS(wp_pool_resume(pool), WP_OK);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    CHECK_EQ_INT(atomic_load(&count), 4);
+    wp_pool_destroy(pool);
+}
+
+/* Held jobs a wait runs still run as their worker's: on_error, hooks and
+   histograms see them. */
+static atomic_int errors_seen;
+
+static void count_error(int worker, uint64_t id, void *arg, int code, void *user) {
+    (void)worker;
+    (void)id;
+    (void)arg;
+    (void)code;
+    (void)user;
+    atomic_fetch_add(&errors_seen, 1);
+}
+
+static int fail_job(void *arg, wp_ctx *ctx) {
+    (void)arg;
+    (void)ctx;
+    return 7;
+}
+
+typedef struct waiter2 {
+    wp_pool *pool;
+    wp_handle target;
+    atomic_int status;
+} waiter2;
+
+static int wait_target2(void *arg, wp_ctx *ctx) {
+    (void)ctx;
+    waiter2 *w = (waiter2 *)arg;
+    atomic_store(&w->status, (int)wp_job_wait(w->pool, w->target, WP_SEC(5), NULL));
+    return 0;
+}
+
+static void test_on_error_sees_failed_held_jobs(void) {
+    atomic_init(&errors_seen, 0);
+    wp__test_start_short(1);
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .queue_capacity = 64,
+                                              .max_handles = 16, .take_run = 8,
+                                              .on_error = count_error }, &pool), WP_OK);
+    REQUIRE(pool);
+    waiter2 w;
+    w.pool = pool;
+    atomic_init(&w.status, -100);
+    atomic_int count;
+    atomic_init(&count, 0);
+    CHECK_STATUS(wp_pool_pause(pool), WP_OK);
+    CHECK_STATUS(wp_submit(pool, wait_target2, &w), WP_OK); /* run: A F C */
+    CHECK_STATUS(wp_submit(pool, fail_job, NULL), WP_OK);
+    CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &count,
+                                                .handle = &w.target }), WP_OK);
+    for (int i = 0; i < 3; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
+    CHECK_STATUS(wp_pool_resume(pool), WP_OK);
+    CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(20)), WP_OK);
+    CHECK_EQ_INT(atomic_load(&w.status), (int)WP_OK);
+    CHECK_EQ_UINT(pool_stats(pool).failed, 1);
+    CHECK_EQ_INT(atomic_load(&errors_seen), 1);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    wp_pool_destroy(pool);
+}
+
 /* Priorities in use or a rate limit: one job per claim, whatever take_run
    says (priorities keep their exact order; the rate counts starts). */
 static void test_no_runs_with_priorities(void) {
@@ -303,6 +664,14 @@ static const wpt_test tests[] = {
     WPT_TEST(test_close_cancel_cancels_held_jobs),
     WPT_TEST(test_close_drain_runs_held_jobs),
     WPT_TEST(test_wait_in_a_job_runs_its_held_jobs_first),
+    WPT_TEST(test_first_take_is_single_and_measured),
+    WPT_TEST(test_first_claims_of_long_jobs_are_not_runs),
+    WPT_TEST(test_recv_in_job_does_not_block_on_its_own_channel),
+    WPT_TEST(test_wait_idle_in_job_runs_held_jobs_once_results_drain),
+    WPT_TEST(test_job_wait_does_not_run_other_jobs_under_the_callers_lock),
+    WPT_TEST(test_job_wait_starts_no_held_job_while_paused),
+    WPT_TEST(test_paused_surplus_worker_holding_jobs_parks),
+    WPT_TEST(test_on_error_sees_failed_held_jobs),
     WPT_TEST(test_no_runs_with_priorities),
     WPT_TEST(test_runs_keep_fifo_order_across_wraps),
 };
