@@ -30,18 +30,43 @@ static wp_pool *one_worker_pool(size_t take_run, size_t max_handles) {
     return pool;
 }
 
-/* Pauses, queues a gate job and `more` count jobs, resumes, and waits until
-   the gate job runs. */
-static bool start_gate_then_counts(wp_pool *pool, gate *g, atomic_int *count, int more) {
+/* The scene of most tests: a gate job at the head of the queue, `more`
+   count jobs behind it, all published at once (queued while paused), and
+   the gate job running. */
+typedef struct scene {
+    gate g;
+    atomic_int count;
+} scene;
+
+static bool scene_start(wp_pool *pool, scene *sc, int more, bool honor_stop) {
+    gate_init(&sc->g, honor_stop);
+    atomic_init(&sc->count, 0);
     CHECK_STATUS(wp_pool_pause(pool), WP_OK);
-    int accepted = wp_submit(pool, gate_job, g) == WP_OK;
+    int accepted = wp_submit(pool, gate_job, &sc->g) == WP_OK;
     for (int i = 0; i < more; i++)
-        accepted += wp_submit(pool, count_job, count) == WP_OK;
+        accepted += wp_submit(pool, count_job, &sc->count) == WP_OK;
     CHECK_EQ_INT(accepted, more + 1);
     CHECK_STATUS(wp_pool_resume(pool), WP_OK);
-    bool started = gate_wait_started(g, 1, 10000);
+    bool started = gate_wait_started(&sc->g, 1, 10000);
     CHECK(started);
     return started && accepted == more + 1;
+}
+
+/* Opens the gate, drains the pool and checks that every count job ran. */
+static void scene_drain(wp_pool *pool, scene *sc, int more) {
+    gate_open(&sc->g);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    CHECK_EQ_INT(atomic_load(&sc->count), more);
+    CHECK_STATS_BALANCE(pool_stats(pool));
+}
+
+/* With the gate job running, how many of the `more` jobs are still queued. */
+static void check_queued_behind_gate(wp_pool *pool, int more, size_t queued) {
+    scene sc;
+    if (!scene_start(pool, &sc, more, false))
+        return;
+    CHECK_EQ_UINT(pool_stats(pool).queue_depth, queued);
+    scene_drain(pool, &sc, more);
 }
 
 static void test_take_run_config_limits(void) {
@@ -63,15 +88,7 @@ static void test_take_run_config_limits(void) {
 static void test_default_takes_one_job_at_a_time(void) {
     wp_pool *pool = one_worker_pool(0, 0);
     REQUIRE(pool);
-    gate g;
-    gate_init(&g, false);
-    atomic_int count;
-    atomic_init(&count, 0);
-    REQUIRE(start_gate_then_counts(pool, &g, &count, 5));
-    CHECK_EQ_UINT(pool_stats(pool).queue_depth, 5);
-    gate_open(&g);
-    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
-    CHECK_EQ_INT(atomic_load(&count), 5);
+    check_queued_behind_gate(pool, 5, 5);
     wp_pool_destroy(pool);
 }
 
@@ -80,20 +97,12 @@ static void test_default_takes_one_job_at_a_time(void) {
 static void test_run_claims_half_of_what_is_published(void) {
     wp_pool *pool = one_worker_pool(8, 0);
     REQUIRE(pool);
-    gate g;
-    gate_init(&g, false);
-    atomic_int count;
-    atomic_init(&count, 0);
-    REQUIRE(start_gate_then_counts(pool, &g, &count, 5));
+    scene sc;
+    REQUIRE(scene_start(pool, &sc, 5, false));
     CHECK_EQ_UINT(pool_stats(pool).queue_depth, 3);
     wpt_sleep_ms(20);
-    CHECK_EQ_INT(atomic_load(&count), 0); /* held behind the gate */
-    gate_open(&g);
-    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
-    CHECK_EQ_INT(atomic_load(&count), 5);
-    wp_stats s = pool_stats(pool);
-    CHECK_EQ_UINT(s.completed, 6);
-    CHECK_STATS_BALANCE(s);
+    CHECK_EQ_INT(atomic_load(&sc.count), 0); /* held behind the gate */
+    scene_drain(pool, &sc, 5);
     wp_pool_destroy(pool);
 }
 
@@ -101,15 +110,7 @@ static void test_run_claims_half_of_what_is_published(void) {
 static void test_run_is_capped_by_take_run(void) {
     wp_pool *pool = one_worker_pool(4, 0);
     REQUIRE(pool);
-    gate g;
-    gate_init(&g, false);
-    atomic_int count;
-    atomic_init(&count, 0);
-    REQUIRE(start_gate_then_counts(pool, &g, &count, 39));
-    CHECK_EQ_UINT(pool_stats(pool).queue_depth, 36);
-    gate_open(&g);
-    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
-    CHECK_EQ_INT(atomic_load(&count), 39);
+    check_queued_behind_gate(pool, 39, 36);
     wp_pool_destroy(pool);
 }
 
@@ -124,15 +125,12 @@ static void test_long_jobs_end_the_runs(void) {
         CHECK_STATUS(wp_submit(pool, sleep_job, (void *)&long_ms), WP_OK);
     CHECK_STATUS(wp_pool_resume(pool), WP_OK);
     CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(10)), WP_OK);
-    gate g;
-    gate_init(&g, false);
-    atomic_int count;
-    atomic_init(&count, 0);
-    REQUIRE(start_gate_then_counts(pool, &g, &count, 5));
+    scene sc;
+    REQUIRE(scene_start(pool, &sc, 5, false));
     CHECK_EQ_UINT(pool_stats(pool).queue_depth, 5);
-    gate_open(&g);
+    gate_open(&sc.g);
     CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
-    CHECK_EQ_INT(atomic_load(&count), 5);
+    CHECK_EQ_INT(atomic_load(&sc.count), 5);
     wp_pool_destroy(pool);
 }
 
@@ -141,21 +139,16 @@ static void test_long_jobs_end_the_runs(void) {
 static void test_pause_holds_the_rest_of_a_run(void) {
     wp_pool *pool = one_worker_pool(8, 0);
     REQUIRE(pool);
-    gate g;
-    gate_init(&g, false);
-    atomic_int count;
-    atomic_init(&count, 0);
-    REQUIRE(start_gate_then_counts(pool, &g, &count, 5));
+    scene sc;
+    REQUIRE(scene_start(pool, &sc, 5, false));
     CHECK_STATUS(wp_pool_pause(pool), WP_OK);
-    gate_open(&g);
-    CHECK_EVENTUALLY(atomic_load(&g.finished) == 1, 10000);
+    gate_open(&sc.g);
+    CHECK_EVENTUALLY(atomic_load(&sc.g.finished) == 1, 10000);
     wpt_sleep_ms(20);
-    CHECK_EQ_INT(atomic_load(&count), 0);
+    CHECK_EQ_INT(atomic_load(&sc.count), 0);
     CHECK_EQ_UINT(pool_stats(pool).queue_depth, 3);
     CHECK_STATUS(wp_pool_resume(pool), WP_OK);
-    CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(10)), WP_OK);
-    CHECK_EQ_INT(atomic_load(&count), 5);
-    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    scene_drain(pool, &sc, 5);
     wp_pool_destroy(pool);
 }
 
@@ -163,14 +156,11 @@ static void test_pause_holds_the_rest_of_a_run(void) {
 static void test_close_cancel_cancels_held_jobs(void) {
     wp_pool *pool = one_worker_pool(8, 0);
     REQUIRE(pool);
-    gate g;
-    gate_init(&g, true); /* returns once the close cancels */
-    atomic_int count;
-    atomic_init(&count, 0);
-    REQUIRE(start_gate_then_counts(pool, &g, &count, 5));
+    scene sc;
+    REQUIRE(scene_start(pool, &sc, 5, true)); /* the gate returns once canceled */
     CHECK_STATUS(wp_pool_close(pool, WP_CANCEL, WP_FOREVER), WP_OK);
-    CHECK_EQ_INT(atomic_load(&g.saw_stop), 1);
-    CHECK_EQ_INT(atomic_load(&count), 0);
+    CHECK_EQ_INT(atomic_load(&sc.g.saw_stop), 1);
+    CHECK_EQ_INT(atomic_load(&sc.count), 0);
     wp_stats s = pool_stats(pool);
     CHECK_EQ_UINT(s.canceled, 5);
     CHECK_EQ_UINT(s.completed, 1);
@@ -178,23 +168,17 @@ static void test_close_cancel_cancels_held_jobs(void) {
     wp_pool_destroy(pool);
 }
 
-/* Close with WP_DRAIN runs held jobs like queued ones. */
+/* Close with WP_DRAIN runs held jobs like queued ones, also when the gate
+   opens only after the close began. */
 static void test_close_drain_runs_held_jobs(void) {
     wp_pool *pool = one_worker_pool(8, 0);
     REQUIRE(pool);
-    gate g;
-    gate_init(&g, false);
-    atomic_int count;
-    atomic_init(&count, 0);
-    REQUIRE(start_gate_then_counts(pool, &g, &count, 5));
+    scene sc;
+    REQUIRE(scene_start(pool, &sc, 5, false));
     gate_opener opener;
-    gate_open_later(&opener, &g, 20);
-    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    gate_open_later(&opener, &sc.g, 20);
+    scene_drain(pool, &sc, 5);
     wpt_thread_join(opener.thread);
-    CHECK_EQ_INT(atomic_load(&count), 5);
-    wp_stats s = pool_stats(pool);
-    CHECK_EQ_UINT(s.completed, 6);
-    CHECK_STATS_BALANCE(s);
     wp_pool_destroy(pool);
 }
 
@@ -248,15 +232,7 @@ static void test_first_take_is_single_and_measured(void) {
     CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 64,
                                               .take_run = 8 }, &pool), WP_OK);
     REQUIRE(pool);
-    gate g;
-    gate_init(&g, false);
-    atomic_int count;
-    atomic_init(&count, 0);
-    REQUIRE(start_gate_then_counts(pool, &g, &count, 5));
-    CHECK_EQ_UINT(pool_stats(pool).queue_depth, 5);
-    gate_open(&g);
-    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
-    CHECK_EQ_INT(atomic_load(&count), 5);
+    check_queued_behind_gate(pool, 5, 5);
     wp_pool_destroy(pool);
 }
 
@@ -596,21 +572,24 @@ static void test_on_error_sees_failed_held_jobs(void) {
 
 /* Priorities in use or a rate limit: one job per claim, whatever take_run
    says (priorities keep their exact order; the rate counts starts). */
-static void test_no_runs_with_priorities(void) {
+static void test_no_runs_with_priorities_or_a_rate_limit(void) {
     wp_pool *pool = one_worker_pool(8, 0);
     REQUIRE(pool);
-    atomic_int count;
-    atomic_init(&count, 0);
-    CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &count,
+    atomic_int low;
+    atomic_init(&low, 0);
+    CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &low,
                                                 .priority = WP_PRIORITY_LOW }), WP_OK);
     CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(10)), WP_OK);
-    gate g;
-    gate_init(&g, false);
-    REQUIRE(start_gate_then_counts(pool, &g, &count, 5));
-    CHECK_EQ_UINT(pool_stats(pool).queue_depth, 5);
-    gate_open(&g);
-    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
-    CHECK_EQ_INT(atomic_load(&count), 6);
+    check_queued_behind_gate(pool, 5, 5);
+    wp_pool_destroy(pool);
+
+    wp__test_start_short(1);
+    pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 64, .take_run = 8,
+                                              .rate_limit = 1e9, .rate_burst = 1000 }, &pool),
+                 WP_OK);
+    REQUIRE(pool);
+    check_queued_behind_gate(pool, 5, 5);
     wp_pool_destroy(pool);
 }
 
@@ -672,7 +651,7 @@ static const wpt_test tests[] = {
     WPT_TEST(test_job_wait_starts_no_held_job_while_paused),
     WPT_TEST(test_paused_surplus_worker_holding_jobs_parks),
     WPT_TEST(test_on_error_sees_failed_held_jobs),
-    WPT_TEST(test_no_runs_with_priorities),
+    WPT_TEST(test_no_runs_with_priorities_or_a_rate_limit),
     WPT_TEST(test_runs_keep_fifo_order_across_wraps),
 };
 
