@@ -2851,12 +2851,14 @@ static int64_t wp__judge_take(wp__worker *w)
    are short, else one job. */
 static inline int wp__worker_take(wp_pool *pool, wp__worker *w, wp__task *t, int64_t *wait)
 {
+    if (pool->take_run == 1) /* the default: nothing held, nothing measured */
+        return wp__take(pool, t, wait);
     if (wp__holds(w)) {
         *t = w->held[w->held_next++];
         return WP__GOT;
     }
     int64_t now = wp__judge_take(w);
-    bool plain = pool->take_run > 1 && pool->rate_interval == 0
+    bool plain = pool->rate_interval == 0
         && !atomic_load_explicit(&pool->lanes_used, memory_order_acquire);
     if (!plain)
         return wp__take(pool, t, wait);
