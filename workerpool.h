@@ -537,20 +537,22 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       most 2^24. Each slot costs about 100 bytes.
      take_run         0 or 1 = a worker takes one job per claim on the queue
                       (the default). 2 .. WP_TAKE_RUN_MAX = while a worker's
-                      jobs are short (under 2 us on average, measured), it
-                      claims up to this many at once (half of the run it
-                      sees published), which cuts the contention between
-                      workers for the queue: empty-job throughput about 2x
-                      on 2 cores (bench/README.md). The price: the rest of a
-                      run waits on that worker, and no other worker can take
-                      it meanwhile. So use it for short, independent jobs: a
-                      job that blocks until another queued job has run (a
-                      barrier between jobs, say) can deadlock, unless it
-                      waits with wp_job_wait, wp_result_recv,
-                      wp_pool_wait_idle or wp_pool_help, which first run the
-                      jobs the calling worker holds.
-                      Only taken while a single lane is in use and without a
-                      rate limit. wp_config_high_throughput() sets 8.
+                      jobs are short (under WP_SHORT_JOB_NS, 2 us, on
+                      average, measured; a new worker measures its first
+                      job), it claims up to this many at once (half of the
+                      run it sees published), which cuts the contention
+                      between workers for the queue: empty-job throughput
+                      2 to 3x on 2 cores (bench/README.md). The price: the
+                      rest of a run waits on that worker, and no other
+                      worker can take it meanwhile. So use it for short,
+                      independent jobs: a job that blocks until another
+                      queued job has run (a barrier between jobs, say) can
+                      deadlock, unless it waits through the pool:
+                      wp_job_wait, wp_result_recv, wp_pool_wait_idle and
+                      wp_pool_help called from a job run the jobs its worker
+                      holds when they are what it waits for. Only taken
+                      while a single lane is in use and without a rate
+                      limit. wp_config_high_throughput() sets 8.
      clock, clock_user    the clock for scaling decisions, deadlines, the rate
                           limit and stats times;
                           NULL = the system's monotonic clock. Lets tests
@@ -2779,8 +2781,8 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
 
 /* Runs of short jobs (wp_config.take_run). A worker whose jobs are short
    claims several at once (wp__queue_pop_run: half of the published run it
-   sees, at most take_run), so that workers contend for the queue's tail once per run
-   instead of once per job. The run is held on the worker, so it is kept
+   sees, at most take_run), so that workers contend for the queue's tail
+   once per run instead of once per job. The run is held on the worker, so it is kept
    short and only for short jobs: a job waits behind at most take_run - 1
    short ones that another worker cannot take meanwhile (but a job that
    turns out long holds the rest of its run up: see wp_config).
@@ -2796,10 +2798,12 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
      as the pause landed (wp__attempt_take_or_retire);
    - close: a drain runs the held jobs; a cancel reaches them through
      wp__verdict like any queued job;
-   - waiting inside a job: wp_job_wait and wp_result_recv first run the
-     worker's held jobs (wp__run_held), wp_pool_wait_idle and wp_pool_help
-     take them before the queue's (wp__help_one), so a job that waits this
-     way for a job held behind it cannot deadlock;
+   - waiting inside a job: wp_job_wait for a held job runs the held jobs
+     up to that one, and wp_result_recv with no result waiting runs them
+     while the channel has room (wp__run_held); wp_pool_wait_idle and
+     wp_pool_help take them before the queue's (wp__help_one). So a job
+     that waits this way for a job held behind it cannot deadlock, and a
+     lock held across a wait never sees an unrelated job run under it;
    - a worker with held jobs neither retires nor parks. */
 #define WP__PROBE_EVERY 16
 
@@ -2894,10 +2898,12 @@ static void wp__helper_leave(wp_pool *pool);
 static void wp__suspend(wp_pool *pool);
 static void wp__resume(wp_pool *pool);
 
-/* A job about to block in wp_job_wait or wp_result_recv on its worker first
-   runs the rest of the worker's run: nobody else can (see "Runs of short
-   jobs"), and it may be what the job waits for. Counted as helping, and the
-   waiting job set aside meanwhile, as in wp_pool_help. */
+/* A job about to block in wp_job_wait or wp_result_recv on its worker runs
+   the held jobs that nobody else can (see "Runs of short jobs"): up to
+   `upto`, the slot of the job waited for (wp_job_wait; nothing if it is not
+   held), or all of them while the channel has room (wp_result_recv: NULL).
+   Never while paused. Counted as helping, and the waiting job set aside
+   meanwhile, as in wp_pool_help. */
 static void wp__run_held(wp_pool *pool, const wp__slot *upto)
 {
     wp__worker *self = wp__self;
