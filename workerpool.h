@@ -542,17 +542,20 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       job), it claims up to this many at once (half of the
                       run it sees published), which cuts the contention
                       between workers for the queue: empty-job throughput
-                      2 to 3x on 2 cores (bench/README.md). The price: the
-                      rest of a run waits on that worker, and no other
+                      and batch throughput 1.5x to 4.6x on 2 cores
+                      (bench/results*.md). The price: the rest of a run
+                      waits on that worker, and no other
                       worker can take it meanwhile. So use it for short,
                       independent jobs: a job that blocks until another
                       queued job has run (a barrier between jobs, say) can
                       deadlock, unless it waits through the pool:
                       wp_job_wait, wp_result_recv, wp_pool_wait_idle and
                       wp_pool_help called from a job run the jobs its worker
-                      holds when they are what it waits for. Only taken
-                      while a single lane is in use and without a rate
-                      limit. wp_config_high_throughput() sets 8.
+                      holds when they are what it waits for. Not taken
+                      under a rate limit, nor once a job of another
+                      priority than WP_PRIORITY_NORMAL has been submitted
+                      (for the rest of the pool's life).
+                      wp_config_high_throughput() sets 8.
      clock, clock_user    the clock for scaling decisions, deadlines, the rate
                           limit and stats times;
                           NULL = the system's monotonic clock. Lets tests
@@ -718,6 +721,9 @@ WP_API wp_status wp_submit_retry(wp_pool *pool, const wp_job *job, const wp_retr
    Returns WP_OK; WP_TIMED_OUT when none came in time; WP_CLOSED when the pool
    is closed and every result has been received (no more will come); or
    WP_INVALID (NULL arguments, negative timeout, or no result channel).
+   With wp_config.take_run > 1, a job that calls it with no result waiting
+   first runs, on its own thread, the jobs its worker holds (while the
+   channel has room and the pool is not paused).
    Thread safety: any number of threads at once. */
 WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
 
@@ -745,7 +751,10 @@ WP_API wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeou
    or unknown handle, a NULL pool or a negative timeout. One thread at a time
    may wait for a given handle.
    Thread safety: any thread, also from inside jobs (a job that waits for a
-   job queued behind it on a busy pool waits for a free worker). */
+   job queued behind it on a busy pool waits for a free worker; with
+   wp_config.take_run > 1, a job waiting for a job its own worker holds runs
+   the held jobs up to that one on its own thread, once the pool is not
+   paused). */
 WP_API wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_result *out);
 
 /* wp_job_cancel: cancels one job: if it has not started it never will
@@ -868,7 +877,9 @@ typedef struct wp_latency {
    every result of every accepted job is received) is exact and satisfies
        submitted == completed + failed + canceled + expired + evicted.
      workers, active, idle   worker threads alive; running a job; waiting.
-     queue_depth             jobs queued now; queue_capacity its bound.
+     queue_depth             jobs queued now (not counting runs that workers
+                             hold, see wp_config.take_run); queue_capacity
+                             its bound.
      submitted               jobs accepted (WP_CALLER_RUNS and nested
                              jobs run in place included).
      completed, failed       jobs that ran and returned 0 / nonzero.
@@ -2181,6 +2192,7 @@ static void wp__observe_stats(wp_pool *pool, wp_stats *out);
    own threads (nested submission, close from inside a job). */
 static _Thread_local wp__worker *wp__self;
 static void wp__run_held(wp_pool *pool, const wp__slot *upto);
+static bool wp__holds_slot(wp_pool *pool, const wp__slot *slot);
 static bool wp__is_paused(wp_pool *pool);
 
 /* The pool whose job this thread is running, if it is not one of that
@@ -2508,12 +2520,25 @@ wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_resul
 {
     if (!pool || timeout < 0)
         return WP_INVALID;
-    uint64_t st;
-    wp__slot *target = wp__slot_named(pool, handle, &st);
-    if (target)
-        wp__run_held(pool, target);
     wp__job_wait_args a = { pool, handle, out };
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
+    uint64_t state;
+    wp__slot *target = wp__slot_named(pool, handle, &state);
+    /* A job waiting for a job its own worker holds must run it itself (see
+       "Runs of short jobs"); a pause puts that off, so meanwhile it looks
+       again every millisecond. */
+    while (target && wp__holds_slot(pool, target)) {
+        wp__run_held(pool, target);
+        if (!wp__holds_slot(pool, target))
+            break;
+        int64_t soon = wp__deadline(WP_MS(1));
+        int r = wp__ws_await(&pool->job_done, soon < deadline ? soon : deadline,
+                             wp__attempt_job_done, &a, NULL);
+        if (r != WP__AGAIN)
+            return (wp_status)r;
+        if (deadline == INT64_MIN || wp__now_ns() >= deadline)
+            return WP_TIMED_OUT;
+    }
     int r = wp__ws_await(&pool->job_done, deadline, wp__attempt_job_done, &a, NULL);
     return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
 }
@@ -2804,7 +2829,8 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
      wp_pool_help take them before the queue's (wp__help_one). So a job
      that waits this way for a job held behind it cannot deadlock, and a
      lock held across a wait never sees an unrelated job run under it;
-   - a worker with held jobs neither retires nor parks. */
+   - a worker with held jobs does not retire, and parks only while paused
+     (then with no idle deadline). */
 #define WP__PROBE_EVERY 16
 
 #ifdef WORKERPOOL_TESTING
@@ -2898,12 +2924,25 @@ static void wp__helper_leave(wp_pool *pool);
 static void wp__suspend(wp_pool *pool);
 static void wp__resume(wp_pool *pool);
 
+/* Whether the calling thread is a worker of `pool` holding the job of
+   `slot` in its run. */
+static bool wp__holds_slot(wp_pool *pool, const wp__slot *slot)
+{
+    wp__worker *self = wp__self;
+    if (!self || self->pool != pool)
+        return false;
+    for (unsigned i = self->held_next; i < self->held_count; i++)
+        if (wp__slot_of(&self->held[i]) == slot)
+            return true;
+    return false;
+}
+
 /* A job about to block in wp_job_wait or wp_result_recv on its worker runs
    the held jobs that nobody else can (see "Runs of short jobs"): up to
    `upto`, the slot of the job waited for (wp_job_wait; nothing if it is not
    held), or all of them while the channel has room (wp_result_recv: NULL).
-   Never while paused. Counted as helping, and the waiting job set aside
-   meanwhile, as in wp_pool_help. */
+   It stops when a pause lands. Counted as helping, and the waiting job set
+   aside meanwhile, as in wp_pool_help. */
 static void wp__run_held(wp_pool *pool, const wp__slot *upto)
 {
     wp__worker *self = wp__self;
@@ -2924,9 +2963,10 @@ static void wp__run_held(wp_pool *pool, const wp__slot *upto)
     if (in_job)
         wp__suspend(pool);
     wp__helper_enter(pool);
-    while (self->held_next < end && wp__holds(self)) {
-        if (pool->results && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
-            break; /* the caller may be the receiver */
+    while (self->held_next < end && !wp__is_paused(pool)) {
+        if (!upto && pool->results
+            && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
+            break; /* wp_result_recv: the caller is the receiver */
         wp__task t = self->held[self->held_next++];
         wp__execute(pool, self, &t); /* on its worker: stats, hooks, on_error */
     }

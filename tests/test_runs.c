@@ -262,6 +262,8 @@ static void test_first_claims_of_long_jobs_are_not_runs(void) {
    never runs held jobs into the channel it is meant to drain. */
 typedef struct recv_arg {
     wp_pool *pool;
+    atomic_int *count;
+    atomic_int count_at_return;
     atomic_int status; /* -100: not returned yet */
 } recv_arg;
 
@@ -269,7 +271,9 @@ static int recv_in_job(void *arg, wp_ctx *ctx) {
     (void)ctx;
     recv_arg *a = (recv_arg *)arg;
     wp_result r;
-    atomic_store(&a->status, (int)wp_result_recv(a->pool, &r, WP_SEC(2)));
+    wp_status s = wp_result_recv(a->pool, &r, WP_SEC(2));
+    atomic_store(&a->count_at_return, atomic_load(a->count));
+    atomic_store(&a->status, (int)s);
     return 0;
 }
 
@@ -286,6 +290,8 @@ static void test_recv_in_job_does_not_block_on_its_own_channel(void) {
     CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(10)), WP_OK);
     recv_arg a;
     a.pool = pool;
+    a.count = &count;
+    atomic_init(&a.count_at_return, -1);
     atomic_init(&a.status, -100);
     CHECK_STATUS(wp_pool_pause(pool), WP_OK);
     CHECK_STATUS(wp_submit(pool, recv_in_job, &a), WP_OK); /* run: A B1 B2 B3 */
@@ -294,6 +300,7 @@ static void test_recv_in_job_does_not_block_on_its_own_channel(void) {
     CHECK_STATUS(wp_pool_resume(pool), WP_OK);
     CHECK_EVENTUALLY(atomic_load(&a.status) != -100, 4000);
     CHECK_EQ_INT(atomic_load(&a.status), (int)WP_OK);
+    CHECK_EQ_INT(atomic_load(&a.count_at_return), 1); /* it ran no held job */
     wp_pool_destroy(pool); /* lets a blocked delivery go */
 }
 
@@ -428,7 +435,7 @@ typedef struct pause_arg {
 static int gate_then_job_wait(void *arg, wp_ctx *ctx) {
     pause_arg *a = (pause_arg *)arg;
     gate_job(&a->g, ctx);
-    wp_job_wait(a->pool, a->target, WP_MS(50), NULL); /* the target stays queued */
+    wp_job_wait(a->pool, a->target, WP_MS(50), NULL); /* times out: paused */
     atomic_store(&a->done, 1);
     return 0;
 }
@@ -443,11 +450,13 @@ static void test_job_wait_starts_no_held_job_while_paused(void) {
     atomic_int count;
     atomic_init(&count, 0);
     CHECK_STATUS(wp_pool_pause(pool), WP_OK);
-    CHECK_STATUS(wp_submit(pool, gate_then_job_wait, &a), WP_OK); /* run: A B1 B2 */
-    for (int i = 0; i < 4; i++)
-        CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
+    /* run: A B1 T, where T is the job A waits for */
+    CHECK_STATUS(wp_submit(pool, gate_then_job_wait, &a), WP_OK);
+    CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
     CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &count,
                                                 .handle = &a.target }), WP_OK);
+    for (int i = 0; i < 3; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
     CHECK_STATUS(wp_pool_resume(pool), WP_OK);
     REQUIRE(gate_wait_started(&a.g, 1, 10000));
     CHECK_STATUS(wp_pool_pause(pool), WP_OK);
@@ -459,6 +468,78 @@ static void test_job_wait_starts_no_held_job_while_paused(void) {
     CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
     CHECK_EQ_INT(atomic_load(&count), 5);
     wp_pool_destroy(pool);
+}
+
+/* wp_job_wait in a job for a job its worker holds (A waits for T in the run
+   A B1 T) gets it run, whatever stands in the way for a while: a full
+   result channel (B1's delivery waits for the receiver) or a pause. */
+typedef struct held_wait {
+    wp_pool *pool;
+    gate g;
+    wp_handle target;
+    atomic_int status;    /* what wp_job_wait answered; -100: not yet */
+} held_wait;
+
+static int gate_then_wait_held(void *arg, wp_ctx *ctx) {
+    held_wait *h = (held_wait *)arg;
+    gate_job(&h->g, ctx);
+    atomic_store(&h->status, (int)wp_job_wait(h->pool, h->target, WP_SEC(5), NULL));
+    return 0;
+}
+
+static void check_wait_for_held_job(bool full_channel) {
+    wp__test_start_short(1);
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 64,
+                                              .max_handles = 16, .take_run = 8,
+                                              .result_capacity = full_channel ? 2 : 0 },
+                                 &pool), WP_OK);
+    REQUIRE(pool);
+    static atomic_int count; /* static: nothing may outlive it if a check fails */
+    atomic_init(&count, 0);
+    if (full_channel) { /* two results wait: the channel is full */
+        for (int i = 0; i < 2; i++)
+            CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
+        CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(10)), WP_OK);
+    }
+    static held_wait h;
+    h.pool = pool;
+    gate_init(&h.g, false);
+    atomic_init(&h.status, -100);
+    CHECK_STATUS(wp_pool_pause(pool), WP_OK);
+    CHECK_STATUS(wp_submit(pool, gate_then_wait_held, &h), WP_OK);
+    CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
+    CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &count,
+                                                .handle = &h.target }), WP_OK);
+    for (int i = 0; i < 3; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &count), WP_OK);
+    CHECK_STATUS(wp_pool_resume(pool), WP_OK);
+    REQUIRE(gate_wait_started(&h.g, 1, 10000));
+    if (!full_channel)
+        CHECK_STATUS(wp_pool_pause(pool), WP_OK);
+    gate_open(&h.g);
+    wpt_sleep_ms(100); /* A waits: behind the full channel, or the pause */
+    CHECK_EQ_INT(atomic_load(&h.status), -100);
+    int64_t t0 = wpt_now_ns();
+    if (full_channel) {
+        wp_result r;
+        for (int i = 0; i < 2; i++) /* the receiver makes room */
+            CHECK_STATUS(wp_result_recv(pool, &r, WP_SEC(5)), WP_OK);
+    } else {
+        CHECK_STATUS(wp_pool_resume(pool), WP_OK);
+    }
+    CHECK_EVENTUALLY(atomic_load(&h.status) != -100, 5000);
+    CHECK_EQ_INT(atomic_load(&h.status), (int)WP_OK);
+    CHECK_CMP_INT(wpt_ms_since(t0), <, 2000);
+    wp_pool_destroy(pool); /* drains (and discards what the channel holds) */
+}
+
+static void test_wait_for_held_job_behind_a_full_channel(void) {
+    check_wait_for_held_job(true);
+}
+
+static void test_wait_for_held_job_across_a_pause(void) {
+    check_wait_for_held_job(false);
 }
 
 /* A paused surplus worker that holds jobs parks instead of spinning past
@@ -474,18 +555,20 @@ static void test_paused_surplus_worker_holding_jobs_parks(void) {
     wp_pool *pool = NULL;
     CHECK_STATUS(wp_pool_create(&(wp_config){ .min_workers = 1, .max_workers = 2,
                                               .queue_capacity = 64, .take_run = 8,
-                                              .idle_timeout = WP_MS(5),
+                                              .idle_timeout = WP_MS(200),
                                               .scale_up_cooldown = WP_SEC(100) }, &pool),
                  WP_OK);
     REQUIRE(pool);
     CHECK_STATUS(wp_pool_scale(pool, 1), WP_OK);
-    gate busy, g;
+    /* static: a gate job must never outlive its gate, even if a check fails */
+    static gate busy, g;
     gate_init(&busy, false);
     gate_init(&g, false);
-    atomic_int count;
+    static atomic_int count;
     atomic_init(&count, 0);
     CHECK_STATUS(wp_submit(pool, gate_job, &busy), WP_OK); /* one worker stays busy */
     REQUIRE(gate_wait_started(&busy, 1, 10000));
+    REQUIRE(pool_stats(pool).workers == 2); /* the surplus one has not retired */
     CHECK_STATUS(wp_pool_pause(pool), WP_OK);
     CHECK_STATUS(wp_submit(pool, gate_job, &g), WP_OK); /* run: G B1 B2 */
     for (int i = 0; i < 4; i++)
@@ -495,7 +578,7 @@ static void test_paused_surplus_worker_holding_jobs_parks(void) {
     CHECK_STATUS(wp_pool_pause(pool), WP_OK);
     gate_open(&g);
     CHECK_EVENTUALLY(atomic_load(&g.finished) == 1, 5000);
-    wpt_sleep_ms(50); /* past the idle timeout */
+    wpt_sleep_ms(250); /* past the idle timeout */
     int64_t c0 = cpu_ns(), t0 = wpt_now_ns();
     wpt_sleep_ms(300);
     int64_t cpu = cpu_ns() - c0, wall = wpt_now_ns() - t0;
@@ -649,6 +732,8 @@ static const wpt_test tests[] = {
     WPT_TEST(test_wait_idle_in_job_runs_held_jobs_once_results_drain),
     WPT_TEST(test_job_wait_does_not_run_other_jobs_under_the_callers_lock),
     WPT_TEST(test_job_wait_starts_no_held_job_while_paused),
+    WPT_TEST(test_wait_for_held_job_behind_a_full_channel),
+    WPT_TEST(test_wait_for_held_job_across_a_pause),
     WPT_TEST(test_paused_surplus_worker_holding_jobs_parks),
     WPT_TEST(test_on_error_sees_failed_held_jobs),
     WPT_TEST(test_no_runs_with_priorities_or_a_rate_limit),
