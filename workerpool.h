@@ -59,9 +59,12 @@
                            parks (default: 256)
      WP_ROOM_SPIN_COUNT    the same for a submitter blocked on a full queue lane
                            of 4 cells or more (default: 16)
-     WP_SHORT_JOB_NS       with wp_config.take_run > 1, the mean job time (ns)
-                           below which a worker claims runs of jobs (default:
-                           2000)
+     WP_NEST_MAX           the most jobs one thread runs nested on its own
+                           stack (default: 16): a job that waits through the
+                           pool (wp_pool_wait_idle, wp_pool_help) or submits
+                           into a full queue runs other jobs meanwhile, one
+                           level deeper each; at this depth it waits without
+                           running any (see wp_pool_wait_idle)
      WP_THREADS_C11, WP_THREADS_PTHREAD, WP_THREADS_WIN32
                            force a threading backend (at most one). Default:
                            Win32 on Windows (_WIN32); elsewhere C11 <threads.h>
@@ -111,7 +114,7 @@
 
      - Every accepted job produces exactly one outcome: it runs (WP_OK or
        WP_TASK_FAILED), or it never runs and is canceled (WP_CANCELED: close
-       or its token), expired (WP_EXPIRED) or evicted (WP_DROPPED, under
+       or its token), expired (WP_EXPIRED) or evicted (WP_EVICTED, under
        WP_DROP_OLDEST). Every refused submission returns a status and is
        counted once (rejected, dropped, timed out, or refused because the
        pool is closed).
@@ -180,8 +183,10 @@ extern "C" {
     X(WP_EXPIRED,        -8, "deadline passed before it ran")                    \
     X(WP_TASK_FAILED,    -9, "the job returned an error code")                   \
     X(WP_FORCED,        -10, "close timed out: remaining jobs were canceled")    \
-    X(WP_WOULD_DEADLOCK,-11, "called from one of the pool's own workers")        \
-    X(WP_THREAD_FAILED, -12, "the platform refused to start a thread")
+    X(WP_WOULD_DEADLOCK,-11, "refused: it would wait for itself or nest too deep") \
+    X(WP_THREAD_FAILED, -12, "the platform refused to start a thread")            \
+    X(WP_EVICTED,       -13, "evicted from a full queue by a newer job")          \
+    X(WP_STALLED,       -14, "stalled: the result channel is full, nobody receives")
 
 /* wp_status: the result of every call that can fail, and the outcome of every
    job. WP_OK is zero; every failure is negative, so `if (s < 0)` tests for any
@@ -292,7 +297,7 @@ typedef int (*wp_job_fn)(void *arg, wp_ctx *ctx);
      status       WP_OK (ran, returned 0), WP_TASK_FAILED (ran, returned code),
                   or, for a job that never ran: WP_CANCELED (its token was
                   canceled, or the pool closed with WP_CANCEL), WP_EXPIRED
-                  (its deadline passed before it started) or WP_DROPPED
+                  (its deadline passed before it started) or WP_EVICTED
                   (evicted from a full queue by WP_DROP_OLDEST).
      queued_ns    time between acceptance and the start of the run (or the
                   outcome, for a job that never ran); measured only when the
@@ -384,7 +389,7 @@ typedef enum wp_priority {
      WP_REJECT       refuse it at once: WP_FULL, counted as rejected.
      WP_TIMEOUT      wait for room up to the submit timeout, then
                      WP_TIMED_OUT, counted as timed out.
-     WP_DROP_OLDEST  evict the oldest job of the lane (it yields WP_DROPPED
+     WP_DROP_OLDEST  evict the oldest job of the lane (it yields WP_EVICTED
                      through its callback and the result channel, counted as
                      evicted) and accept the new one: WP_OK.
      WP_CALLER_RUNS  run the new job on the submitting thread, now: WP_OK
@@ -414,7 +419,11 @@ typedef enum wp_backpressure {
      arg           passed to fn and returned in the job's result.
      id            your identifier, returned in the result (not interpreted).
      backpressure  overrides the pool's policy for this submission.
-     timeout       overrides the pool's submit timeout (used with WP_TIMEOUT).
+     submit_timeout  how long this submission may wait for room in a full
+                   queue: 0 = the pool's; given with WP_BLOCK it bounds the
+                   wait (WP_BLOCK then acts as WP_TIMEOUT). The other
+                   policies never wait. Not the job's own time limit: that
+                   is `deadline`.
      priority      its lane; WP_PRIORITY_NORMAL by default.
      deadline      0 = none; else a duration from submission (on the pool's
                    clock): not started by then, it never runs and yields
@@ -432,7 +441,7 @@ typedef struct wp_job {
     void *arg;
     uint64_t id;
     wp_backpressure backpressure;
-    int64_t timeout;
+    int64_t submit_timeout;
     wp_priority priority;
     int64_t deadline;
     wp_token *token;
@@ -505,7 +514,8 @@ typedef int64_t (*wp_clock_fn)(void *user);
      queue_capacity   queued jobs before backpressure applies; 0 = 1024;
                       rounded up to a power of two; at most 2^30.
      backpressure     policy when the queue is full; 0 = WP_BLOCK.
-     submit_timeout   bound for WP_TIMEOUT; 0 = 1 second.
+     submit_timeout   the bound of WP_TIMEOUT, for jobs that use that policy
+                      without a submit_timeout of their own; 0 = 1 second.
      result_capacity  0 = no result channel; otherwise its capacity (rounded
                       up to a power of two, at most 2^30). When the channel is
                       full, workers wait for a receiver: receive while jobs run,
@@ -535,27 +545,6 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       bucket's size); 0 = 1.
      max_handles      jobs that may hold a wp_handle at once; 0 = 256; at
                       most 2^24. Each slot costs about 100 bytes.
-     take_run         0 or 1 = a worker takes one job per claim on the queue
-                      (the default). 2 .. WP_TAKE_RUN_MAX = while a worker's
-                      jobs are short (under WP_SHORT_JOB_NS, 2 us, on
-                      average, measured; a new worker measures its first
-                      job), it claims up to this many at once (half of the
-                      run it sees published), which cuts the contention
-                      between workers for the queue: empty-job throughput
-                      and batch throughput 1.5x to 4.6x on 2 cores
-                      (bench/results*.md). The price: the rest of a run
-                      waits on that worker, and no other
-                      worker can take it meanwhile. So use it for short,
-                      independent jobs: a job that blocks until another
-                      queued job has run (a barrier between jobs, say) can
-                      deadlock, unless it waits through the pool:
-                      wp_job_wait, wp_result_recv, wp_pool_wait_idle and
-                      wp_pool_help called from a job run the jobs its worker
-                      holds when they are what it waits for. Not taken
-                      under a rate limit, nor once a job of another
-                      priority than WP_PRIORITY_NORMAL has been submitted
-                      (for the rest of the pool's life).
-                      wp_config_high_throughput() sets 8.
      clock, clock_user    the clock for scaling decisions, deadlines, the rate
                           limit and stats times;
                           NULL = the system's monotonic clock. Lets tests
@@ -614,12 +603,7 @@ typedef struct wp_config {
     void (*on_error)(int worker, uint64_t job_id, void *arg, int code, void *user);
     int64_t stall_threshold;
     void (*on_stall)(int worker, uint64_t job_id, int64_t running_ns, void *user);
-    size_t take_run;
 } wp_config;
-
-/* WP_TAKE_RUN_MAX: the largest wp_config.take_run (a worker holds its run in
-   a fixed array of this many queued jobs, 56 bytes each on 64-bit targets). */
-#define WP_TAKE_RUN_MAX 16
 
 /* wp_config_default: every field zero, so every default: a fixed set of one
    worker per online CPU, a queue of 1024, WP_BLOCK, no result channel.
@@ -721,9 +705,6 @@ WP_API wp_status wp_submit_retry(wp_pool *pool, const wp_job *job, const wp_retr
    Returns WP_OK; WP_TIMED_OUT when none came in time; WP_CLOSED when the pool
    is closed and every result has been received (no more will come); or
    WP_INVALID (NULL arguments, negative timeout, or no result channel).
-   With wp_config.take_run > 1, a job that calls it with no result waiting
-   first runs, on its own thread, the jobs its worker holds (while the
-   channel has room and the pool is not paused).
    Thread safety: any number of threads at once. */
 WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
 
@@ -751,10 +732,7 @@ WP_API wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeou
    or unknown handle, a NULL pool or a negative timeout. One thread at a time
    may wait for a given handle.
    Thread safety: any thread, also from inside jobs (a job that waits for a
-   job queued behind it on a busy pool waits for a free worker; with
-   wp_config.take_run > 1, a job waiting for a job its own worker holds runs
-   the held jobs up to that one on its own thread, once the pool is not
-   paused). */
+   job queued behind it on a busy pool waits for a free worker). */
 WP_API wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_result *out);
 
 /* wp_job_cancel: cancels one job: if it has not started it never will
@@ -877,8 +855,7 @@ typedef struct wp_latency {
    every result of every accepted job is received) is exact and satisfies
        submitted == completed + failed + canceled + expired + evicted.
      workers, active, idle   worker threads alive; running a job; waiting.
-     queue_depth             jobs queued now (not counting runs that workers
-                             hold, see wp_config.take_run); queue_capacity
+     queue_depth             jobs queued now; queue_capacity
                              its bound.
      submitted               jobs accepted (WP_CALLER_RUNS and nested
                              jobs run in place included).
@@ -1599,48 +1576,6 @@ static inline bool wp__queue_pop(wp_queue *q, void *out, size_t size)
     return wp__queue_pop_at(q, out, size, NULL);
 }
 
-/* Pops a run of up to `max` elements with one claim: half of the run of
-   published cells it sees from tail (rounded up), so that other consumers
-   find the rest. Each cell is checked before the claim; a cell seen
-   published stays so until its position is claimed, and nobody else can
-   claim it while tail has not moved. Answers how many were popped (0:
-   empty); *pos gets the first one's position. */
-static size_t wp__queue_pop_run(wp_queue *q, void *out, size_t max, size_t size, size_t *pos)
-{
-    size_t ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    size_t seen;
-    for (;;) {
-        for (seen = 0; seen < 2 * max; seen++) {
-            size_t want = ticket + (seen + 1) * WP__TICKET;
-            if (atomic_load_explicit(wp__cell_seq(q, ticket + seen * WP__TICKET),
-                                     memory_order_acquire) != want)
-                break;
-        }
-        if (seen == 0) {
-            ptrdiff_t diff = (ptrdiff_t)(atomic_load_explicit(wp__cell_seq(q, ticket),
-                                                              memory_order_acquire)
-                                         - (ticket + WP__TICKET));
-            if (diff < 0)
-                return 0; /* not yet published: empty */
-            ticket = atomic_load_explicit(&q->tail, memory_order_relaxed);
-            continue;
-        }
-        seen = (seen + 1) / 2;
-        if (seen > max)
-            seen = max;
-        if (atomic_compare_exchange_weak_explicit(&q->tail, &ticket, ticket + seen * WP__TICKET,
-                                                  memory_order_relaxed, memory_order_relaxed))
-            break;
-    }
-    for (size_t i = 0; i < seen; i++) {
-        atomic_size_t *seq = wp__cell_seq(q, ticket + i * WP__TICKET);
-        wp__elem_copy((unsigned char *)out + i * size, wp__cell_data(seq), size);
-        atomic_store_explicit(seq, ticket + (i + (q->mask + 1)) * WP__TICKET, memory_order_release);
-    }
-    *pos = ticket / WP__TICKET;
-    return seen;
-}
-
 /* Pushes up to n elements with one claim: the run of free cells from head
    (each checked before the claim; a cell seen free stays free until its
    position is claimed). Answers how many were pushed; *why tells why not
@@ -1906,10 +1841,14 @@ enum { WP__AGAIN = 1, WP__DONE = 0 };
 #ifndef WP_ROOM_SPIN_COUNT
 #  define WP_ROOM_SPIN_COUNT 16
 #endif
-/* The mean run time per job below which a worker of a pool with
-   wp_config.take_run > 1 claims runs of jobs (see "Runs of short jobs"). */
-#ifndef WP_SHORT_JOB_NS
-#  define WP_SHORT_JOB_NS WP_US(2)
+/* The most jobs one thread's stack may hold at once (see wp__depth). */
+#ifndef WP_NEST_MAX
+#  define WP_NEST_MAX 16
+#endif
+/* How long a submitter waits for room while the result channel is stalled
+   (see wp__results_stalled) before it answers WP_STALLED. */
+#ifndef WP_STALL_NS
+#  define WP_STALL_NS WP_SEC(1)
 #endif
 
 
@@ -2026,20 +1965,11 @@ typedef struct wp__worker {
     atomic_uint_least64_t canceled;
     atomic_uint_least64_t expired;
     atomic_uint_least64_t ran_inline; /* nested and caller-run submissions */
-    atomic_int busy;
+    atomic_int phase;                 /* enum wp__phase */
     atomic_int state;                 /* enum wp__slot_state */
     int index;
     wp_pool *pool;
     wp__thread thread;
-    /* A run of jobs claimed at once and not yet run, and what decides the
-       size of the next claim (see wp__worker_take). The worker's own thread
-       alone touches these. */
-    wp__task held[WP_TAKE_RUN_MAX];
-    unsigned held_next, held_count;
-    bool short_jobs;        /* the last jobs measured ran under WP_SHORT_JOB_NS */
-    unsigned since_probe;   /* single takes since the last measured one */
-    unsigned measured_jobs; /* jobs in the take being measured (0: none) */
-    int64_t measured_at;    /* when that take was made */
     /* Observability, written only by this worker (single-writer stores) and
        summed by wp_pool_stats; obs_reported belongs to the watchdog. */
     _Alignas(WP_CACHE_LINE) atomic_uint_least64_t obs_wait[WP_LATENCY_BUCKETS];
@@ -2057,6 +1987,11 @@ typedef struct wp__worker {
     uint64_t obs_reported;              /* the obs_seq last reported stalled */
 } wp__worker;
 
+/* Where a worker is with respect to starting jobs, for wp_pool_pause's
+   handshake (see wp__claim_start): idle, about to start the job it took,
+   or running one. Read by stats as "active". */
+enum wp__phase { WP__PHASE_IDLE = 0, WP__PHASE_STARTING, WP__PHASE_RUNNING };
+
 /* A worker slot is free, holds a running thread, or holds a thread that has
    finished (or is finishing) and must be joined before the slot is reused. */
 enum wp__slot_state { WP__SLOT_FREE = 0, WP__SLOT_RUNNING, WP__SLOT_EXITED };
@@ -2073,7 +2008,6 @@ struct wp_pool {
     char name[64];
     int slots;               /* worker slots: the max_workers at create */
     bool inline_only;
-    size_t take_run;         /* wp_config.take_run, 1 .. WP_TAKE_RUN_MAX */
     wp_backpressure backpressure;
     int64_t submit_timeout;
     wp_thread_hook on_thread_start;
@@ -2100,6 +2034,10 @@ struct wp_pool {
     atomic_int destroying;
     atomic_int live;         /* workers counted in, packed: see wp__started */
     atomic_int helpers;      /* other threads producing outcomes right now */
+    bool credited;           /* inline-only with a result channel: see wp__take_credit */
+    atomic_size_t credits;   /* free result cells not promised to a runner */
+    atomic_int receivers;    /* threads waiting in wp_result_recv */
+    atomic_int delivering;   /* threads waiting for room in the result channel */
     atomic_int inline_unit;  /* an inline-only pool's stand-in for workers */
     atomic_uint_least64_t suspends; /* jobs set aside on their thread: waiting */
     atomic_uint_least64_t resumes;  /* for idle, helping, or running a nested job */
@@ -2179,47 +2117,62 @@ static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task 
 static int wp__observe_start(wp_pool *pool, const wp_config *cfg);
 static void wp__observe_stop(wp_pool *pool);
 static void wp__observe_stats(wp_pool *pool, wp_stats *out);
-static inline void wp__observe_submit(wp_pool *pool, wp__task *t);
-static void wp__observe_full(wp_pool *pool);
-static inline int64_t wp__observe_begin(wp_pool *pool, wp__worker *w, const wp__task *t);
-static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
-                                   int64_t start);
-static int wp__observe_start(wp_pool *pool, const wp_config *cfg);
-static void wp__observe_stop(wp_pool *pool);
-static void wp__observe_stats(wp_pool *pool, wp_stats *out);
 
-/* The worker the current thread is, if it is one; lets a pool recognise its
-   own threads (nested submission, close from inside a job). */
-static _Thread_local wp__worker *wp__self;
-static void wp__run_held(wp_pool *pool, const wp__slot *upto);
-static bool wp__holds_slot(wp_pool *pool, const wp__slot *slot);
 static bool wp__is_paused(wp_pool *pool);
 
-/* The pool whose job this thread is running, if it is not one of that
-   pool's workers (helpers, WP_CALLER_RUNS). */
-static _Thread_local wp_pool *wp__job_pool;
+/* --- the runner record ------------------------------------------------------
 
-/* How deep nested submissions run inline on this thread (see wp__run_here). */
-static _Thread_local int wp__inline_depth;
-#define WP__MAX_INLINE_DEPTH 64
+   What the calling thread is doing for which pool, in one place. A thread
+   pushes a record when it starts working for a pool and pops it when it
+   stops, on its own stack, linked to the record it came from:
+   - a worker, for its thread's whole life (as: its wp__worker);
+   - any other thread that runs or ends the pool's jobs (wp_pool_help,
+     helping while it waits, the close of an inline-only pool, a job run in
+     place by WP_CALLER_RUNS or a nested submission, an eviction): for that
+     call (as: the pool's shared `external` counters, worker index -1);
+   - and every job, for its run, its callback and its delivery (in_job).
+   Every question "is this thread one of the pool's own / inside one of its
+   jobs / how deep are its jobs nested" reads the chain (wp__find,
+   wp__depth). A thread not yet working for the pool counts itself in
+   `helpers` on entry, so that close and wp_result_recv wait for it as for
+   a worker (see wp__enter). */
+typedef struct wp__runner {
+    wp_pool *pool;
+    wp__worker *as;      /* whose counters and worker index it uses */
+    bool in_job;         /* runs a job: its function, callback, delivery */
+    bool counted;        /* counted in pool->helpers by this record */
+    bool aside;          /* set its thread's job aside (see wp__enter) */
+    int depth;           /* jobs on this thread's stack, across pools */
+    struct wp__runner *outer;
+} wp__runner;
+
+static _Thread_local wp__runner *wp__top;
+
+/* The innermost record of `pool` on this thread (only those in a job, when
+   asked), or NULL. */
+static wp__runner *wp__find(const wp_pool *pool, bool in_job)
+{
+    for (wp__runner *r = wp__top; r; r = r->outer)
+        if (r->pool == pool && (r->in_job || !in_job))
+            return r;
+    return NULL;
+}
+
+/* The pool's own workers and threads inside its jobs: there, waiting for
+   the pool could mean waiting for ourselves. */
+static bool wp__on_own_thread(const wp_pool *pool) { return wp__find(pool, false) != NULL; }
+
+static bool wp__in_job(const wp_pool *pool) { return wp__find(pool, true) != NULL; }
+
+/* How many jobs this thread's stack holds now. Helping stops at
+   WP_NEST_MAX: past it a waiting thread parks instead of running more,
+   so the stack cannot grow with the length of the queue. */
+static int wp__depth(void) { return wp__top ? wp__top->depth : 0; }
+
+static bool wp__may_nest(void) { return wp__depth() < WP_NEST_MAX; }
 
 /* Jobs this thread has taken from any queue: drives the fairness quota. */
 static _Thread_local unsigned wp__takes;
-
-/* True on the pool's own workers and on threads inside one of its jobs:
-   there, waiting for the pool could mean waiting for ourselves. */
-static bool wp__on_own_thread(const wp_pool *pool)
-{
-    return (wp__self != NULL && wp__self->pool == pool) || wp__job_pool == pool;
-}
-
-/* True on a thread that is inside one of the pool's jobs right now. */
-static bool wp__in_job(const wp_pool *pool)
-{
-    return (wp__self != NULL && wp__self->pool == pool
-            && atomic_load_explicit(&wp__self->busy, memory_order_relaxed))
-        || wp__job_pool == pool;
-}
 
 /* Adds one to an outcome counter. A worker's own counters have a single
    writer: a plain load and store, no locked instruction. Release, so that a
@@ -2341,7 +2294,9 @@ static void wp__deliver(wp_pool *pool, const wp_result *r)
         /* Our outcome is counted already: whoever waits for the pool to idle
            must not wait for this receiver too. */
         wp__ws_notify(&pool->idle, true);
+        atomic_fetch_add_explicit(&pool->delivering, 1, memory_order_relaxed);
         wp__ws_await(&pool->result_room, WP_FOREVER, wp__attempt_push_result, a, NULL);
+        atomic_fetch_sub_explicit(&pool->delivering, 1, memory_order_relaxed);
     }
     wp__ws_notify(&pool->result_ready, false);
 }
@@ -2373,20 +2328,31 @@ static int wp__attempt_recv(void *arg)
     return WP__AGAIN;
 }
 
+static bool wp__inline_run_one(wp_pool *pool);
+static void wp__give_credit(wp_pool *pool);
+
 wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
 {
     if (!pool || !out || timeout < 0 || !pool->results)
         return WP_INVALID;
     wp__recv_args a = { pool, out };
-    if (wp__attempt_recv(&a) == WP_OK) {
-        wp__ws_notify(&pool->result_room, false);
-        return WP_OK;
+    int r = wp__attempt_recv(&a);
+    /* Nobody else runs an inline-only pool's jobs: its receiver produces
+       the results it waits for. */
+    while (r == WP__AGAIN && pool->inline_only && wp__inline_run_one(pool))
+        r = wp__attempt_recv(&a);
+    if (r == WP__AGAIN && timeout != WP_NOWAIT) {
+        /* Counted as receiving while it waits: see wp__results_stalled. */
+        atomic_fetch_add_explicit(&pool->receivers, 1, memory_order_seq_cst);
+        r = wp__ws_await(&pool->result_ready, wp__deadline(timeout), wp__attempt_recv, &a, NULL);
+        atomic_fetch_sub_explicit(&pool->receivers, 1, memory_order_relaxed);
     }
-    wp__run_held(pool, NULL);
-    int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
-    int r = wp__ws_await(&pool->result_ready, deadline, wp__attempt_recv, &a, NULL);
-    if (r == WP_OK)
-        wp__ws_notify(&pool->result_room, false);
+    if (r == WP_OK) {
+        if (pool->credited)
+            wp__give_credit(pool);
+        else
+            wp__ws_notify(&pool->result_room, false);
+    }
     return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
 }
 
@@ -2474,18 +2440,24 @@ static wp__slot *wp__slot_named(wp_pool *pool, wp_handle h, uint64_t *state)
     return slot;
 }
 
-/* Sets RELEASED on a current handle; frees the slot if the job is done. */
+/* Sets RELEASED on a current handle; frees the slot if the job is done,
+   after copying its result to `out` (if not NULL). The result is read only
+   after our CAS has set RELEASED on a DONE slot: from then on nobody else
+   may free the slot, so no next job can be writing it (a copy made before
+   the CAS could race with a release by another thread and the slot's
+   reuse). */
 static wp_status wp__slot_release(wp_pool *pool, wp_handle h, wp_result *out)
 {
     uint64_t state;
     wp__slot *slot = wp__slot_named(pool, h, &state);
     while (slot) {
-        if (out)
-            *out = slot->result;
         if (atomic_compare_exchange_weak_explicit(&slot->state, &state, state | WP__H_RELEASED,
                                                   memory_order_acq_rel, memory_order_acquire)) {
-            if (state & WP__H_DONE)
+            if (state & WP__H_DONE) {
+                if (out)
+                    *out = slot->result;
                 wp__slot_free(pool, slot, state);
+            }
             return WP_OK;
         }
         if (wp__gen(state) != h.generation || (state & (WP__H_RELEASED | WP__H_FREE)))
@@ -2508,11 +2480,10 @@ static int wp__attempt_job_done(void *arg)
         return WP_INVALID;
     if (!(state & WP__H_DONE))
         return WP__AGAIN;
-    wp_result r;
-    if (wp__slot_release(a->pool, a->handle, &r) != WP_OK)
+    /* DONE only ever stays set until the slot is freed, so a successful
+       release here found it set and copied the result. */
+    if (wp__slot_release(a->pool, a->handle, a->out) != WP_OK)
         return WP_INVALID; /* another thread took it first */
-    if (a->out)
-        *a->out = r;
     return WP_OK;
 }
 
@@ -2522,23 +2493,6 @@ wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_resul
         return WP_INVALID;
     wp__job_wait_args a = { pool, handle, out };
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
-    uint64_t state;
-    wp__slot *target = wp__slot_named(pool, handle, &state);
-    /* A job waiting for a job its own worker holds must run it itself (see
-       "Runs of short jobs"); a pause puts that off, so meanwhile it looks
-       again every millisecond. */
-    while (target && wp__holds_slot(pool, target)) {
-        wp__run_held(pool, target);
-        if (!wp__holds_slot(pool, target))
-            break;
-        int64_t soon = wp__deadline(WP_MS(1));
-        int r = wp__ws_await(&pool->job_done, soon < deadline ? soon : deadline,
-                             wp__attempt_job_done, &a, NULL);
-        if (r != WP__AGAIN)
-            return (wp_status)r;
-        if (deadline == INT64_MIN || wp__now_ns() >= deadline)
-            return WP_TIMED_OUT;
-    }
     int r = wp__ws_await(&pool->job_done, deadline, wp__attempt_job_done, &a, NULL);
     return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
 }
@@ -2577,7 +2531,7 @@ static atomic_uint_least64_t *wp__outcome_counter(wp_pool *pool, wp__worker *w, 
     case WP_TASK_FAILED: return &w->failed;
     case WP_CANCELED: return &w->canceled;
     case WP_EXPIRED: return &w->expired;
-    default: return &pool->evicted; /* WP_DROPPED: evicted from the queue */
+    default: return &pool->evicted; /* WP_EVICTED */
     }
 }
 
@@ -2625,10 +2579,14 @@ static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
     return WP_OK;
 }
 
-/* Runs (or cancels, or expires) one task on runner `w`, and records its one
-   outcome. */
-static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
+/* Runs (or cancels, or expires) one task for the thread whose record is
+   `by`, and records its one outcome. The run, the callback and the
+   delivery happen inside a job record, one level deeper on this stack. */
+static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
 {
+    wp__worker *w = by->as;
+    wp__runner job = { pool, w, true, false, false, by->depth + 1, wp__top };
+    wp__top = &job;
     bool timed = pool->results != NULL || t->on_done != NULL || wp__slot_of(t) != NULL;
     int64_t start = timed ? wp__now_ns() : 0;
     wp_ctx ctx = { pool, t, NULL, w->index };
@@ -2637,10 +2595,12 @@ static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
     if (outcome == WP_OK && t->token && t->token->state)
         atomic_fetch_or_explicit(t->token->state, WP__H_RUNNING, memory_order_relaxed);
     if (w->index >= 0) {
-        /* Busy until the callback has run; saved and restored, since a
-           nested submission runs inside another job. */
-        int was_busy = atomic_load_explicit(&w->busy, memory_order_relaxed);
-        atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
+        /* Running until the callback has run; saved and restored, since a
+           job may run inside another on this worker. */
+        int was = atomic_load_explicit(&w->phase, memory_order_relaxed);
+        atomic_store_explicit(&w->phase, WP__PHASE_RUNNING, memory_order_relaxed);
+        if (was != WP__PHASE_RUNNING) /* the outermost job: idle after it */
+            was = WP__PHASE_IDLE;
         if (outcome == WP_OK) {
             int64_t obs = wp__observe_begin(pool, w, t); /* observability */
             code = t->fn(t->arg, &ctx);
@@ -2648,19 +2608,15 @@ static void wp__execute(wp_pool *pool, wp__worker *w, const wp__task *t)
             outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
         }
         wp__conclude(pool, w, t, outcome, code, ctx.value, start);
-        atomic_store_explicit(&w->busy, was_busy, memory_order_relaxed);
-        return;
+        atomic_store_explicit(&w->phase, was, memory_order_relaxed);
+    } else {
+        if (outcome == WP_OK) {
+            code = t->fn(t->arg, &ctx);
+            outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
+        }
+        wp__conclude(pool, w, t, outcome, code, ctx.value, start);
     }
-    /* Another thread: inside one of this pool's jobs until its callback has
-       run, so that close or wait_idle from either knows where it is. */
-    wp_pool *outer = wp__job_pool;
-    wp__job_pool = pool;
-    if (outcome == WP_OK) {
-        code = t->fn(t->arg, &ctx);
-        outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
-    }
-    wp__conclude(pool, w, t, outcome, code, ctx.value, start);
-    wp__job_pool = outer;
+    wp__top = job.outer;
 }
 
 /* --- taking jobs: priorities, fairness, rate limit ------------------------ */
@@ -2804,188 +2760,11 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
     return wp__lanes_drained(pool) ? WP__FINISHED : WP__AGAIN;
 }
 
-/* Runs of short jobs (wp_config.take_run). A worker whose jobs are short
-   claims several at once (wp__queue_pop_run: half of the published run it
-   sees, at most take_run), so that workers contend for the queue's tail
-   once per run instead of once per job. The run is held on the worker, so it is kept
-   short and only for short jobs: a job waits behind at most take_run - 1
-   short ones that another worker cannot take meanwhile (but a job that
-   turns out long holds the rest of its run up: see wp_config).
-   "Short" is measured, not guessed: one clock read per run gives the run's
-   mean time per job; a worker whose jobs average WP_SHORT_JOB_NS or more
-   goes back to taking one job at a time, measuring one take in
-   WP__PROBE_EVERY, and takes runs again once a measured job is short.
-
-   Runs are taken only in the plain case: one lane in use (priorities keep
-   their exact order), no rate limit (which counts starts one by one). What a
-   run changes elsewhere:
-   - pause: the worker holds the rest of its run, as it holds a job it took
-     as the pause landed (wp__attempt_take_or_retire);
-   - close: a drain runs the held jobs; a cancel reaches them through
-     wp__verdict like any queued job;
-   - waiting inside a job: wp_job_wait for a held job runs the held jobs
-     up to that one, and wp_result_recv with no result waiting runs them
-     while the channel has room (wp__run_held); wp_pool_wait_idle and
-     wp_pool_help take them before the queue's (wp__help_one). So a job
-     that waits this way for a job held behind it cannot deadlock, and a
-     lock held across a wait never sees an unrelated job run under it;
-   - a worker with held jobs does not retire, and parks only while paused
-     (then with no idle deadline). */
-#define WP__PROBE_EVERY 16
-
-#ifdef WORKERPOOL_TESTING
-/* Test hook: workers started from now on assume short jobs, so that a
-   test's first claim is a run (deterministic tests of runs). */
-static atomic_int wp__start_short;
-WP_API void wp__test_start_short(int on);
-WP_API void wp__test_start_short(int on) { atomic_store(&wp__start_short, on); }
-static bool wp__starts_short(void) { return atomic_load(&wp__start_short) != 0; }
-#else
-static bool wp__starts_short(void) { return false; }
-#endif
-
-static bool wp__holds(const wp__worker *w)
-{
-    return w->held_next < w->held_count;
-}
-
-/* The wake-up of blocked submitters for a run of pops at positions pos ..
-   pos + n - 1: the rule of wp__notify_room for each, with one notify. */
-static void wp__notify_room_run(wp_pool *pool, int lane, size_t pos, size_t n)
-{
-    if (n == 1) {
-        wp__notify_room(pool, lane, pos);
-        return;
-    }
-    /* Does pos .. pos + n - 1 hold a multiple of room_every? (pos - 1 wraps
-       for pos 0, which is one.) */
-    size_t m = pool->room_mask;
-    if (((pos + n - 1) & ~m) != ((pos - 1) & ~m)
-        || atomic_load_explicit(&pool->room_timed, memory_order_relaxed))
-        wp__ws_notify(&pool->job_room[lane], true);
-}
-
-/* Ends the measurement of the take just run through, if one was made:
-   answers the clock it read (0: none). */
-static int64_t wp__judge_take(wp__worker *w)
-{
-    if (w->measured_jobs == 0)
-        return 0;
-    int64_t now = wp__now_ns();
-    w->short_jobs = now - w->measured_at < (int64_t)w->measured_jobs * WP_SHORT_JOB_NS;
-    w->measured_jobs = 0;
-    return now;
-}
-
-/* wp__take for a worker: its held run first, then a new run while its jobs
-   are short, else one job. */
-static inline int wp__worker_take(wp_pool *pool, wp__worker *w, wp__task *t, int64_t *wait)
-{
-    if (pool->take_run == 1) /* the default: nothing held, nothing measured */
-        return wp__take(pool, t, wait);
-    if (wp__holds(w)) {
-        *t = w->held[w->held_next++];
-        return WP__GOT;
-    }
-    int64_t now = wp__judge_take(w);
-    bool plain = pool->rate_interval == 0
-        && !atomic_load_explicit(&pool->lanes_used, memory_order_acquire);
-    if (!plain)
-        return wp__take(pool, t, wait);
-    if (!w->short_jobs) {
-        int r = wp__take(pool, t, wait);
-        if (r == WP__GOT && ++w->since_probe >= WP__PROBE_EVERY) {
-            w->since_probe = 0;
-            w->measured_jobs = 1;
-            w->measured_at = wp__now_ns();
-        }
-        return r;
-    }
-    size_t pos;
-    wp_queue *lane = pool->lanes[WP__LANE_NORMAL];
-    size_t n = wp__queue_pop_run(lane, w->held, pool->take_run, sizeof *t, &pos);
-    if (n == 0)
-        return wp__lanes_drained(pool) ? WP__FINISHED : WP__AGAIN;
-    wp__notify_room_run(pool, WP__LANE_NORMAL, pos, n);
-    *t = w->held[0];
-    w->held_next = 1;
-    w->held_count = (unsigned)n;
-    if (n > 1) {
-        w->measured_jobs = (unsigned)n;
-        w->measured_at = now ? now : wp__now_ns();
-    }
-    return WP__GOT;
-}
-
 /* --- threads that are not workers ---------------------------------------- */
 
-static void wp__helper_enter(wp_pool *pool);
-static void wp__helper_leave(wp_pool *pool);
-static void wp__suspend(wp_pool *pool);
-static void wp__resume(wp_pool *pool);
+static bool wp__is_closed(const wp_pool *pool);
 
-/* Whether the calling thread is a worker of `pool` holding the job of
-   `slot` in its run. */
-static bool wp__holds_slot(wp_pool *pool, const wp__slot *slot)
-{
-    wp__worker *self = wp__self;
-    if (!self || self->pool != pool)
-        return false;
-    for (unsigned i = self->held_next; i < self->held_count; i++)
-        if (wp__slot_of(&self->held[i]) == slot)
-            return true;
-    return false;
-}
-
-/* A job about to block in wp_job_wait or wp_result_recv on its worker runs
-   the held jobs that nobody else can (see "Runs of short jobs"): up to
-   `upto`, the slot of the job waited for (wp_job_wait; nothing if it is not
-   held), or all of them while the channel has room (wp_result_recv: NULL).
-   It stops when a pause lands. Counted as helping, and the waiting job set
-   aside meanwhile, as in wp_pool_help. */
-static void wp__run_held(wp_pool *pool, const wp__slot *upto)
-{
-    wp__worker *self = wp__self;
-    if (!self || self->pool != pool || !wp__holds(self) || wp__is_paused(pool))
-        return;
-    /* Only a wait for a held job runs held jobs, and only up to it. */
-    unsigned end = self->held_next;
-    if (upto) {
-        for (unsigned i = self->held_next; i < self->held_count; i++)
-            if (wp__slot_of(&self->held[i]) == upto)
-                end = i + 1;
-    } else {
-        end = self->held_count;
-    }
-    if (end == self->held_next)
-        return;
-    bool in_job = wp__in_job(pool);
-    if (in_job)
-        wp__suspend(pool);
-    wp__helper_enter(pool);
-    while (self->held_next < end && !wp__is_paused(pool)) {
-        if (!upto && pool->results
-            && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
-            break; /* wp_result_recv: the caller is the receiver */
-        wp__task t = self->held[self->held_next++];
-        wp__execute(pool, self, &t); /* on its worker: stats, hooks, on_error */
-    }
-    wp__helper_leave(pool);
-    if (in_job)
-        wp__resume(pool);
-}
-
-/* A thread that is not a worker and may produce outcomes (it helps, evicts or
-   runs a job in place) counts itself in `helpers` meanwhile, so that close
-   and wp_result_recv wait for it as for a worker. The release fence orders
-   the count before the pop that follows: a worker that sees the queue
-   drained by that pop (acquire) then sees the count too. */
-static void wp__helper_enter(wp_pool *pool)
-{
-    atomic_fetch_add_explicit(&pool->helpers, 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-}
-
+/* Wakes whoever waits for a producer of outcomes to go away. */
 static void wp__helper_leave(wp_pool *pool)
 {
     atomic_fetch_sub_explicit(&pool->helpers, 1, memory_order_release);
@@ -2994,92 +2773,157 @@ static void wp__helper_leave(wp_pool *pool)
     wp__ws_notify(&pool->exited, true);
 }
 
-/* Takes and runs one job on the calling thread (counted in as a helper).
-   False when none may be taken now: none queued, the rate limit, or (unless
-   `must`) a full result channel, whose receiver may be this very thread. */
-static bool wp__help_one(wp_pool *pool, bool must)
+/* Pushes record `r`: this thread now works for `pool`, as its worker `as`,
+   or (as NULL) with the identity of a record it already has for the pool,
+   else as the pool's `external` runner. A thread that did not work for the
+   pool yet counts itself in `helpers` first and then looks whether the
+   pool is closed, seq_cst on both sides, so that a close either sees it
+   counted or it sees the close; with `open_only` a closed pool refuses the
+   entry (false). A job of this pool whose thread enters to do the pool's
+   work (wait, help, run a nested job) is set aside meanwhile: wp_pool_wait_idle
+   called from jobs does not wait for it, so jobs that wait on each other
+   this way cannot deadlock. */
+static bool wp__enter(wp__runner *r, wp_pool *pool, wp__worker *as, bool open_only)
 {
-    wp__task t;
-    int64_t wait;
-    if (!must && pool->results && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
-        return false;
-    wp__worker *self = wp__self;
-    if (self && self->pool == pool && wp__holds(self)) { /* see "Runs of short jobs" */
-        t = self->held[self->held_next++];
-        wp__execute(pool, self, &t);
-        return true;
+    wp__runner *known = wp__find(pool, false);
+    r->pool = pool;
+    r->as = as ? as : known ? known->as : &pool->external;
+    r->in_job = false;
+    r->counted = known == NULL && as == NULL;
+    r->aside = known != NULL && known->in_job;
+    r->depth = wp__depth();
+    r->outer = wp__top;
+    if (r->counted) {
+        atomic_fetch_add_explicit(&pool->helpers, 1, memory_order_seq_cst);
+        if (open_only && wp__is_closed(pool)) {
+            wp__helper_leave(pool);
+            return false;
+        }
     }
-    if (wp__take(pool, &t, &wait) != WP__GOT)
-        return false;
-    wp__execute(pool, &pool->external, &t);
+    if (r->aside) { /* see wp__attempt_idle */
+        atomic_fetch_add_explicit(&pool->suspends, 1, memory_order_seq_cst);
+        wp__ws_notify(&pool->idle, true);
+    }
+    wp__top = r;
     return true;
 }
 
-/* A job whose thread goes off to do the pool's work (wait for idle, help,
-   run a nested job) is set aside meanwhile: wp_pool_wait_idle called from
-   inside jobs does not wait for it, so jobs waiting on each other this way
-   cannot deadlock. */
-static void wp__suspend(wp_pool *pool)
+static void wp__leave(wp__runner *r)
 {
-    atomic_fetch_add_explicit(&pool->suspends, 1, memory_order_seq_cst);
-    wp__ws_notify(&pool->idle, true);
+    wp__top = r->outer;
+    if (r->aside)
+        atomic_fetch_add_explicit(&r->pool->resumes, 1, memory_order_seq_cst);
+    if (r->counted)
+        wp__helper_leave(r->pool);
 }
 
-static void wp__resume(wp_pool *pool)
+/* The credits of an inline-only pool's result channel. Its results come
+   only from threads that run its jobs on their way through a call, and
+   none of them may wait without bound for a receiver (a close or a submit
+   with a timeout must return by it): so each takes a credit, one free
+   cell of the channel, before it takes a job, and the receiver gives it
+   back with the result. Pools with workers, or without a channel, need
+   none: their workers wait for room, as documented. */
+static bool wp__take_credit(wp_pool *pool)
 {
-    atomic_fetch_add_explicit(&pool->resumes, 1, memory_order_seq_cst);
-}
-
-/* A thread that is neither a worker nor a helper yet is about to run a job
-   in place: count it in first, then make sure the pool is not closed, so
-   that a close either sees it in `helpers` or it sees the close (seq_cst on
-   both sides: whichever comes second sees the first). */
-static bool wp__enter_open(wp_pool *pool)
-{
-    atomic_fetch_add_explicit(&pool->helpers, 1, memory_order_seq_cst);
-    if (!(atomic_load_explicit(&pool->lanes[0]->head, memory_order_seq_cst) & WP__CLOSED_BIT))
+    if (!pool->credited || atomic_load_explicit(&pool->destroying, memory_order_acquire))
         return true;
-    wp__helper_leave(pool);
-    return false;
+    size_t c = atomic_load_explicit(&pool->credits, memory_order_relaxed);
+    do {
+        if (c == 0)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&pool->credits, &c, c - 1,
+                                                    memory_order_acquire, memory_order_relaxed));
+    return true;
+}
+
+static void wp__give_credit(wp_pool *pool)
+{
+    if (pool->credited) {
+        atomic_fetch_add_explicit(&pool->credits, 1, memory_order_release);
+        wp__ws_notify(&pool->result_room, true);
+    }
+}
+
+static int wp__attempt_credit(void *arg)
+{
+    return wp__take_credit((wp_pool *)arg) ? WP__DONE : WP__AGAIN;
+}
+
+/* Waits until `deadline` for a credit (see wp__take_credit). */
+static bool wp__await_credit(wp_pool *pool, int64_t deadline)
+{
+    return wp__ws_await(&pool->result_room, deadline, wp__attempt_credit, pool, NULL) == WP__DONE;
+}
+
+static void wp__inline_finish(wp_pool *pool);
+
+/* Takes and runs one job on the calling thread, whose record is `by`.
+   False when none may be taken now: none queued, the rate limit, this
+   thread's stack already holds WP_NEST_MAX jobs, or (unless `must`) a full
+   result channel, whose receiver may be this very thread; in an inline-only
+   pool, no credit. */
+static bool wp__help_one(wp_pool *pool, wp__runner *by, bool must)
+{
+    wp__task t;
+    int64_t wait;
+    if (by->depth >= WP_NEST_MAX && !must) /* see wp__close_inline */
+        return false;
+    if (!must && !pool->credited && pool->results
+        && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
+        return false;
+    if (!wp__take_credit(pool))
+        return false;
+    if (wp__take(pool, &t, &wait) != WP__GOT) {
+        wp__give_credit(pool);
+        return false;
+    }
+    wp__execute(pool, by, &t);
+    return true;
+}
+
+/* wp_result_recv on an inline-only pool: runs one queued job on the
+   receiver; once the pool is closed and drained, retires its unit. */
+static bool wp__inline_run_one(wp_pool *pool)
+{
+    wp__runner self;
+    wp__enter(&self, pool, NULL, false);
+    bool ran = wp__help_one(pool, &self, false);
+    wp__leave(&self);
+    if (wp__is_closed(pool))
+        wp__inline_finish(pool);
+    return ran;
 }
 
 /* Runs a submission right here, on the submitting thread: a nested
    submission into a full queue, or WP_CALLER_RUNS. A job that always submits
-   another would recurse without end, so past a depth bound it is refused. */
+   another would recurse without end: past WP_NEST_MAX it is refused. */
 static wp_status wp__run_here(wp_pool *pool, const wp__task *t)
 {
-    if (wp__inline_depth >= WP__MAX_INLINE_DEPTH) {
+    if (!wp__may_nest()) {
         wp__count(&pool->rejected);
         return WP_WOULD_DEADLOCK;
     }
-    bool worker = wp__self != NULL && wp__self->pool == pool;
-    bool nested = wp__in_job(pool);
-    wp__worker *w = worker ? wp__self : &pool->external;
-    if (!worker && !wp__enter_open(pool)) {
+    wp__runner r;
+    if (!wp__enter(&r, pool, NULL, true)) {
         wp__count(&pool->refused_closed);
         return WP_CLOSED;
     }
-    if (nested)
-        wp__suspend(pool);
-    wp__tally(w, &w->ran_inline);
-    wp__inline_depth++;
-    wp__execute(pool, w, t);
-    wp__inline_depth--;
-    if (nested)
-        wp__resume(pool);
-    if (!worker)
-        wp__helper_leave(pool);
+    if (!wp__take_credit(pool))
+        wp__await_credit(pool, WP_FOREVER);
+    wp__tally(r.as, &r.as->ran_inline);
+    wp__execute(pool, &r, t);
+    wp__leave(&r);
     return WP_OK;
 }
 
-static size_t wp__help(wp_pool *pool, int64_t budget)
+/* Runs queued jobs for `by` until none may be taken or `budget` is spent. */
+static size_t wp__help_for(wp_pool *pool, wp__runner *by, int64_t budget)
 {
     int64_t deadline = wp__deadline(budget);
     size_t ran = 0;
-    wp__helper_enter(pool);
-    while ((budget == WP_FOREVER || wp__now_ns() < deadline) && wp__help_one(pool, false))
+    while ((budget == WP_FOREVER || wp__now_ns() < deadline) && wp__help_one(pool, by, false))
         ran++;
-    wp__helper_leave(pool);
     return ran;
 }
 
@@ -3087,12 +2931,10 @@ size_t wp_pool_help(wp_pool *pool, int64_t budget)
 {
     if (!pool || budget < 0)
         return 0;
-    bool in_job = wp__in_job(pool);
-    if (in_job)
-        wp__suspend(pool);
-    size_t ran = wp__help(pool, budget);
-    if (in_job)
-        wp__resume(pool);
+    wp__runner self;
+    wp__enter(&self, pool, NULL, false);
+    size_t ran = wp__help_for(pool, &self, budget);
+    wp__leave(&self);
     return ran;
 }
 
@@ -3160,8 +3002,7 @@ static int wp__attempt_idle(void *arg)
     }
     if (pending <= aside)
         return WP_OK;
-    bool held = wp__self && wp__self->pool == pool && wp__holds(wp__self);
-    return a->helps && (wp__queued(pool) > 0 || held) ? WP__HELP : WP__AGAIN;
+    return a->helps && wp__queued(pool) > 0 ? WP__HELP : WP__AGAIN;
 }
 
 /* What is left of the time until `deadline`, as a budget for wp_pool_help. */
@@ -3179,18 +3020,22 @@ wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout)
         return WP_INVALID;
     int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
     wp__idle_args a = { pool, wp__in_job(pool), false };
-    a.helps = a.in_job || pool->inline_only;
-    if (a.in_job)
-        wp__suspend(pool);
+    /* Inside a job, or in a pool without workers, the caller runs queued
+       jobs while it waits (up to WP_NEST_MAX deep, then it only waits). */
+    bool enters = a.in_job || pool->inline_only;
+    wp__runner self;
+    if (enters)
+        wp__enter(&self, pool, NULL, false);
+    a.helps = enters && self.depth < WP_NEST_MAX;
     int r;
     do {
-        size_t ran = a.helps ? wp__help(pool, wp__budget_until(deadline)) : 0;
+        size_t ran = a.helps ? wp__help_for(pool, &self, wp__budget_until(deadline)) : 0;
         r = wp__ws_await(&pool->idle, deadline, wp__attempt_idle, &a, NULL);
-        if (r == WP__HELP && ran == 0) /* rate-limited: let the next start come due */
+        if (r == WP__HELP && ran == 0) /* rate-limited, or no room for results */
             wp__sleep_ns(WP_US(100));
     } while (r == WP__HELP && wp__budget_until(deadline) > 0);
-    if (a.in_job)
-        wp__resume(pool);
+    if (enters)
+        wp__leave(&self);
     return r == WP_OK ? WP_OK : WP_TIMED_OUT;
 }
 
@@ -3428,6 +3273,24 @@ static int wp__attempt_unpaused(void *arg)
     return wp__is_paused((wp_pool *)arg) ? WP__AGAIN : WP__DONE;
 }
 
+/* The worker's half of the pause handshake, between taking a job and
+   starting it: it says it is starting, then looks for a pause, seq_cst on
+   both sides; wp_pool_pause sets `paused`, then waits while any worker is
+   starting. So either the pause sees this worker starting and returns only
+   once the job has started, or the worker sees the pause and holds the job
+   until resume (or close, which resumes): no job starts after
+   wp_pool_pause has returned. */
+static void wp__claim_start(wp_pool *pool, wp__worker *w)
+{
+    for (;;) {
+        atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
+        if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst) || wp__is_closed(pool))
+            return;
+        atomic_store_explicit(&w->phase, WP__PHASE_IDLE, memory_order_release);
+        wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_unpaused, pool, NULL);
+    }
+}
+
 typedef struct wp__take_args {
     wp_pool *pool;
     wp__worker *worker;
@@ -3445,15 +3308,11 @@ static int wp__attempt_take_or_retire(void *arg)
     wp_pool *pool = a->pool;
     /* A pause that lost a race with close must not hold the drain up. */
     int r;
-    if (wp__is_paused(pool)) {
-        /* The take just run through ended now, not at resume. */
-        if (!wp__holds(a->worker))
-            wp__judge_take(a->worker);
+    if (wp__is_paused(pool))
         r = WP__AGAIN;
-    } else {
-        r = wp__worker_take(pool, a->worker, a->task, &a->wait);
-    }
-    if (r != WP__AGAIN || wp__holds(a->worker))
+    else
+        r = wp__take(pool, a->task, &a->wait);
+    if (r != WP__AGAIN)
         return r;
     /* Going idle: whoever waits for the pool to idle may be done now. */
     if (a->had_job) {
@@ -3512,13 +3371,8 @@ static wp__thread_ret wp__worker_main(void *arg)
 {
     wp__worker *w = (wp__worker *)arg;
     wp_pool *pool = w->pool;
-    wp__self = w;
-    w->held_next = w->held_count = 0;
-    /* One job at a time until the first one, measured, proves short: a
-       pool of long jobs never piles them onto its first claimer. */
-    w->short_jobs = wp__starts_short();
-    w->measured_jobs = 0;
-    w->since_probe = WP__PROBE_EVERY - 1;
+    wp__runner self;
+    wp__enter(&self, pool, w, false);
     if (pool->on_thread_start)
         pool->on_thread_start(w->index, pool->hook_user);
 
@@ -3528,7 +3382,7 @@ static wp__thread_ret wp__worker_main(void *arg)
     int r;
     for (;;) {
         bool slept;
-        int64_t deadline = wp__holds(w) ? WP_FOREVER : wp__idle_deadline(pool, &idle_since);
+        int64_t deadline = wp__idle_deadline(pool, &idle_since);
         r = wp__ws_await_ex(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a, &slept,
                             wp__worker_may_yield, WP_SPIN_COUNT);
         if (slept) { /* parked since a.idle_ns */
@@ -3544,13 +3398,12 @@ static wp__thread_ret wp__worker_main(void *arg)
                wakes passes the wake-up on while work remains. */
             if (slept && wp__queued(pool) > 0)
                 wp__ws_notify(&pool->job_ready, false);
-            if (atomic_load_explicit(&pool->paused, memory_order_acquire))
-                wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_unpaused, pool, NULL);
-            wp__execute(pool, w, &task);
+            wp__claim_start(pool, w);
+            wp__execute(pool, &self, &task);
             a.had_job = true;
             idle_since = -1;
             if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
-                && !wp__holds(w) && wp__retire_on_request(pool)) {
+                && wp__retire_on_request(pool)) {
                 r = WP__RETIRE;
                 break;
             }
@@ -3560,7 +3413,7 @@ static wp__thread_ret wp__worker_main(void *arg)
             wp__await_rate(pool, a.wait);
         } else if (r == WP__FINISHED || r == WP__RETIRE) {
             break;
-        } else if (!wp__holds(w) && wp__retire_if_idle(pool, idle_since)) { /* idle deadline passed */
+        } else if (wp__retire_if_idle(pool, idle_since)) { /* idle deadline passed */
             r = WP__RETIRE;
             break;
         }
@@ -3573,7 +3426,7 @@ static wp__thread_ret wp__worker_main(void *arg)
     wp__ws_notify(&pool->idle, true);
     if (pool->on_thread_stop)
         pool->on_thread_stop(w->index, pool->hook_user);
-    wp__self = NULL;
+    wp__leave(&self);
     /* A retiring worker already left `live`; marking the slot lets a spawner
        (or destroy) join this thread. */
     atomic_store_explicit(&w->state, WP__SLOT_EXITED, memory_order_release);
@@ -3627,51 +3480,115 @@ static wp_status wp__refused_closed(wp_pool *pool)
     return WP_CLOSED;
 }
 
-/* WP_DROP_OLDEST: evicts the lane's oldest job (it yields WP_DROPPED) until
+/* The outcome of an evicted job, produced on the submitter's thread inside
+   a job record, like any other: its callback is inside the pool's job
+   (close from it is refused, wp_pool_wait_idle from it sets it aside). */
+static void wp__conclude_evicted(wp_pool *pool, wp__runner *by, const wp__task *old)
+{
+    wp__runner job = { pool, by->as, true, false, false, by->depth + 1, wp__top };
+    wp__top = &job;
+    wp__conclude(pool, NULL, old, WP_EVICTED, 0, NULL, wp__now_ns());
+    wp__top = job.outer;
+}
+
+/* WP_DROP_OLDEST: evicts the lane's oldest job (it yields WP_EVICTED) until
    the new one fits. */
 static wp_status wp__evict_and_push(wp_pool *pool, int lane, const wp__task *t)
 {
-    if (!wp__enter_open(pool))
+    wp__runner self;
+    if (!wp__enter(&self, pool, NULL, true))
         return wp__refused_closed(pool);
     enum wp__push_result r;
     while ((r = wp__queue_push(pool->lanes[lane], t, sizeof *t)) == WP__FULL) {
         wp__task old;
         size_t pos;
+        if (!wp__take_credit(pool) && !wp__await_credit(pool, WP_FOREVER))
+            continue;
         if (wp__queue_pop_at(pool->lanes[lane], &old, sizeof old, &pos)) {
             /* A pop like any other: it may be the one a blocked submitter
                of another policy counts on (wp__notify_room). */
             wp__notify_room(pool, lane, pos);
-            wp__conclude(pool, NULL, &old, WP_DROPPED, 0, NULL, wp__now_ns());
-        }
-        else /* a consumer is still copying its job out of the cell */
+            wp__conclude_evicted(pool, &self, &old);
+        } else { /* a consumer is still copying its job out of the cell */
+            wp__give_credit(pool);
             wp__cpu_relax();
+        }
     }
     if (r == WP__PUSHED)
         wp__ws_notify(&pool->job_ready, false);
-    wp__helper_leave(pool);
+    wp__leave(&self);
     return r == WP__PUSHED ? WP_OK : wp__refused_closed(pool);
+}
+
+/* Whether a submitter that waits for room can only wait for a receiver
+   that is not there: the result channel is full, every worker waits to
+   deliver into it (in an inline-only pool: no credit is left), and no
+   thread waits in wp_result_recv. A receiver that is busy elsewhere may
+   still come, hence the grace of WP_STALL_NS before a submitter gives up. */
+static bool wp__results_stalled(wp_pool *pool)
+{
+    if (!pool->results || atomic_load_explicit(&pool->receivers, memory_order_seq_cst) > 0)
+        return false;
+    if (pool->credited)
+        return atomic_load_explicit(&pool->credits, memory_order_relaxed) == 0;
+    int live = wp__started(wp__live(pool));
+    return live > 0 && atomic_load_explicit(&pool->delivering, memory_order_relaxed) >= live;
+}
+
+/* Tracks a stall over repeated looks; true once it has lasted WP_STALL_NS. */
+static bool wp__stall_lasted(wp_pool *pool, int64_t *since)
+{
+    if (!wp__results_stalled(pool)) {
+        *since = -1;
+        return false;
+    }
+    int64_t now = wp__now_ns();
+    if (*since < 0)
+        *since = now;
+    return now - *since >= WP_STALL_NS;
+}
+
+static wp_status wp__refused_stalled(wp_pool *pool)
+{
+    wp__count(&pool->rejected);
+    return WP_STALLED;
 }
 
 /* An inline-only pool has nobody to make room but the submitter: it runs
    the oldest jobs until the new one fits or the deadline passes. */
 static wp_status wp__help_until_pushed(wp_pool *pool, int lane, const wp__task *t, int64_t deadline)
 {
+    wp__runner self;
+    wp__enter(&self, pool, NULL, false);
+    int64_t stalled_since = -1;
+    wp_status s;
     for (;;) {
-        switch (wp__queue_push(pool->lanes[lane], t, sizeof *t)) {
-        case WP__PUSHED: return WP_OK;
-        case WP__SHUT: return wp__refused_closed(pool);
-        default: break;
+        enum wp__push_result r = wp__queue_push(pool->lanes[lane], t, sizeof *t);
+        if (r != WP__FULL) {
+            s = r == WP__PUSHED ? WP_OK : wp__refused_closed(pool);
+            break;
         }
         if (wp__now_ns() >= deadline) {
             wp__count(&pool->timed_out);
-            return WP_TIMED_OUT;
+            s = WP_TIMED_OUT;
+            break;
         }
-        wp__helper_enter(pool);
-        bool ran = wp__help_one(pool, true);
-        wp__helper_leave(pool);
-        if (!ran) /* rate-limited: the next start is not due yet */
+        if (wp__help_one(pool, &self, true))
+            continue;
+        if (wp__stall_lasted(pool, &stalled_since)) {
+            s = wp__refused_stalled(pool);
+            break;
+        }
+        /* No credit (a full result channel): wait for a receiver a while;
+           else the rate limit: the next start is not due yet. */
+        int64_t soon = wp__deadline(WP_MS(10));
+        if (pool->credited && wp__await_credit(pool, soon < deadline ? soon : deadline))
+            wp__give_credit(pool); /* wp__help_one takes it again */
+        else if (!pool->credited)
             wp__sleep_ns(WP_US(100));
     }
+    wp__leave(&self);
+    return s;
 }
 
 /* The lane was full (or closed): apply the backpressure policy. */
@@ -3723,9 +3640,20 @@ static wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
         /* Room comes in runs of room_every cells (wp__notify_room), so a
            submitter that met a full lane spins only briefly: the core it
            would spin on is better spent by a worker draining the lane, and
-           the wake-up it costs is shared by a run of pushes. */
-        r = wp__ws_await_ex(&pool->job_room[lane], deadline, wp__attempt_push_job, &a, NULL,
-                            NULL, pool->room_mask ? WP_ROOM_SPIN_COUNT : WP_SPIN_COUNT);
+           the wake-up it costs is shared by a run of pushes. With a result
+           channel it looks up now and then whether the pool is stalled on
+           a receiver that is not there (see wp__results_stalled). */
+        int spins = pool->room_mask ? WP_ROOM_SPIN_COUNT : WP_SPIN_COUNT;
+        int64_t stalled_since = -1;
+        for (;;) {
+            int64_t until = pool->results ? wp__deadline(WP_STALL_NS / 8) : deadline;
+            r = wp__ws_await_ex(&pool->job_room[lane], until < deadline ? until : deadline,
+                                wp__attempt_push_job, &a, NULL, NULL, spins);
+            if (r != WP__AGAIN || wp__now_ns() >= deadline)
+                break;
+            if (wp__stall_lasted(pool, &stalled_since))
+                return wp__refused_stalled(pool);
+        }
     }
     if (r == WP_OK) {
         wp__ws_notify(&pool->job_ready, false);
@@ -3780,7 +3708,7 @@ static bool wp__policy_ok(wp_backpressure p)
 
 static bool wp__job_ok(const wp_job *job)
 {
-    return job->fn && wp__policy_ok(job->backpressure) && job->timeout >= 0 && job->deadline >= 0
+    return job->fn && wp__policy_ok(job->backpressure) && job->submit_timeout >= 0 && job->deadline >= 0
         && job->priority >= WP_PRIORITY_NORMAL && job->priority <= WP_PRIORITY_LOW;
 }
 
@@ -3800,14 +3728,17 @@ static wp__task wp__task_of(const wp_pool *pool, const wp_job *job)
     return t;
 }
 
+/* A submit timeout bounds any wait for room: WP_BLOCK given one is
+   WP_TIMEOUT (never silently ignored). */
 static wp_backpressure wp__policy_of(const wp_pool *pool, const wp_job *job)
 {
-    return job->backpressure ? job->backpressure : pool->backpressure;
+    wp_backpressure p = job->backpressure ? job->backpressure : pool->backpressure;
+    return p == WP_BLOCK && job->submit_timeout ? WP_TIMEOUT : p;
 }
 
 static int64_t wp__timeout_of(const wp_pool *pool, const wp_job *job)
 {
-    return job->timeout ? job->timeout : pool->submit_timeout;
+    return job->submit_timeout ? job->submit_timeout : pool->submit_timeout;
 }
 
 /* A submission that asked for a handle: take a slot first, give it back if
@@ -3955,7 +3886,12 @@ wp_status wp_pool_pause(wp_pool *pool)
         return WP_INVALID;
     if (wp__is_closed(pool))
         return WP_CLOSED;
-    atomic_store_explicit(&pool->paused, 1, memory_order_release);
+    atomic_store_explicit(&pool->paused, 1, memory_order_seq_cst);
+    /* See wp__claim_start: a worker caught starting starts within moments. */
+    for (int i = 0; i < pool->slots; i++)
+        while (atomic_load_explicit(&pool->workers[i].phase, memory_order_seq_cst)
+               == WP__PHASE_STARTING)
+            wp__thread_yield();
     return WP_OK;
 }
 
@@ -3982,29 +3918,47 @@ static void wp__start_canceling(wp_pool *pool)
     atomic_store_explicit(&pool->canceling, 1, memory_order_release);
 }
 
+/* An inline-only pool has finished once it is closed and every job it
+   accepted has its outcome: it then drops the unit that stands in for
+   workers, so that wp_result_recv can answer WP_CLOSED. */
+static void wp__inline_finish(wp_pool *pool)
+{
+    if (pool->inline_only && wp__lanes_drained(pool)
+        && atomic_exchange_explicit(&pool->inline_unit, 0, memory_order_acq_rel))
+        wp__count_out(pool, 1);
+}
+
 /* An inline-only pool's close: the closing thread drains (or cancels) the
-   queue itself, canceling what is left once the deadline passes. Answers
-   whether it had to. */
+   queue itself, canceling what is left once the deadline passes. Outcomes
+   that find the result channel full when the deadline has passed stay
+   queued: wp_result_recv produces them for its caller, and
+   wp_pool_destroy discards them. Answers whether it was forced. */
 static bool wp__close_inline(wp_pool *pool, int64_t deadline)
 {
     bool forced = false;
-    wp__helper_enter(pool);
+    wp__runner self;
+    wp__enter(&self, pool, NULL, false);
     while (!wp__lanes_drained(pool)) {
-        if (!forced && deadline != WP_FOREVER && wp__now_ns() >= deadline
-            && !atomic_load_explicit(&pool->canceling, memory_order_acquire)) {
+        bool late = deadline != WP_FOREVER && wp__now_ns() >= deadline;
+        if (late && !atomic_load_explicit(&pool->canceling, memory_order_acquire)) {
             wp__start_canceling(pool);
             forced = true;
         }
-        if (wp__help_one(pool, true))
+        if (wp__help_one(pool, &self, true))
             continue;
-        if (wp__queued(pool) > 0) /* the rate limit: the next start is not due */
-            wp__sleep_ns(WP_US(100));
-        else /* a submitter still copying into a cell it claimed before close */
+        if (wp__queued(pool) == 0) { /* a submitter still copying into a cell */
             wp__thread_yield();
+        } else if (!pool->credited || atomic_load_explicit(&pool->credits, memory_order_relaxed)) {
+            wp__sleep_ns(WP_US(100)); /* the rate limit: the next start is not due */
+        } else if (late) {
+            forced = true; /* no room for outcomes, and no time left */
+            break;
+        } else if (wp__await_credit(pool, deadline)) {
+            wp__give_credit(pool); /* wp__help_one takes it again */
+        }
     }
-    wp__helper_leave(pool);
-    if (atomic_exchange_explicit(&pool->inline_unit, 0, memory_order_acq_rel))
-        wp__count_out(pool, 1);
+    wp__leave(&self);
+    wp__inline_finish(pool);
     return forced;
 }
 
@@ -4103,10 +4057,6 @@ static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
         out->max_handles = 256;
     if (out->max_handles > ((size_t)1 << 24))
         return WP_INVALID;
-    if (out->take_run > WP_TAKE_RUN_MAX)
-        return WP_INVALID;
-    if (out->take_run == 0)
-        out->take_run = 1;
     size_t cap = wp__queue_round_capacity(out->queue_capacity);
     if (out->scale_up_threshold == 0)
         out->scale_up_threshold = 4;
@@ -4132,7 +4082,6 @@ wp_config wp_config_high_throughput(void)
 {
     wp_config c = wp_config_default();
     c.queue_capacity = 16384;
-    c.take_run = 8;
     return c;
 }
 
@@ -4261,7 +4210,6 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     pool->clock_user = cfg->clock_user;
     pool->created_ns = wp__pool_now(pool);
     pool->inline_only = cfg->inline_only;
-    pool->take_run = cfg->take_run;
     if (cfg->rate_limit > 0) {
         double interval = 1e9 / cfg->rate_limit;
         pool->rate_interval = interval < 1 ? 1 : (int64_t)interval;
@@ -4277,6 +4225,10 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     size_t room_every = (pool->lanes[0]->mask + 1) / 4;
     pool->room_mask = room_every > 1 ? room_every - 1 : 0;
     atomic_init(&pool->helpers, 0);
+    pool->credited = cfg->inline_only && cfg->result_capacity > 0;
+    atomic_init(&pool->credits, pool->results ? wp_queue_capacity(pool->results) : 0);
+    atomic_init(&pool->receivers, 0);
+    atomic_init(&pool->delivering, 0);
     atomic_init(&pool->inline_unit, cfg->inline_only);
     atomic_init(&pool->suspends, 0);
     atomic_init(&pool->resumes, 0);
@@ -4308,7 +4260,7 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
         atomic_init(&w->canceled, 0);
         atomic_init(&w->expired, 0);
         atomic_init(&w->ran_inline, 0);
-        atomic_init(&w->busy, 0);
+        atomic_init(&w->phase, WP__PHASE_IDLE);
         w->index = i;
         w->pool = pool;
     }
@@ -4484,7 +4436,8 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
     for (int i = 0; i < pool->slots; i++) {
         const wp__worker *w = &pool->workers[i];
         wp__add_outcomes(out, w, &inline_runs);
-        out->active += atomic_load_explicit((atomic_int *)&w->busy, memory_order_relaxed);
+        out->active += atomic_load_explicit((atomic_int *)&w->phase, memory_order_relaxed)
+            == WP__PHASE_RUNNING;
     }
     out->evicted = wp__read(&pool->evicted);
     out->workers = wp__started(wp__live(pool))

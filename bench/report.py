@@ -130,8 +130,6 @@ if fails:
 
 notes = {
     "workerpool": "fixed pool, lock-free bounded queue, default config (one job per claim)",
-    "wp_runs": "the same with wp_config.take_run = 8: workers claim runs of up to 8 short "
-               "jobs at once (opt-in; see README, Runs of short jobs)",
     "naive": "mutex + 2 condvars, bounded ring (written in the bench)",
     "glib": "GThreadPool, exclusive threads, unbounded GAsyncQueue",
     "libuv": "uv_queue_work, UV_THREADPOOL_SIZE=2, one loop per producer, malloc per request",
@@ -205,7 +203,7 @@ W(f"| wake-up of a thread sleeping on a condvar (p50) | {fmt(med(per_pass('yards
 W("")
 
 # ---- targets ---------------------------------------------------------------
-OURS = ("workerpool", "wp_runs")
+OURS = ("workerpool",)
 others = [c for c in pool_cts if c not in OURS]
 workers_only = [c for c in others if not flags.get(c, 0) & CALLER_RUNS]
 
@@ -245,7 +243,7 @@ def targets_for(wp):
         ("queue_1p1c wp_queue / ring", ratio_to("wp_queue", "queue_1p1c", "ring", "queue_1p1c"), ">=", 0.9),
         ("queue_2p2c wp_queue / ring", ratio_to("wp_queue", "queue_2p2c", "ring", "queue_2p2c"), ">=", 0.9),
     ]
-    what = "default config" if wp == "workerpool" else "take_run = 8 (wp_runs)"
+    what = "default config"
     W(f"## targets of issue 6: workerpool.h, {what}, this run\n")
     W("| target | measured | goal | |")
     W("|---|---:|---:|---|")
@@ -302,7 +300,7 @@ if a.svg:
     panels = [(w, pool_cts, "Mjobs/s, higher is better") for w in THROUGHPUT]
     panels += [(w, pool_cts, "p50 µs, lower is better") for w in LATENCY]
     panels += [(w, queue_cts, "Mitems/s, higher is better") for w in QUEUES]
-    colors = {"workerpool": "#d62728", "wp_runs": "#ff9896", "wp_queue": "#d62728", "naive": "#7f7f7f",
+    colors = {"workerpool": "#d62728", "wp_queue": "#d62728", "naive": "#7f7f7f",
               "glib": "#1f77b4", "libuv": "#2ca02c", "openmp": "#9467bd",
               "onetbb": "#8c564b", "go": "#17becf", "ring": "#ff7f0e", "ck_ring": "#bcbd22"}
     pw, bar, gap, head, left = 440, 16, 5, 40, 90

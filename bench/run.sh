@@ -84,9 +84,6 @@ sysinc() { pkg-config --cflags "$1" 2>/dev/null | sed 's/-I/-isystem /g'; }
 
 if build_c workerpool $H/harness.c $H/ct_wp.c -pthread; then pool_cts="$pool_cts workerpool"
 else cat "$out/workerpool.err"; echo "bench: cannot build the workerpool contender"; exit 1; fi
-# The same with wp_config.take_run = 8 (runs of short jobs; bench/README.md).
-if build_c wp_runs -DCT_WP_TAKE_RUN=8 $H/harness.c $H/ct_wp.c -pthread; then pool_cts="$pool_cts wp_runs"
-else cat "$out/wp_runs.err"; echo "bench: cannot build the wp_runs contender"; exit 1; fi
 if build_c naive $H/harness.c $H/ct_naive.c -pthread; then pool_cts="$pool_cts naive"
 else cat "$out/naive.err"; exit 1; fi
 if pkg-config --exists glib-2.0 2>/dev/null; then
@@ -147,7 +144,7 @@ else # BENCH_PREBUILT=1: the binaries, contenders.txt and versions.txt in $out
     else
         pool_cts=
         skipped=
-        for c in workerpool wp_runs naive glib libuv openmp onetbb go; do
+        for c in workerpool naive glib libuv openmp onetbb go; do
             [ -f "$out/bench-$c" ] && pool_cts="$pool_cts $c"
         done
         queue_cts="wp_queue ring"

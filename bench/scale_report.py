@@ -111,7 +111,7 @@ for w in ["empty_1p2w", "work1us_1p2w"]:
                 continue
             cells = [cell([mjobs(d) for d in runs[(w, P, W, c)].values()]) if (w, P, W, c) in runs else "–"
                      for W in Ws]
-            name = f"**{c}**" if c in ("workerpool", "wp_runs") else c
+            name = f"**{c}**" if c == "workerpool" else c
             md.append(f"| {name} | " + " | ".join(cells) + " |")
         md.append("")
         if w == "work1us_1p2w":
@@ -132,7 +132,7 @@ for w in ["empty_1p2w", "work1us_1p2w"]:
                     ratio = [mjobs(r[p]) / mjobs(y[p]) for p in r if p in y and mjobs(r[p]) and mjobs(y[p])]
                     cells.append(cell(e))
                     cells.append(f"{statistics.median(ratio):.2f}" if ratio else "–")
-                name = f"**{c}**" if c in ("workerpool", "wp_runs") else c
+                name = f"**{c}**" if c == "workerpool" else c
                 md.append(f"| {name} | " + " | ".join(cells) + " |")
             md.append("")
 shown = [c for c in rows if c in notes]

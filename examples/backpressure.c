@@ -93,12 +93,12 @@ static int work(void *arg, wp_ctx *ctx) {
     return 0;
 }
 
-/* Every accepted job's one outcome: WP_OK once it ran, WP_DROPPED when
+/* Every accepted job's one outcome: WP_OK once it ran, WP_EVICTED when
    WP_DROP_OLDEST evicted it from the queue (a job with memory of its own
    would free its arg here). */
 static void done(const wp_result *r) {
     atomic_uint_fast64_t *counter = r->status == WP_OK      ? &outcome_ok
-                                  : r->status == WP_DROPPED ? &outcome_evicted
+                                  : r->status == WP_EVICTED ? &outcome_evicted
                                                             : &outcome_other;
     atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
@@ -171,7 +171,7 @@ static void run_trial(trial *t) {
 
         wp_job job = { .fn = work, .id = i, .on_done = done };
         if (t->policy == WP_TIMEOUT)
-            job.timeout = SUBMIT_TIMEOUT;
+            job.submit_timeout = SUBMIT_TIMEOUT;
         int64_t before = now_ns();
         status = wp_submit_job(pool, &job);
         int64_t after = now_ns();

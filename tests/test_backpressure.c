@@ -142,13 +142,13 @@ static void test_timeout_by_pool_default_times_out_after_submit_timeout(void) {
 
 static void test_timeout_by_job_override_times_out_after_job_timeout(void) {
     check_refusal(WP_REJECT, WP_SEC(10),
-                  &(wp_job){ .backpressure = WP_TIMEOUT, .timeout = WP_MS(50) }, 1, WP_TIMED_OUT,
+                  &(wp_job){ .backpressure = WP_TIMEOUT, .submit_timeout = WP_MS(50) }, 1, WP_TIMED_OUT,
                   50, 2000);
 }
 
 static void test_job_timeout_overrides_pool_submit_timeout(void) {
     /* the pool's policy (WP_TIMEOUT) with the job's own, shorter bound */
-    check_refusal(WP_TIMEOUT, WP_SEC(20), &(wp_job){ .timeout = WP_MS(50) }, 1, WP_TIMED_OUT, 50,
+    check_refusal(WP_TIMEOUT, WP_SEC(20), &(wp_job){ .submit_timeout = WP_MS(50) }, 1, WP_TIMED_OUT, 50,
                   2000);
 }
 
@@ -256,7 +256,7 @@ static void test_timeout_with_forever_bound_waits_like_block(void) {
     if (!full_pool_setup(&f, WP_REJECT, 0, false))
         return;
     waiting_submit w;
-    waiting_submit_start(&w, &f, &(wp_job){ .backpressure = WP_TIMEOUT, .timeout = WP_FOREVER });
+    waiting_submit_start(&w, &f, &(wp_job){ .backpressure = WP_TIMEOUT, .submit_timeout = WP_FOREVER });
     wpt_sleep_ms(100);
     CHECK(!atomic_load(&w.returned));
     int64_t opened_at = wpt_now_ns();
@@ -501,7 +501,7 @@ static void test_nested_submit_into_full_queue_runs_inline_under_block(void) {
 }
 
 static void test_nested_submit_into_full_queue_runs_inline_under_timeout(void) {
-    check_nested_runs_inline(WP_REJECT, &(wp_job){ .backpressure = WP_TIMEOUT, .timeout = WP_SEC(30) });
+    check_nested_runs_inline(WP_REJECT, &(wp_job){ .backpressure = WP_TIMEOUT, .submit_timeout = WP_SEC(30) });
 }
 
 static void test_nested_submit_into_full_queue_rejects_under_reject(void) {
@@ -613,8 +613,9 @@ static bool run_chain(chain *c, chain_link *links, int length) {
 }
 
 static void test_nested_submission_chain_within_inline_depth_runs_inline(void) {
-    /* 60 links: within the 64 nested inline levels the header documents */
-    enum { LINKS = 60 };
+    /* within the WP_NEST_MAX nested levels the header documents (the
+       worker's first link is one level already) */
+    enum { LINKS = WP_NEST_MAX - 1 };
     chain c;
     chain_link links[MAX_CHAIN];
     bool finished = run_chain(&c, links, LINKS);
@@ -630,8 +631,8 @@ static void test_nested_submission_chain_within_inline_depth_runs_inline(void) {
 }
 
 static void test_deep_nested_submission_chain_is_refused_not_deadlocked(void) {
-    /* 100 links: deeper than the inline bound. Nested submission must not
-       deadlock the pool: every submission returns; past 64 nested levels the
+    /* 100 links: deeper than the nesting bound. Nested submission must not
+       deadlock the pool: every submission returns; past WP_NEST_MAX levels the
        header promises WP_WOULD_DEADLOCK, counted as rejected; every accepted
        job runs once. */
     chain c;
@@ -642,7 +643,7 @@ static void test_deep_nested_submission_chain_is_refused_not_deadlocked(void) {
     CHECK_CMP_INT(refused, >, 0);
     if (refused > 0) {
         CHECK_STATUS(atomic_load(&c.first_refused_status), WP_WOULD_DEADLOCK);
-        CHECK_CMP_INT(atomic_load(&c.first_refused_level), >=, 64);
+        CHECK_CMP_INT(atomic_load(&c.first_refused_level), >=, WP_NEST_MAX - 1);
     }
     wp_stats s = pool_stats(c.pool);
     CHECK_EQ_UINT(s.rejected, (uint64_t)refused);

@@ -90,7 +90,7 @@ static const wp_config *cfg_half_allocator(fixture *f) {
 
 /* A job with one field changed. */
 static const wp_job *job_with(fixture *f, wp_job_fn fn, int policy, int64_t timeout) {
-    f->job = (wp_job){ .fn = fn, .backpressure = (wp_backpressure)policy, .timeout = timeout };
+    f->job = (wp_job){ .fn = fn, .backpressure = (wp_backpressure)policy, .submit_timeout = timeout };
     return &f->job;
 }
 
@@ -117,7 +117,7 @@ static bool is_unknown(const char *text) { return text && strcmp(text, "unknown 
     X(status_str_int_min, F_NONE, 1, is_unknown(wp_status_str((wp_status)INT_MIN)))                \
     X(status_str_int_max, F_NONE, 1, is_unknown(wp_status_str((wp_status)INT_MAX)))                \
     X(status_str_one, F_NONE, 1, is_unknown(wp_status_str((wp_status)1)))                          \
-    X(status_str_below_last, F_NONE, 1, is_unknown(wp_status_str((wp_status)(WP_THREAD_FAILED - 1)))) \
+    X(status_str_below_last, F_NONE, 1, is_unknown(wp_status_str((wp_status)(WP_STALLED - 1)))) \
     /* wp_queue_footprint */                                                                       \
     X(footprint_zero_capacity, F_NONE, 0, wp_queue_footprint(0, 8))                                \
     X(footprint_zero_elem, F_NONE, 0, wp_queue_footprint(8, 0))                                    \

@@ -747,7 +747,7 @@ static void test_inline_full_block_runs_oldest(void) {
     CHECK_EQ_INT(atomic_load(&c.runs), 0);
     CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = where_job, .arg = &d,
                                                 .backpressure = WP_TIMEOUT,
-                                                .timeout = WP_SEC(5) }), WP_OK);
+                                                .submit_timeout = WP_SEC(5) }), WP_OK);
     CHECK_EQ_INT(atomic_load(&b.runs), 1);
     CHECK_EQ_INT(atomic_load(&c.runs), 0);
     wp_stats s = pool_stats(pool);

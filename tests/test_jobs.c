@@ -774,7 +774,7 @@ static void test_drop_oldest_evicts_oldest_of_lane(void) {
     /* A low job (id 5, first) and a high one (id 6, second) sit in their
        own lanes and must not be evicted; ids 1, 2 fill the normal lane; 3
        evicts 1; 4 evicts 2. */
-    int expect[7] = { 0, WP_DROPPED, WP_DROPPED, WP_OK, WP_OK, WP_OK, WP_OK };
+    int expect[7] = { 0, WP_EVICTED, WP_EVICTED, WP_OK, WP_OK, WP_OK, WP_OK };
     static const uint64_t order[6] = { 5, 6, 1, 2, 3, 4 };
     for (int k = 0; k < 6; k++) {
         uint64_t id = order[k];
@@ -813,7 +813,7 @@ static void test_drop_oldest_evicts_oldest_of_lane(void) {
         REQUIRE_CMP_UINT(r.id, <=, 6);
         seen[r.id]++;
         CHECK_EQ_INT((int)r.status, expect[r.id]);
-        if (r.status == WP_DROPPED) {
+        if (r.status == WP_EVICTED) {
             CHECK_EQ_INT(r.worker, -1);
             CHECK_EQ_INT(r.run_ns, 0);
         }
@@ -845,7 +845,7 @@ static void test_drop_oldest_as_pool_policy(void) {
     /* 0, 1, 2 evicted; 3, 4 queued */
     for (int i = 0; i < 3; i++) {
         CHECK_EQ_INT(atomic_load(&recs[i].done), 1);
-        CHECK_EQ_INT(atomic_load(&recs[i].status), WP_DROPPED);
+        CHECK_EQ_INT(atomic_load(&recs[i].status), WP_EVICTED);
         CHECK_EQ_INT(atomic_load(&recs[i].worker), -1);
     }
     gate_open(&g);
@@ -971,7 +971,7 @@ static void test_batch_statuses_and_invalid_jobs(void) {
     jobs[3].deadline = -5;                           /* invalid */
     jobs[4].priority = WP_PRIORITY_LOW;
     jobs[5].backpressure = (wp_backpressure)99;      /* invalid */
-    jobs[6].timeout = -1;                            /* invalid */
+    jobs[6].submit_timeout = -1;                            /* invalid */
     jobs[7].priority = WP_PRIORITY_HIGH;
     wp_status st[N];
     for (int i = 0; i < N; i++)
@@ -1053,7 +1053,7 @@ static void test_batch_full_queue_each_job_policy(void) {
        8 DROP_OLDEST (evicts 0) */
     jobs[3].backpressure = WP_DROP;
     jobs[4].backpressure = WP_TIMEOUT;
-    jobs[4].timeout = WP_MS(20);
+    jobs[4].submit_timeout = WP_MS(20);
     jobs[5] = (wp_job){ .fn = where_job, .arg = &w, .backpressure = WP_CALLER_RUNS };
     jobs[6].priority = WP_PRIORITY_HIGH;
     jobs[7].backpressure = WP_REJECT;
@@ -1366,7 +1366,7 @@ static void test_invariant_with_every_outcome(void) {
     CHECK_EQ_INT(counts[-WP_TASK_FAILED], 1);
     CHECK_EQ_INT(counts[-WP_CANCELED], 5);
     CHECK_EQ_INT(counts[-WP_EXPIRED], 1);
-    CHECK_EQ_INT(counts[-WP_DROPPED], 1);
+    CHECK_EQ_INT(counts[-WP_EVICTED], 1);
     CHECK_STATUS(wp_pool_destroy(pool), WP_OK);
     wp_token_destroy(tok);
 }
@@ -1424,7 +1424,7 @@ static wp_job stress_make(stress *st, uint64_t id, uint32_t *rnd) {
     wp_job j = { .fn = stress_job, .id = id, .on_done = stress_done };
     j.priority = (wp_priority)(xorshift(rnd) % 3);
     j.backpressure = policies[xorshift(rnd) % 6];
-    j.timeout = WP_MS(1);
+    j.submit_timeout = WP_MS(1);
     if (xorshift(rnd) % 4 == 0) {
         j.token = st->tokens[xorshift(rnd) % ST_TOKENS];
         st->doomed[id] = wp_token_is_canceled(j.token);
@@ -1549,7 +1549,7 @@ static void test_stress_mixed_controls(void) {
     CHECK_EQ_UINT(s.failed, atomic_load(&st.outcome[-WP_TASK_FAILED]));
     CHECK_EQ_UINT(s.canceled, atomic_load(&st.outcome[-WP_CANCELED]));
     CHECK_EQ_UINT(s.expired, atomic_load(&st.outcome[-WP_EXPIRED]));
-    CHECK_EQ_UINT(s.evicted, atomic_load(&st.outcome[-WP_DROPPED]));
+    CHECK_EQ_UINT(s.evicted, atomic_load(&st.outcome[-WP_EVICTED]));
     wpt_note("%zu of %zu accepted (%zu with a canceled token): %llu completed, %llu failed, %llu canceled, %llu expired, "
              "%llu evicted; %llu rejected, %llu timed out",
              accepted, total, doomed, (unsigned long long)s.completed, (unsigned long long)s.failed,

@@ -194,9 +194,9 @@ static void test_submit_job_rejects_unknown_policy_and_negative_timeout(void) {
                                                  .backpressure = (wp_backpressure)99 }), WP_INVALID);
     CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &ran,
                                                  .backpressure = (wp_backpressure)-1 }), WP_INVALID);
-    CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &ran, .timeout = -1 }), WP_INVALID);
+    CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &ran, .submit_timeout = -1 }), WP_INVALID);
     CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &ran, .backpressure = WP_TIMEOUT,
-                                                 .timeout = INT64_MIN }), WP_INVALID);
+                                                 .submit_timeout = INT64_MIN }), WP_INVALID);
     CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
     CHECK_EQ_INT(atomic_load(&ran), 0);
     CHECK_EQ_UINT(pool_stats(pool).submitted, 0);
@@ -227,14 +227,14 @@ static void test_status_str_names_every_status_distinctly(void) {
     static const wp_status all[] = { WP_STATUS_LIST(STATUS_VALUE) };
 #undef STATUS_VALUE
     const size_t n = sizeof all / sizeof all[0];
-    CHECK_EQ_UINT(n, 13);
+    CHECK_EQ_UINT(n, 15);
     const char *unknown = wp_status_str((wp_status)12345);
     REQUIRE(unknown != NULL);
     CHECK(unknown[0] != '\0');
     CHECK(wp_status_str((wp_status)1) != NULL);
-    CHECK(wp_status_str((wp_status)-13) != NULL);
+    CHECK(wp_status_str((wp_status)-15) != NULL);
     CHECK(wp_status_str((wp_status)INT32_MIN) != NULL);
-    CHECK(strcmp(wp_status_str((wp_status)-13), unknown) == 0);
+    CHECK(strcmp(wp_status_str((wp_status)-15), unknown) == 0);
     for (size_t i = 0; i < n; i++) {
         const char *a = wp_status_str(all[i]);
         REQUIRE(a != NULL);

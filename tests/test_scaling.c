@@ -463,7 +463,7 @@ static void test_full_queue_scales_up_from_the_submitter(void) {
         CHECK_STATUS(wp_submit(pool, count_job, &ran), WP_OK);
     CHECK_EQ_UINT(pool_stats(pool).queue_depth, 4);
     int64_t t0 = wpt_now_ns();
-    wp_job job = { .fn = count_job, .arg = &ran, .backpressure = WP_TIMEOUT, .timeout = WP_SEC(10) };
+    wp_job job = { .fn = count_job, .arg = &ran, .backpressure = WP_TIMEOUT, .submit_timeout = WP_SEC(10) };
     CHECK_STATUS(wp_submit_job(pool, &job), WP_OK);
     CHECK_CMP_INT(wpt_ms_since(t0), <, 5000);
     CHECK_EQ_INT(atomic_load(&g.finished), 0); /* the gate is still closed */
@@ -783,7 +783,7 @@ static void producer_main(void *p) {
             wp_job job = { .fn = slot_job, .arg = &pr->slots[n], .id = (uint64_t)n };
             if (pr->index == PRODUCERS - 1) { /* one producer gives up quickly */
                 job.backpressure = WP_TIMEOUT;
-                job.timeout = WP_US(100);
+                job.submit_timeout = WP_US(100);
             }
             wp_status s = wp_submit_job(pr->pool, &job);
             pr->offered++;
@@ -1320,7 +1320,7 @@ static void test_failed_submitter_scale_up_still_accepts_the_job(void) {
     wp__test_fail_thread_starts(1);
     gate_opener opener;
     gate_open_later(&opener, &g, 50);
-    wp_job job = { .fn = count_job, .arg = &ran, .backpressure = WP_TIMEOUT, .timeout = WP_SEC(10) };
+    wp_job job = { .fn = count_job, .arg = &ran, .backpressure = WP_TIMEOUT, .submit_timeout = WP_SEC(10) };
     CHECK_STATUS(wp_submit_job(pool, &job), WP_OK);
     wpt_thread_join(opener.thread);
     wp__test_fail_thread_starts(0);

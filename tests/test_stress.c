@@ -67,7 +67,7 @@ static void producer_main(void *p) {
         wp_job job = { .fn = slot_job, .arg = &pr->table->slots[id], .id = id };
         if (pr->rotate_policies) {
             job.backpressure = rotation[k % 4];
-            job.timeout = WP_MS(1);
+            job.submit_timeout = WP_MS(1);
         }
         wp_status s = wp_submit_job(pr->pool, &job);
         pr->status[id] = (signed char)s;
@@ -187,7 +187,7 @@ static void stats_reader_stop(stats_reader *sr) {
     CHECK_EQ_INT(sr->bad, 0);
 }
 
-static void check_block_producers(size_t take_run) {
+static void check_block_producers(void) {
     enum { PRODUCERS = 4, WORKERS = 4 };
     size_t per = wpt_scaled(250000, 500);
     size_t n = per * PRODUCERS;
@@ -196,7 +196,7 @@ static void check_block_producers(size_t take_run) {
     REQUIRE(status && slot_table_init(&t, n));
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = WORKERS, .queue_capacity = 64,
-                                                .backpressure = WP_BLOCK, .take_run = take_run },
+                                                .backpressure = WP_BLOCK},
                                   &pool), WP_OK);
     stats_reader sr;
     stats_reader_start(&sr, pool, WORKERS);
@@ -219,15 +219,10 @@ static void check_block_producers(size_t take_run) {
 }
 
 static void test_stress_block_producers_every_job_runs_once(void) {
-    check_block_producers(0);
+    check_block_producers();
 }
 
-/* Workers claiming runs of jobs (wp_config.take_run): the same checks. */
-static void test_stress_runs_block_producers_every_job_runs_once(void) {
-    check_block_producers(8);
-}
-
-static void check_mixed_policies(size_t take_run) {
+static void check_mixed_policies(void) {
     enum { PRODUCERS = 4, WORKERS = 2 };
     size_t per = wpt_scaled(200000, 400);
     size_t n = per * PRODUCERS;
@@ -236,7 +231,7 @@ static void check_mixed_policies(size_t take_run) {
     REQUIRE(status && slot_table_init(&t, n));
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = WORKERS, .queue_capacity = 16,
-                                                .take_run = take_run }, &pool),
+                                                }, &pool),
                    WP_OK);
     stats_reader sr;
     stats_reader_start(&sr, pool, WORKERS);
@@ -271,11 +266,7 @@ static void check_mixed_policies(size_t take_run) {
 }
 
 static void test_stress_mixed_policies_account_for_every_submission(void) {
-    check_mixed_policies(0);
-}
-
-static void test_stress_runs_mixed_policies_account_for_every_submission(void) {
-    check_mixed_policies(8);
+    check_mixed_policies();
 }
 
 /* Receives results until WP_CLOSED, counting them per id. */
@@ -316,7 +307,7 @@ static void outcome_receiver_main(void *p) {
     }
 }
 
-static void check_close_racing_producers(wp_close_mode mode, size_t take_run) {
+static void check_close_racing_producers(wp_close_mode mode) {
     enum { PRODUCERS = 3, WORKERS = 3 };
     size_t per = wpt_scaled(100000, 2000);
     size_t n = per * PRODUCERS;
@@ -330,7 +321,7 @@ static void check_close_racing_producers(wp_close_mode mode, size_t take_run) {
     REQUIRE(status && rc.results && rc.outcome && slot_table_init(&t, n));
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = WORKERS, .queue_capacity = 32,
-                                                .result_capacity = 64, .take_run = take_run },
+                                                .result_capacity = 64},
                                   &pool), WP_OK);
     rc.pool = pool;
     rc.thread = wpt_thread_start(outcome_receiver_main, &rc);
@@ -392,19 +383,11 @@ static void check_close_racing_producers(wp_close_mode mode, size_t take_run) {
 }
 
 static void test_stress_cancel_close_racing_producers_loses_nothing(void) {
-    check_close_racing_producers(WP_CANCEL, 0);
-}
-
-static void test_stress_runs_cancel_close_racing_producers_loses_nothing(void) {
-    check_close_racing_producers(WP_CANCEL, 8);
+    check_close_racing_producers(WP_CANCEL);
 }
 
 static void test_stress_drain_close_racing_producers_loses_nothing(void) {
-    check_close_racing_producers(WP_DRAIN, 0);
-}
-
-static void test_stress_runs_drain_close_racing_producers_loses_nothing(void) {
-    check_close_racing_producers(WP_DRAIN, 8);
+    check_close_racing_producers(WP_DRAIN);
 }
 
 static void test_stress_no_lost_wakeup_when_workers_park(void) {
@@ -556,10 +539,6 @@ static const wpt_test tests[] = {
     WPT_TEST(test_stress_mixed_policies_account_for_every_submission),
     WPT_TEST(test_stress_cancel_close_racing_producers_loses_nothing),
     WPT_TEST(test_stress_drain_close_racing_producers_loses_nothing),
-    WPT_TEST(test_stress_runs_block_producers_every_job_runs_once),
-    WPT_TEST(test_stress_runs_mixed_policies_account_for_every_submission),
-    WPT_TEST(test_stress_runs_cancel_close_racing_producers_loses_nothing),
-    WPT_TEST(test_stress_runs_drain_close_racing_producers_loses_nothing),
     WPT_TEST(test_stress_no_lost_wakeup_when_workers_park),
     WPT_TEST(test_stress_create_destroy_with_jobs_in_flight),
     WPT_TEST(test_stress_nested_submission_under_load),

@@ -1,7 +1,5 @@
 /* ct_wp.c - workerpool.h: a fixed pool of W workers (2 by default), queue
-   1024, WP_BLOCK; any thread may submit. Built twice by bench/run.sh: as
-   "workerpool" with the default config, and as "wp_runs" with
-   -DCT_WP_TAKE_RUN=8 (wp_config.take_run: workers claim runs of short jobs). */
+   1024, WP_BLOCK, otherwise the default config; any thread may submit. */
 #define _POSIX_C_SOURCE 200809L
 #define WORKERPOOL_IMPLEMENTATION
 #include "workerpool.h"
@@ -28,9 +26,6 @@ static int create(int workers, int capacity, int producers, bench_fn fn)
     cfg.max_workers = workers;
     cfg.queue_capacity = (size_t)capacity;
     cfg.backpressure = WP_BLOCK;
-#ifdef CT_WP_TAKE_RUN
-    cfg.take_run = CT_WP_TAKE_RUN;
-#endif
     return wp_pool_create(&cfg, &pool) == WP_OK ? 0 : -1;
 }
 
@@ -71,11 +66,7 @@ static size_t submit_batch(int producer, void *const *args, size_t n)
 }
 
 const contender bench_contender = {
-#ifdef CT_WP_TAKE_RUN
-    "wp_runs",
-#else
     "workerpool",
-#endif
 #ifdef WP_HAVE_SUBMIT_BATCH
     CT_BOUNDED | CT_BATCH,
 #else

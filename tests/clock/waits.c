@@ -154,7 +154,7 @@ static bool prepare(pool_fixture *pf, wait_kind kind) {
 static wp_status do_wait(pool_fixture *pf, wait_kind kind) {
     switch (kind) {
     case WAIT_SUBMIT: {
-        wp_job job = { .fn = gate_job, .arg = &pf->g, .backpressure = WP_TIMEOUT, .timeout = WP_MS(BOUND_MS) };
+        wp_job job = { .fn = gate_job, .arg = &pf->g, .backpressure = WP_TIMEOUT, .submit_timeout = WP_MS(BOUND_MS) };
         return wp_submit_job(pf->pool, &job);
     }
     case WAIT_RECV: {

@@ -28,7 +28,7 @@
    - a result carries the job's arg, code, value; WP_CANCELED only after a
      close with WP_CANCEL or WP_FORCED, a canceled token or a canceled
      handle; WP_EXPIRED only with a deadline that the fake clock has passed;
-     WP_DROPPED only after a WP_DROP_OLDEST submission; a job whose token was
+     WP_EVICTED only after a WP_DROP_OLDEST submission; a job whose token was
      canceled before it was submitted never runs;
    - a handle's wait returns the same result; query agrees with what the
      model knows; stale handles answer WP_INVALID;
@@ -170,7 +170,7 @@ static void check_status(state *s, uint64_t index, wp_status status)
     case WP_EXPIRED:
         FUZZ_CHECK(expired);
         break;
-    case WP_DROPPED:
+    case WP_EVICTED:
         FUZZ_CHECK(s->evict_allowed);
         if (s->inline_mode)
             FUZZ_CHECK(s->evicting_lane == (int)j->lane);
@@ -205,7 +205,7 @@ static void on_done(const wp_result *r)
     j->concluded = 1;
     s->outcomes_seen++;
     if (j->submitting) { /* WP_CALLER_RUNS (or a run-in-place) of the job being submitted */
-        FUZZ_CHECK(r->status != WP_DROPPED);
+        FUZZ_CHECK(r->status != WP_EVICTED);
         return;
     }
     FUZZ_CHECK(j->accepted);
@@ -286,7 +286,7 @@ static void check_result(state *s, const wp_result *r)
     else
         check_status(s, index, r->status);
     int kind = (int)(r->id & 3);
-    if (r->status == WP_CANCELED || r->status == WP_EXPIRED || r->status == WP_DROPPED) {
+    if (r->status == WP_CANCELED || r->status == WP_EXPIRED || r->status == WP_EVICTED) {
         FUZZ_CHECK(r->code == 0 && r->value == NULL && r->run_ns == 0);
         if (r->status == WP_CANCELED)
             s->n_canceled++;
@@ -369,7 +369,7 @@ static wp_job make_job(state *s, uint64_t index, uint8_t a, uint8_t b, wp_handle
     j->deadline = rel ? (int64_t)atomic_load(&s->now) + rel : 0;
     j->submitting = 1;
     wp_job job = { .fn = fuzz_job, .arg = job_arg(id), .id = id, .backpressure = policy,
-                   .timeout = (b & 0x40) ? WP_MS(50) : WP_US(50), .priority = prio,
+                   .submit_timeout = (b & 0x40) ? WP_MS(50) : WP_US(50), .priority = prio,
                    .deadline = rel, .token = token ? s->tokens[token] : NULL,
                    .on_done = j->callback ? on_done : NULL,
                    .handle = (b & 0x20) ? handle_out : NULL };

@@ -31,7 +31,7 @@
    callback call with the same status (before its result), a status only
    where the job's options allow it (WP_EXPIRED only with a deadline,
    WP_CANCELED only with a canceled token or handle or a WP_CANCEL close,
-   WP_DROPPED only under WP_DROP_OLDEST, and never a run for a job whose
+   WP_EVICTED only under WP_DROP_OLDEST, and never a run for a job whose
    token was canceled before it was submitted), and the pool's stats must
    equal the tally, expired and evicted included. Across the whole run: resident memory (/proc/self/statm) may not
    grow by 5% or more after warm-up, and at the end no thread and no file
@@ -186,7 +186,7 @@ static wp_job control_job(cycle *c, int index, unsigned *seed, wp_handle *handle
                                                 WP_TIMEOUT, WP_DROP_OLDEST, WP_CALLER_RUNS };
     unsigned r = next_rand(seed);
     wp_job job = { .fn = soak_job, .id = (uint64_t)index, .backpressure = policies[r % 6],
-                   .timeout = WP_US(200), .priority = (wp_priority)((r >> 3) % 3) };
+                   .submit_timeout = WP_US(200), .priority = (wp_priority)((r >> 3) % 3) };
     unsigned opts = 0;
     if ((r >> 5) % 4 == 0) {
         job.deadline = WP_US(50) + WP_US((r >> 7) % 2000);
@@ -303,7 +303,7 @@ static void *submitter_main(void *arg)
             break;
         static const wp_backpressure policies[] = { WP_BLOCK, WP_DROP, WP_REJECT, WP_TIMEOUT };
         wp_job job = { .fn = soak_job, .id = (uint64_t)index,
-                       .backpressure = policies[next_rand(&seed) % 4], .timeout = WP_US(200) };
+                       .backpressure = policies[next_rand(&seed) % 4], .submit_timeout = WP_US(200) };
         wp_status s = wp_submit_job(c->pool, &job);
         book(c, index, s);
         /* Bursts, then idle: mostly short pauses, now and then one longer
@@ -368,14 +368,14 @@ static void receive(cycle *c, wp_result *r, totals *t)
         SOAK_CHECK(atomic_load(&c->callbacks[id]) == 0, "job %llu: a callback it did not ask for",
                    (unsigned long long)id);
     }
-    if (r->status == WP_CANCELED || r->status == WP_EXPIRED || r->status == WP_DROPPED) {
+    if (r->status == WP_CANCELED || r->status == WP_EXPIRED || r->status == WP_EVICTED) {
         SOAK_CHECK(r->code == 0 && r->value == NULL, "job %llu never ran but has code %d",
                    (unsigned long long)id, r->code);
         if (r->status == WP_EXPIRED) {
             t->expired++;
             c->got_expired++;
             SOAK_CHECK(opts & OPT_DEADLINE, "job %llu expired without a deadline", (unsigned long long)id);
-        } else if (r->status == WP_DROPPED) {
+        } else if (r->status == WP_EVICTED) {
             t->evicted++;
             c->got_evicted++;
             SOAK_CHECK(c->kind == KIND_CONTROL || c->kind == KIND_INLINE,

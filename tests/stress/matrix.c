@@ -17,8 +17,6 @@
        queue and the result channel are empty.
    Extra cells: close racing the submitters (WP_DRAIN and WP_CANCEL), and
    the job queue's position counters started just below their wrap-around.
-   Half the cells of each part ("runs") let workers claim runs of jobs
-   (wp_config.take_run = 8).
 
    Usage: matrix [full|ci|reduced] [jobs-per-cell]
      full     the whole matrix (make stress)
@@ -49,7 +47,6 @@ typedef struct cell {
     bool results;         /* outcomes through the result channel */
     bool wrap;            /* queue positions start just below wrap-around */
     close_variant close;
-    size_t take_run;      /* wp_config.take_run: 0, or 8 (runs of short jobs) */
     size_t per_producer;  /* jobs each producer submits */
 } cell;
 
@@ -115,7 +112,7 @@ static void producer_main(void *arg) {
         /* odd producers override the policy per job; even ones take the pool's */
         if (pr->index % 2 == 1) {
             job.backpressure = c->policy;
-            job.timeout = WP_US(50); /* shorter than the pool's 1 ms */
+            job.submit_timeout = WP_US(50); /* shorter than the pool's 1 ms */
         }
         wp_status s = wp_submit_job(r->pool, &job);
         r->status[job_index(r, id)] = (signed char)s;
@@ -250,7 +247,7 @@ static void run_cell(const cell *c) {
 
     wp_config cfg = { .name = "stress", .max_workers = c->workers, .queue_capacity = c->capacity,
                       .backpressure = c->policy, .submit_timeout = WP_MS(1),
-                      .result_capacity = c->results ? 64 : 0, .take_run = c->take_run };
+                      .result_capacity = c->results ? 64 : 0 };
     wp_status cs = wp_pool_create(&cfg, &r.pool);
     CHECK_STATUS(cs, WP_OK);
     if (cs != WP_OK)
@@ -391,9 +388,9 @@ static const wp_backpressure policies[] = { WP_BLOCK, WP_DROP, WP_REJECT, WP_TIM
 
 static void run_one(const cell *c) {
     char name[160];
-    snprintf(name, sizeof name, "p%d w%d cap%zu %-7s %-8s%s%s%s", c->producers, c->workers,
+    snprintf(name, sizeof name, "p%d w%d cap%zu %-7s %-8s%s%s", c->producers, c->workers,
              c->capacity, policy_name(c->policy), c->results ? "results" : "counting",
-             c->take_run > 1 ? " runs" : "", c->wrap ? " wrap" : "",
+             c->wrap ? " wrap" : "",
              c->close == CLOSE_DRAIN ? " close-drain" : c->close == CLOSE_CANCEL ? " close-cancel" : "");
     cell_name_now = name;
     atomic_store(&wpt__failures, 0);
@@ -440,7 +437,6 @@ int main(int argc, char **argv) {
                         continue;
                     cell c = { .producers = p, .workers = w, .capacity = capacities[ci_],
                                .policy = policies[po], .results = (pi + wi + ci_ + po) % 2 == 1,
-                               .take_run = (pi + wi + po) % 2 == 0 ? 8 : 0,
                                .per_producer = jobs / (size_t)p };
                     run_one(&c);
                 }
@@ -455,7 +451,6 @@ int main(int argc, char **argv) {
                     cell c = { .producers = p, .workers = w, .capacity = v == 0 ? 2 : 64,
                                .policy = policies[po], .results = (pi + wi + po + (size_t)v) % 2 == 0,
                                .wrap = v == 0, .close = v == 1 ? CLOSE_DRAIN : v == 2 ? CLOSE_CANCEL : NO_CLOSE,
-                               .take_run = (pi + wi + po) % 2 == 1 ? 8 : 0,
                                .per_producer = jobs / (size_t)p };
                     run_one(&c);
                 }
