@@ -2119,6 +2119,7 @@ static void wp__observe_stop(wp_pool *pool);
 static void wp__observe_stats(wp_pool *pool, wp_stats *out);
 
 static bool wp__is_paused(wp_pool *pool);
+static bool wp__claim_start(wp_pool *pool, wp__worker *w);
 
 /* --- the runner record ------------------------------------------------------
 
@@ -2592,15 +2593,19 @@ static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
     wp_ctx ctx = { pool, t, NULL, w->index };
     int code = 0;
     wp_status outcome = wp__verdict(pool, t);
+    /* A job its worker took from the queue passes the pause handshake
+       after its verdict, just before it starts (held by a pause, it is
+       judged again). Jobs a worker runs inside another job do not: like
+       wp_pool_help, they run while paused. */
+    if (by->depth == 0 && w->index >= 0 && wp__claim_start(pool, w))
+        outcome = wp__verdict(pool, t);
     if (outcome == WP_OK && t->token && t->token->state)
         atomic_fetch_or_explicit(t->token->state, WP__H_RUNNING, memory_order_relaxed);
     if (w->index >= 0) {
         /* Running until the callback has run; saved and restored, since a
            job may run inside another on this worker. */
-        int was = atomic_load_explicit(&w->phase, memory_order_relaxed);
+        int was = by->depth == 0 ? WP__PHASE_IDLE : WP__PHASE_RUNNING;
         atomic_store_explicit(&w->phase, WP__PHASE_RUNNING, memory_order_relaxed);
-        if (was != WP__PHASE_RUNNING) /* the outermost job: idle after it */
-            was = WP__PHASE_IDLE;
         if (outcome == WP_OK) {
             int64_t obs = wp__observe_begin(pool, w, t); /* observability */
             code = t->fn(t->arg, &ctx);
@@ -3279,17 +3284,20 @@ static int wp__attempt_unpaused(void *arg)
    starting. So either the pause sees this worker starting and returns only
    once the job has started, or the worker sees the pause and holds the job
    until resume (or close, which resumes): no job starts after
-   wp_pool_pause has returned. */
-static void wp__claim_start(wp_pool *pool, wp__worker *w)
+   wp_pool_pause has returned. Answers whether a pause held it. */
+static bool wp__claim_start(wp_pool *pool, wp__worker *w)
 {
+    bool held = false;
     for (;;) {
         atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
         if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst) || wp__is_closed(pool))
-            return;
+            return held;
         atomic_store_explicit(&w->phase, WP__PHASE_IDLE, memory_order_release);
         wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_unpaused, pool, NULL);
+        held = true;
     }
 }
+
 
 typedef struct wp__take_args {
     wp_pool *pool;
@@ -3398,7 +3406,6 @@ static wp__thread_ret wp__worker_main(void *arg)
                wakes passes the wake-up on while work remains. */
             if (slept && wp__queued(pool) > 0)
                 wp__ws_notify(&pool->job_ready, false);
-            wp__claim_start(pool, w);
             wp__execute(pool, &self, &task);
             a.had_job = true;
             idle_since = -1;
@@ -3535,17 +3542,31 @@ static bool wp__results_stalled(wp_pool *pool)
     return live > 0 && atomic_load_explicit(&pool->delivering, memory_order_relaxed) >= live;
 }
 
-/* Tracks a stall over repeated looks; true once it has lasted WP_STALL_NS. */
-static bool wp__stall_lasted(wp_pool *pool, int64_t *since)
+/* A stall seen over repeated looks: since when, and how many results had
+   been received then (a receiver that takes results without ever waiting
+   is progress all the same). */
+typedef struct wp__stall {
+    int64_t since;
+    size_t received;
+} wp__stall;
+
+#define WP__NO_STALL { -1, 0 }
+
+/* True once the stall has lasted WP_STALL_NS with no result received. */
+static bool wp__stall_lasted(wp_pool *pool, wp__stall *st)
 {
-    if (!wp__results_stalled(pool)) {
-        *since = -1;
+    size_t received = pool->results
+        ? atomic_load_explicit(&pool->results->tail, memory_order_relaxed) : 0;
+    if (!wp__results_stalled(pool) || (st->since >= 0 && received != st->received)) {
+        st->since = -1;
         return false;
     }
     int64_t now = wp__now_ns();
-    if (*since < 0)
-        *since = now;
-    return now - *since >= WP_STALL_NS;
+    if (st->since < 0) {
+        st->since = now;
+        st->received = received;
+    }
+    return now - st->since >= WP_STALL_NS;
 }
 
 static wp_status wp__refused_stalled(wp_pool *pool)
@@ -3560,7 +3581,7 @@ static wp_status wp__help_until_pushed(wp_pool *pool, int lane, const wp__task *
 {
     wp__runner self;
     wp__enter(&self, pool, NULL, false);
-    int64_t stalled_since = -1;
+    wp__stall stalled = WP__NO_STALL;
     wp_status s;
     for (;;) {
         enum wp__push_result r = wp__queue_push(pool->lanes[lane], t, sizeof *t);
@@ -3575,7 +3596,7 @@ static wp_status wp__help_until_pushed(wp_pool *pool, int lane, const wp__task *
         }
         if (wp__help_one(pool, &self, true))
             continue;
-        if (wp__stall_lasted(pool, &stalled_since)) {
+        if (wp__stall_lasted(pool, &stalled)) {
             s = wp__refused_stalled(pool);
             break;
         }
@@ -3644,14 +3665,14 @@ static wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
            channel it looks up now and then whether the pool is stalled on
            a receiver that is not there (see wp__results_stalled). */
         int spins = pool->room_mask ? WP_ROOM_SPIN_COUNT : WP_SPIN_COUNT;
-        int64_t stalled_since = -1;
+        wp__stall stalled = WP__NO_STALL;
         for (;;) {
             int64_t until = pool->results ? wp__deadline(WP_STALL_NS / 8) : deadline;
             r = wp__ws_await_ex(&pool->job_room[lane], until < deadline ? until : deadline,
                                 wp__attempt_push_job, &a, NULL, NULL, spins);
             if (r != WP__AGAIN || wp__now_ns() >= deadline)
                 break;
-            if (wp__stall_lasted(pool, &stalled_since))
+            if (wp__stall_lasted(pool, &stalled))
                 return wp__refused_stalled(pool);
         }
     }
