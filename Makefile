@@ -376,10 +376,11 @@ INSTALLED = $(INCLUDEDIR)/workerpool.h $(PKGCONFIGDIR)/workerpool.pc \
 wp_empty :=
 wp_space := $(wp_empty) $(wp_empty)
 wp_under  = $(patsubst $(PREFIX)/%,%,$(filter $(PREFIX)/%,$(1)))
-WP_PC_INCLUDEDIR = $(if $(call wp_under,$(INCLUDEDIR)),$${prefix}/$(call wp_under,$(INCLUDEDIR)),$(INCLUDEDIR))
-WP_CMAKE_INCLUDEDIR = $(if $(and $(call wp_under,$(INCLUDEDIR)),$(call wp_under,$(CMAKEDIR))),$\
-	$${CMAKE_CURRENT_LIST_DIR}/$(subst $(wp_space),/,$(strip $(patsubst %,..,$(subst /, ,$(call wp_under,$(CMAKEDIR))))))/$(call wp_under,$(INCLUDEDIR)),$\
-	$(INCLUDEDIR))
+wp_up     = $(subst $(wp_space),/,$(strip $(patsubst %,..,$(subst /, ,$(1)))))
+wp_inc    = $(call wp_under,$(INCLUDEDIR))
+wp_cmk    = $(call wp_under,$(CMAKEDIR))
+WP_PC_INCLUDEDIR = $(if $(wp_inc),$${prefix}/$(wp_inc),$(INCLUDEDIR))
+WP_CMAKE_INCLUDEDIR = $(if $(and $(wp_inc),$(wp_cmk)),$${CMAKE_CURRENT_LIST_DIR}/$(call wp_up,$(wp_cmk))/$(wp_inc),$(INCLUDEDIR))
 
 install:
 	@test -n "$(VERSION)" || { echo "install: no WORKERPOOL_VERSION in workerpool.h" >&2; exit 1; }

@@ -41,7 +41,9 @@ remove)
     ours=$(lineage "$@")
     sort -r "$record" | while read -r d; do
         if echo "$ours" | grep -qxF -- "$d"; then
-            rmdir "$destdir$d" 2>/dev/null && echo "rmdir $destdir$d" || true
+            if rmdir "$destdir$d" 2>/dev/null; then
+                echo "rmdir $destdir$d"
+            fi
         else
             echo "$d" >>"$record.kept"
         fi
