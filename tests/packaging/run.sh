@@ -217,14 +217,16 @@ check "CMake consumer via add_subdirectory" cmake_consumer add_subdirectory subd
 check "CMake consumer via FetchContent (SOURCE_DIR)" cmake_consumer FetchContent fetch
 
 # --- Meson ----------------------------------------------------------------------
-# meson_consumer NAME: the consumer project in $tmp/NAME, its subprojects/
-# prepared by the caller; --force-fallback-for: the subproject, even where a
-# workerpool.pc is installed (the consumer asserts it).
+# meson_project NAME: the consumer project in $tmp/NAME, with the wrap file
+# in its subprojects/, as a user sets it up.
 meson_project() {
     mkdir -p "$tmp/$1/subprojects" &&
     cp "$here/meson/meson.build" "$here/meson/meson_options.txt" "$here/consumer.c" "$tmp/$1/" &&
     cp "$top/packaging/workerpool.wrap" "$tmp/$1/subprojects/"
 }
+# meson_consumer NAME: sets it up, builds and runs it; --force-fallback-for:
+# the subproject, even where a workerpool.pc is installed (the consumer
+# asserts it).
 meson_consumer() {
     (cd "$tmp/$1" &&
      CC="$CC" CFLAGS="$flags" meson setup build -Dexpect_version="$version" --force-fallback-for=workerpool &&
