@@ -9,14 +9,17 @@
 #   make bench           workerpool.h against other pools (bench/README.md); BENCH_PASSES=5
 #   make bench-smoke     every bench contender and workload once, tiny sizes (< 1 min)
 #   make bench-tools     pool_bench (empty_1p2w alone) and scale_bench
-#   make install         copy workerpool.h and workerpool.pc under $(DESTDIR)$(PREFIX)
+#   make install         workerpool.h, workerpool.pc and the CMake package under
+#                        $(DESTDIR)$(PREFIX); make uninstall removes them again
 # Portability (each needs more tools; see the README, "Make targets"):
 #   make test-std        the suite under -std=c11, -std=c17 and -std=c2x
 #   make test-musl       the suite built with musl-gcc
 #   make test-windows    the suite cross-compiled with MinGW-w64, run under wine
 #   make test-cpp        the header from C++11 and C++17 callers
 #   make test-linkage    WORKERPOOL_STATIC in two units; a shared-library build
-#   make test-packaging  make install + pkg-config, and CMake consumers
+#   make test-packaging  make install/uninstall, cmake --install/uninstall, and
+#                        pkg-config, CMake and Meson consumers (needs cmake,
+#                        pkg-config, meson, ninja)
 #   make test-portability  all of the above
 # Reliability (see the README, "Reliability targets"):
 #   make stress          the stress matrix with exact accounting (full: minutes)
@@ -35,7 +38,9 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 INCLUDEDIR   ?= $(PREFIX)/include
-PKGCONFIGDIR ?= $(PREFIX)/share/pkgconfig
+DATADIR      ?= $(PREFIX)/share
+PKGCONFIGDIR ?= $(DATADIR)/pkgconfig
+CMAKEDIR     ?= $(DATADIR)/cmake/workerpool
 STRICT  := -std=c11 -Wall -Wextra -Wpedantic -Wstrict-prototypes -Wshadow -Werror
 OPT     ?= -O2 -g
 LDLIBS  := -pthread
@@ -352,24 +357,49 @@ soak: $(BUILD)/soak/soak
 	./$(BUILD)/soak/soak $(SECONDS)
 
 # --- install ----------------------------------------------------------------
+# make install writes workerpool.h, workerpool.pc and the CMake package
+# (workerpoolConfig.cmake, workerpoolConfigVersion.cmake: the INTERFACE IMPORTED
+# target workerpool::workerpool) from the templates in packaging/, which
+# `cmake --install` uses too, so both routes install the same files. The .pc
+# names this PREFIX; the CMake package finds the header relative to itself, so
+# a DESTDIR-staged or moved tree works. The directories an install creates are
+# noted in $(INSTALL_DIRS) for make uninstall (make clean forgets them).
 
 VERSION = $(shell sed -n 's/^.define WORKERPOOL_VERSION "\(.*\)"$$/\1/p' workerpool.h)
+INSTALL_DIRS = build/install-dirs.txt
+INSTALLED = $(INCLUDEDIR)/workerpool.h $(PKGCONFIGDIR)/workerpool.pc \
+            $(CMAKEDIR)/workerpoolConfig.cmake $(CMAKEDIR)/workerpoolConfigVersion.cmake
 
-# workerpool.pc is written at install time, for the PREFIX of that install.
+# The include directory as workerpool.pc and workerpoolConfig.cmake name it:
+# under ${prefix}, and relative to the CMake package's directory, when it lies
+# under PREFIX (as packaging/install.cmake computes them for cmake --install).
+wp_empty :=
+wp_space := $(wp_empty) $(wp_empty)
+wp_under  = $(patsubst $(PREFIX)/%,%,$(filter $(PREFIX)/%,$(1)))
+wp_up     = $(subst $(wp_space),/,$(strip $(patsubst %,..,$(subst /, ,$(1)))))
+wp_inc    = $(call wp_under,$(INCLUDEDIR))
+wp_cmk    = $(call wp_under,$(CMAKEDIR))
+WP_PC_INCLUDEDIR = $(if $(wp_inc),$${prefix}/$(wp_inc),$(INCLUDEDIR))
+WP_CMAKE_INCLUDEDIR = $(if $(and $(wp_inc),$(wp_cmk)),$${CMAKE_CURRENT_LIST_DIR}/$(call wp_up,$(wp_cmk))/$(wp_inc),$(INCLUDEDIR))
+
 install:
-	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	@test -n "$(VERSION)" || { echo "install: no WORKERPOOL_VERSION in workerpool.h" >&2; exit 1; }
+	@sh packaging/install-dirs.sh note $(INSTALL_DIRS) "$(DESTDIR)" $(INCLUDEDIR) $(PKGCONFIGDIR) $(CMAKEDIR)
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR)
 	install -m 644 workerpool.h $(DESTDIR)$(INCLUDEDIR)/workerpool.h
-	printf '%s\n' 'prefix=$(PREFIX)' \
-		'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' '' \
-		'Name: workerpool' \
-		'Description: A worker pool with backpressure in one C11 header' \
-		'Version: $(VERSION)' \
-		'Cflags: -I$${includedir}' \
-		'Libs: -pthread' >$(DESTDIR)$(PKGCONFIGDIR)/workerpool.pc
-	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/workerpool.pc
+	@set -e; for f in $(PKGCONFIGDIR)/workerpool.pc $(CMAKEDIR)/workerpoolConfig.cmake \
+	                  $(CMAKEDIR)/workerpoolConfigVersion.cmake; do \
+		echo "write $(DESTDIR)$$f"; \
+		sed -e 's|@WP_VERSION@|$(VERSION)|g' -e 's|@WP_PC_PREFIX@|$(PREFIX)|g' \
+		    -e 's|@WP_PC_INCLUDEDIR@|$(WP_PC_INCLUDEDIR)|g' \
+		    -e 's|@WP_CMAKE_INCLUDEDIR@|$(WP_CMAKE_INCLUDEDIR)|g' \
+		    packaging/$$(basename $$f).in >$(DESTDIR)$$f; \
+		chmod 644 $(DESTDIR)$$f; \
+	done
 
 uninstall:
-	rm -f $(DESTDIR)$(INCLUDEDIR)/workerpool.h $(DESTDIR)$(PKGCONFIGDIR)/workerpool.pc
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@sh packaging/install-dirs.sh remove $(INSTALL_DIRS) "$(DESTDIR)" $(INCLUDEDIR) $(PKGCONFIGDIR) $(CMAKEDIR)
 
 clean:
 	rm -rf build
