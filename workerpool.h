@@ -1,4 +1,4 @@
-/* workerpool.h - v0.2.0 - a worker pool with backpressure, in one C11 header.
+/* workerpool.h - v0.3.0 - a worker pool with backpressure, in one C11 header.
 
    A bounded lock-free job queue, a set of worker threads, an explicit overload
    policy, a result channel and a shutdown that loses nothing. No dependency
@@ -120,12 +120,17 @@
        pool is closed).
      - Submitting from inside the pool's own jobs never deadlocks (see
        wp_backpressure); closing from inside them is refused.
+     - No queued job is ever held where only one thread can reach it: any
+       idle worker, and any thread that waits through the pool, can take it.
+     - Every call that takes a timeout returns by it.
+     - A thread runs jobs on its own stack at most WP_NEST_MAX deep; past
+       that, a waiting thread waits without running more.
      - Submitting and running a job allocate nothing and take no lock; a
        system call happens only to wake a parked thread.
-     - Idle workers spin briefly, then park on a condition variable.
+     - Idle workers spin briefly, then park.
 
-   CHANGES: see the git history of https://github.com/ (project page) and the
-   README. Versioning follows semver; 0.x may still change the API.
+   CHANGES: CHANGELOG.md beside this file. Versioning follows semver; 0.x
+   may still change the API.
 */
 /* The implementation reads POSIX clocks, which strict -std=c11 hides unless a
    feature macro is set before the first system header. Including this header
@@ -141,9 +146,9 @@
 #define WORKERPOOL_H
 
 #define WORKERPOOL_VERSION_MAJOR 0
-#define WORKERPOOL_VERSION_MINOR 2
+#define WORKERPOOL_VERSION_MINOR 3
 #define WORKERPOOL_VERSION_PATCH 0
-#define WORKERPOOL_VERSION "0.2.0"
+#define WORKERPOOL_VERSION "0.3.0"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -381,10 +386,19 @@ typedef enum wp_priority {
 /* wp_backpressure: what a submission does when its queue lane is full.
    WP_BACKPRESSURE_DEFAULT (zero) means "the pool's policy" in a job and WP_BLOCK
    in a config.
-     WP_BLOCK        wait for room, without bound (WP_CLOSED if the pool closes).
+     WP_BLOCK        wait for room, without bound (WP_CLOSED if the pool closes),
+                     unless the job has a submit_timeout (then as WP_TIMEOUT).
                      On a lane of 4 cells or more a blocked submitter is
                      woken when a quarter of the lane has drained, so that
-                     it pushes a run of jobs per wake-up.
+                     it pushes a run of jobs per wake-up. One exception
+                     keeps the quick start's pattern (submit everything,
+                     then receive) from hanging in silence: when the result
+                     channel is full, every worker waits to deliver into it
+                     and no thread has received or waited in
+                     wp_result_recv for WP_STALL_NS (1 s), the submission is
+                     refused with WP_STALLED (counted as rejected). Receive
+                     while you submit (examples/streaming.c), or size the
+                     channel for the whole load.
      WP_DROP         discard the new job: WP_DROPPED, counted as dropped.
      WP_REJECT       refuse it at once: WP_FULL, counted as rejected.
      WP_TIMEOUT      wait for room up to the submit timeout, then
@@ -397,11 +411,14 @@ typedef enum wp_priority {
    A job submitted from inside one of the pool's own jobs does not wait for
    room: under WP_BLOCK or WP_TIMEOUT a full queue makes that thread run the
    new job itself at once, so nested submission cannot deadlock the pool,
-   even when every worker does it. Past 64 nested levels on one thread the
-   submission is refused with WP_WOULD_DEADLOCK (counted as rejected), so a
-   job that always submits another cannot overflow the stack. In an
-   inline-only pool (no workers) a submitter that meets a full queue under
-   WP_BLOCK or WP_TIMEOUT runs the oldest queued job to make room. */
+   even when every worker does it. Once the thread's stack holds
+   WP_NEST_MAX jobs (16) the submission is refused with WP_WOULD_DEADLOCK
+   (counted as rejected), so a job that always submits another cannot
+   overflow the stack. In an inline-only pool (no workers) a submitter that
+   meets a full queue under WP_BLOCK or WP_TIMEOUT runs the oldest queued
+   job to make room (while the result channel, if any, has room for its
+   result; a WP_TIMEOUT submitter waits for a receiver no longer than its
+   timeout). */
 typedef enum wp_backpressure {
     WP_BACKPRESSURE_DEFAULT = 0,
     WP_BLOCK,
@@ -518,8 +535,10 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       without a submit_timeout of their own; 0 = 1 second.
      result_capacity  0 = no result channel; otherwise its capacity (rounded
                       up to a power of two, at most 2^30). When the channel is
-                      full, workers wait for a receiver: receive while jobs run,
-                      or size it for the whole load.
+                      full, workers wait for a receiver: receive while jobs run
+                      (a thread that both submits and receives keeps at most
+                      this many jobs outstanding: examples/streaming.c), or
+                      size it for the whole load.
      allocator        for the pool's memory; zero = WP_MALLOC / WP_FREE.
      on_thread_start, on_thread_stop, hook_user
                       optional hooks, see wp_thread_hook. With auto-scaling
@@ -649,8 +668,9 @@ WP_API wp_status wp_pool_create(const wp_config *config, wp_pool **out);
    Returns WP_OK when accepted; otherwise, and then fn never runs: WP_FULL
    (WP_REJECT), WP_DROPPED (WP_DROP), WP_TIMED_OUT (WP_TIMEOUT), WP_CLOSED
    (the pool is closing or closed), WP_WOULD_DEADLOCK (a nested submission
-   into a full queue more than 64 levels deep, see wp_backpressure) or
-   WP_INVALID (NULL pool or fn).
+   into a full queue WP_NEST_MAX levels deep, see wp_backpressure),
+   WP_STALLED (WP_BLOCK on a pool stalled on its result channel, see
+   wp_backpressure) or WP_INVALID (NULL pool or fn).
    Thread safety: any thread, including the pool's own jobs. */
 WP_API wp_status wp_submit(wp_pool *pool, wp_job_fn fn, void *arg);
 
@@ -705,6 +725,9 @@ WP_API wp_status wp_submit_retry(wp_pool *pool, const wp_job *job, const wp_retr
    Returns WP_OK; WP_TIMED_OUT when none came in time; WP_CLOSED when the pool
    is closed and every result has been received (no more will come); or
    WP_INVALID (NULL arguments, negative timeout, or no result channel).
+   In an inline-only pool, whose jobs run only on threads that call in,
+   a receiver that finds no result runs queued jobs (one at a time, until
+   one delivers) before it waits.
    Thread safety: any number of threads at once. */
 WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
 
@@ -718,9 +741,15 @@ WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
    wp_pool_destroy joins them). So WP_DRAIN with
    WP_NOWAIT cancels whatever has not finished. Every outcome, canceled ones
    included, goes through the result channel: with a full channel and nobody
-   receiving, a close waits for a receiver (use a timeout). Calling it again
-   is harmless (a later WP_CANCEL still cancels what is queued).
-   Returns WP_WOULD_DEADLOCK from inside one of the pool's jobs and WP_INVALID
+   receiving, a close waits for a receiver (use a timeout). An inline-only
+   pool's close runs the jobs itself; outcomes that have no room in a full
+   channel when the timeout passes stay queued (WP_FORCED), and
+   wp_result_recv produces them for its caller. Calling it again is
+   harmless (a later WP_CANCEL still cancels what is queued). To run every
+   job and lose no result: receive until wp_result_recv answers WP_CLOSED
+   while (or after) one thread closes with WP_DRAIN and WP_FOREVER.
+   Returns WP_WOULD_DEADLOCK from inside one of the pool's jobs (or from a
+   callback of its jobs, evicted ones included) and WP_INVALID
    for a NULL pool, an unknown mode or a negative timeout.
    Thread safety: any thread but the pool's own workers. */
 WP_API wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout);
@@ -754,8 +783,11 @@ WP_API wp_status wp_job_query(wp_pool *pool, wp_handle handle, wp_job_state *sta
 WP_API wp_status wp_job_release(wp_pool *pool, wp_handle handle);
 
 /* wp_pool_pause: workers start no new job until wp_pool_resume (jobs already
-   running finish). Submissions still queue under their policy, and
-   wp_pool_help still runs jobs on its caller. wp_pool_close resumes a paused
+   running finish): once it returns, no worker starts a job, not even one
+   it had already taken from the queue (it holds that one until resume, and
+   judges it again then: canceled? expired?). Submissions still queue under
+   their policy, and wp_pool_help (like any wait that helps) still runs jobs
+   on its caller. wp_pool_close resumes a paused
    pool, so a close still drains or cancels as its mode says. Returns WP_OK
    (also if already paused), WP_CLOSED after close, or WP_INVALID.
    Thread safety: any thread, also from inside jobs. */
@@ -776,8 +808,13 @@ WP_API wp_status wp_pool_resume(wp_pool *pool);
    on itself: it runs queued jobs, and then waits only for jobs that are not
    set aside on their own thread the same way (waiting for idle, helping,
    or running a nested submission), so jobs waiting for each other do not
-   deadlock. Jobs run by the calling thread deliver their results like any
-   other: with a full result channel it waits for a receiver.
+   deadlock. A thread runs jobs this way only while its stack holds fewer
+   than WP_NEST_MAX jobs (16); deeper, it only waits, so a waiting thread's
+   stack never grows with the queue (a recursive fork-join that waits for
+   the whole pool at every level may then run into its timeout: use it
+   with a timeout, or wait for a group). Jobs run by the calling thread
+   deliver their results like any other: with a full result channel it
+   waits for a receiver.
    Thread safety: any thread, also from inside jobs. */
 WP_API wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout);
 
@@ -787,9 +824,13 @@ WP_API wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout);
    waits for jobs to arrive. Returns how many jobs it took (run, or ended as
    canceled or expired); 0 for a NULL pool. A game's main thread can help
    within its frame budget; an inline-only pool runs jobs only this way.
-   Jobs run here report worker -1. It takes no job while the result channel
-   is full, but a job it runs delivers its result like any other, so the
-   thread that receives results should not help when the channel may fill.
+   Jobs run here report worker -1 (the worker's index when the caller is
+   one of the pool's workers, inside a job). It runs nothing once the
+   caller's stack holds WP_NEST_MAX jobs (see wp_pool_wait_idle). It takes
+   no job while the result channel is full, but a job it runs delivers its
+   result like any other, so the thread that receives results should not
+   help when the channel may fill (in an inline-only pool it never waits
+   for room: it takes a job only when its result has a free cell).
    Thread safety: any thread, also from inside jobs. */
 WP_API size_t wp_pool_help(wp_pool *pool, int64_t budget);
 
@@ -867,7 +908,8 @@ typedef struct wp_latency {
      rejected, dropped, timed_out, refused_closed
                              submissions refused with WP_FULL (and the rare
                              WP_WOULD_DEADLOCK of a too-deep nested
-                             submission), WP_DROPPED, WP_TIMED_OUT, WP_CLOSED.
+                             submission, and WP_STALLED), WP_DROPPED,
+                             WP_TIMED_OUT, WP_CLOSED.
      results_pending         results waiting in the result channel.
      min_workers, max_workers  the current bounds.
      peak_workers            most workers alive at once so far.
@@ -2872,7 +2914,9 @@ static bool wp__help_one(wp_pool *pool, wp__runner *by, bool must)
 {
     wp__task t;
     int64_t wait;
-    if (by->depth >= WP_NEST_MAX && !must) /* see wp__close_inline */
+    /* `must`: a close or a submitter of an inline-only pool, which runs
+       jobs one after another, never one inside another. */
+    if (by->depth >= WP_NEST_MAX && !must)
         return false;
     if (!must && !pool->credited && pool->results
         && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
