@@ -2072,6 +2072,7 @@ struct wp_pool {
 
     /* Shutdown and scaling state; read by every worker, written rarely. */
     _Alignas(WP_CACHE_LINE) atomic_int canceling;
+    atomic_int shut;         /* wp_pool_close has begun: lanes close next */
     atomic_int paused;
     atomic_int destroying;
     atomic_int live;         /* workers counted in, packed: see wp__started */
@@ -2614,8 +2615,10 @@ static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t,
 /* Why a taken task must not run, or WP_OK if it may. */
 static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
 {
-    if (atomic_load_explicit((atomic_int *)&pool->canceling, memory_order_acquire)
-        || wp_token_is_canceled(t->token))
+    bool canceling = atomic_load_explicit((atomic_int *)&pool->canceling, memory_order_acquire);
+    if (t->token == NULL && t->deadline_ns == 0) /* a plain job */
+        return canceling ? WP_CANCELED : WP_OK;
+    if (canceling || wp_token_is_canceled(t->token))
         return WP_CANCELED;
     if (wp__past_deadline(pool, t))
         return WP_EXPIRED;
@@ -2623,13 +2626,16 @@ static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
 }
 
 /* Runs (or cancels, or expires) one task for the thread whose record is
-   `by`, and records its one outcome. The run, the callback and the
-   delivery happen inside a job record, one level deeper on this stack. */
+   `by` (the innermost one), and records its one outcome. Meanwhile the
+   record says "in a job, one level deeper": the run, the callback and the
+   delivery happen inside the job. */
 static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
 {
     wp__worker *w = by->as;
-    wp__runner job = { pool, w, true, false, false, by->depth + 1, wp__top };
-    wp__top = &job;
+    WP_ASSERT(by == wp__top);
+    bool was_in_job = by->in_job;
+    int depth = by->depth++;
+    by->in_job = true;
     bool timed = pool->results != NULL || t->on_done != NULL || wp__slot_of(t) != NULL;
     int64_t start = timed ? wp__now_ns() : 0;
     wp_ctx ctx = { pool, t, NULL, w->index };
@@ -2639,14 +2645,14 @@ static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
        after its verdict, just before it starts (held by a pause, it is
        judged again). Jobs a worker runs inside another job do not: like
        wp_pool_help, they run while paused. */
-    if (by->depth == 0 && w->index >= 0 && wp__claim_start(pool, w))
+    if (depth == 0 && w->index >= 0 && wp__claim_start(pool, w))
         outcome = wp__verdict(pool, t);
     if (outcome == WP_OK && t->token && t->token->state)
         atomic_fetch_or_explicit(t->token->state, WP__H_RUNNING, memory_order_relaxed);
     if (w->index >= 0) {
         /* Running until the callback has run; saved and restored, since a
            job may run inside another on this worker. */
-        int was = by->depth == 0 ? WP__PHASE_IDLE : WP__PHASE_RUNNING;
+        int was = depth == 0 ? WP__PHASE_IDLE : WP__PHASE_RUNNING;
         atomic_store_explicit(&w->phase, WP__PHASE_RUNNING, memory_order_relaxed);
         if (outcome == WP_OK) {
             int64_t obs = wp__observe_begin(pool, w, t); /* observability */
@@ -2663,7 +2669,8 @@ static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
         }
         wp__conclude(pool, w, t, outcome, code, ctx.value, start);
     }
-    wp__top = job.outer;
+    by->depth = depth;
+    by->in_job = was_in_job;
 }
 
 /* --- taking jobs: priorities, fairness, rate limit ------------------------ */
@@ -2803,7 +2810,11 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
         return WP__GOT;
     }
     /* Closed but not drained means a submitter claimed a cell before the close
-       and is still copying into it: keep trying, it is a matter of moments. */
+       and is still copying into it: keep trying, it is a matter of moments.
+       `shut` (on a line nobody writes) spares an empty poll the lanes'
+       contended head and tail lines until a close has begun. */
+    if (!atomic_load_explicit(&pool->shut, memory_order_acquire))
+        return WP__AGAIN;
     return wp__lanes_drained(pool) ? WP__FINISHED : WP__AGAIN;
 }
 
@@ -3334,7 +3345,9 @@ static bool wp__claim_start(wp_pool *pool, wp__worker *w)
     bool held = false;
     for (;;) {
         atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
-        if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst) || wp__is_closed(pool))
+        if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst))
+            return held;
+        if (wp__is_closed(pool)) /* close resumes: see wp_pool_close */
             return held;
         atomic_store_explicit(&w->phase, WP__PHASE_IDLE, memory_order_release);
         wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_unpaused, pool, NULL);
@@ -4038,6 +4051,7 @@ wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout)
         wp__start_canceling(pool);
     /* A paused pool still honours the mode: its workers must run. */
     atomic_store_explicit(&pool->paused, 0, memory_order_release);
+    atomic_store_explicit(&pool->shut, 1, memory_order_release);
     for (int i = 0; i < WP__LANES; i++)
         wp__queue_close(pool->lanes[i]);
     /* Wake parked workers to drain and blocked submitters to give up. */
@@ -4299,6 +4313,7 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->resumes, 0);
     atomic_init(&pool->evicted, 0);
     atomic_init(&pool->canceling, 0);
+    atomic_init(&pool->shut, 0);
     atomic_init(&pool->destroying, 0);
     atomic_init(&pool->live, 0);
     atomic_init(&pool->scaling, cfg->min_workers < cfg->max_workers);
