@@ -276,8 +276,9 @@ static bool load_journal(const char *path, const char *tag) {
     char sql[256];
     snprintf(sql, sizeof sql,
              "CREATE TEMP TABLE fetched_%s(id INTEGER, delivery INTEGER);"
-             "CREATE TEMP TABLE replied_%s(id INTEGER, delivery INTEGER, reply TEXT);",
-             tag, tag);
+             "CREATE TEMP TABLE replied_%s(id INTEGER, delivery INTEGER, reply TEXT);"
+             "CREATE INDEX temp.replied_%s_id ON replied_%s(id, delivery);",
+             tag, tag, tag, tag);
     if (!exec_sql(sql))
         return false;
     FILE *f = fopen(path, "r");
@@ -424,10 +425,11 @@ static int cmd_check(void) {
              opt.killed);
     long long effect_by_killed = q1(sql);
     snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM replied_k r WHERE EXISTS (SELECT 1 FROM attempts a WHERE"
-             " a.id = r.id AND a.node <> '%s' AND a.delivery > r.delivery AND r.reply = 'ack')",
-             opt.killed);
-    long long acks_lost = q1(sql);
+             "SELECT count(*) FROM inflight f WHERE EXISTS (SELECT 1 FROM effects e WHERE"
+             " e.id = f.id AND e.node = '%s') AND EXISTS (SELECT 1 FROM attempts a WHERE"
+             " a.id = f.id AND a.node <> '%s' AND a.outcome = 'duplicate')",
+             opt.killed, opt.killed);
+    long long found_dup = q1(sql);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM inflight f WHERE (%ld > 0 AND f.id %% %ld = 0) OR EXISTS"
              " (SELECT 1 FROM effects e WHERE e.id = f.id)",
@@ -437,13 +439,19 @@ static int cmd_check(void) {
             "killed node %s: pulled %lld deliveries; %lld were in flight (pulled, not replied to)"
             " when kill -9 hit; %lld of them redelivered to another node; %lld settled",
             opt.killed, fetched_k, inflight, redelivered, settled);
-    printf("     of the %lld in flight: %lld had run and committed on %s (%lld effects recorded by"
-           " %s, found as duplicates on redelivery), %lld were queued or mid-run and never"
-           " committed\n",
-           inflight, ran_unreplied, opt.killed, effect_by_killed, opt.killed,
-           inflight - ran_unreplied);
-    printf("     besides: %lld acks %s had sent into its connection's buffer never reached the"
-           " broker, so those messages were redelivered too (and found their effect recorded)\n",
+    verdict(ran_unreplied > 0 && found_dup == effect_by_killed,
+            "killed node %s: %lld of those had run and committed, unacknowledged (%lld effects);"
+            " on redelivery each effect was found already recorded and not applied again (%lld);"
+            " the other %lld never ran on %s",
+            opt.killed, ran_unreplied, effect_by_killed, found_dup, inflight - ran_unreplied,
+            opt.killed);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM replied_k r WHERE r.reply = 'ack' AND EXISTS (SELECT 1 FROM"
+             " attempts a WHERE a.id = r.id AND a.node <> '%s' AND a.delivery > r.delivery)",
+             opt.killed);
+    long long acks_lost = q1(sql);
+    printf("     besides: %lld acks %s had written into its connection's buffer never reached the"
+           " broker; those messages were redelivered too\n",
            acks_lost, opt.killed);
 
     /* 6. The node stopped with SIGTERM replied to everything it pulled. */

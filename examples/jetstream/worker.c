@@ -49,6 +49,10 @@
      --work-us N        extra time each job takes (a sleep) [0]
      --fail-every N     ids divisible by N always fail (a test fault) [0]
      --flaky-every N    ids divisible by N fail on their first delivery [0]
+     --wedge-after N    after N acks, every later reply hangs (until
+                        --max-seconds): a test fault, a node that stops
+                        answering while it holds messages, each worker
+                        between a job's sink commit and its ack [0 = off]
 
    Last line on exit: "node N: fetched .. acked .. naked .. termed .. dead ..
    first_fetch_ns .. last_reply_ns .." (wall-clock ns, for the benchmark).
@@ -99,6 +103,7 @@ static struct {
     const char *url, *stream, *consumer, *subject, *dead_subject, *node;
     const char *sink, *journal;
     int workers, capacity, metrics_port, max_seconds, max_deliver, nak_delay_ms, work_us;
+    uint64_t wedge_after;
     bool until_drained;
     uint64_t fail_every, flaky_every;
 } opt = {
@@ -113,6 +118,7 @@ static void on_signal(int sig) { stop_signal = sig; }
 
 static jsCtx *js;
 static int journal_fd = -1;
+static int64_t deadline_ns; /* start + --max-seconds, monotonic */
 
 /* Counters for /metrics and the exit line; relaxed: each is read alone. */
 static atomic_uint_fast64_t n_fetched, n_acked, n_naked, n_termed, n_dead, n_reply_errors,
@@ -365,6 +371,9 @@ static void on_done(const wp_result *r) {
     msg_job *j = (msg_job *)r->arg;
     const char *reply;
     natsStatus s;
+    if (opt.wedge_after > 0 && READ(n_acked) >= opt.wedge_after)
+        while (mono_ns() < deadline_ns)
+            sleep_ns(WP_MS(100));
     if (r->status == WP_OK) {
         s = natsMsg_Ack(j->msg, NULL);
         reply = "ack";
@@ -593,7 +602,6 @@ static msg_job *job_for(natsMsg *msg) {
 
 /* Pulls until told to stop; returns the exit status it asks for. */
 static int pull_loop(natsSubscription *sub) {
-    const int64_t deadline = mono_ns() + WP_SEC(opt.max_seconds);
     wp_stats st;
     if (wp_pool_stats(pool, &st) != WP_OK)
         return 1;
@@ -605,7 +613,7 @@ static int pull_loop(natsSubscription *sub) {
     for (;;) {
         if (stop_signal)
             return 0;
-        if (mono_ns() >= deadline) {
+        if (mono_ns() >= deadline_ns) {
             fprintf(stderr, "%s: --max-seconds %d reached\n", opt.node, opt.max_seconds);
             return 3;
         }
@@ -724,11 +732,13 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--max-deliver") == 0 && parse_int(v, 1, 1000, &n)) opt.max_deliver = (int)n;
         else if (strcmp(a, "--nak-delay-ms") == 0 && parse_int(v, 1, 60000, &n)) opt.nak_delay_ms = (int)n;
         else if (strcmp(a, "--work-us") == 0 && parse_int(v, 0, 10000000, &n)) opt.work_us = (int)n;
+        else if (strcmp(a, "--wedge-after") == 0 && parse_int(v, 0, 1L << 30, &n)) opt.wedge_after = (uint64_t)n;
         else if (strcmp(a, "--fail-every") == 0 && parse_int(v, 0, 1L << 30, &n)) opt.fail_every = (uint64_t)n;
         else if (strcmp(a, "--flaky-every") == 0 && parse_int(v, 0, 1L << 30, &n)) opt.flaky_every = (uint64_t)n;
         else return usage("unknown option or bad value");
     }
 
+    deadline_ns = mono_ns() + WP_SEC(opt.max_seconds);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
