@@ -7,7 +7,7 @@
 #   make test-jetstream    the end-to-end test (3 nodes, kill -9, SIGTERM; < 6 min)
 #   make bench-jetstream   messages/s for 1, 2, 3 nodes, queue capacity swept
 JS_DIR  := $(BUILD)/jetstream
-JS_LIBS := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats) -lsqlite3 -pthread
+JS_LIBS  = $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats) -lsqlite3 -pthread
 
 $(JS_DIR)/%: examples/jetstream/%.c workerpool.h
 	@mkdir -p $(@D)

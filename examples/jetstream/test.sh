@@ -38,6 +38,9 @@ fail() { echo "FAIL $*"; failed=$((failed + 1)); show_logs=1; }
 elapsed() { echo $(($(date +%s) - t0)); }
 left() { echo $((limit - $(elapsed))); }
 
+# pids: the processes started and not yet waited for (a pid already waited
+# for may belong to someone else by now, so it leaves the list).
+forget() { pids=$(echo " $pids " | sed "s/ $1 / /"); }
 cleanup() {
     for p in $pids; do kill -KILL "$p" 2>/dev/null; done
     for p in $pids; do wait "$p" 2>/dev/null; done
@@ -78,6 +81,7 @@ exit_status() {
     if wait_for "$2" eval "! kill -0 $1 2>/dev/null"; then
         wait "$1"
         st=$?
+        forget "$1"
     else
         st=running
     fi
