@@ -177,7 +177,8 @@ typedef struct sink_conn {
     sqlite3_stmt *begin, *commit, *rollback, *insert_effect, *add_total, *insert_attempt;
 } sink_conn;
 
-static sink_conn sinks[WP_MAX_WORKERS];
+#define MAX_WORKERS 256 /* the most --workers takes */
+static sink_conn sinks[MAX_WORKERS];
 
 static const char sink_schema[] =
     "CREATE TABLE IF NOT EXISTS effects(id INTEGER PRIMARY KEY, amount INTEGER NOT NULL,"
@@ -195,7 +196,7 @@ static int sink_busy(void *user, int tries) {
     (void)user;
     if (tries >= 20000)
         return 0;
-    sleep_ns(tries < 10 ? WP_US(50) : WP_US(500));
+    sleep_ns(tries < 10 ? 50 * 1000 : 500 * 1000);
     return 1;
 }
 
@@ -322,7 +323,7 @@ static pthread_cond_t room_cond;
 static int run_job(void *arg, wp_ctx *ctx) {
     msg_job *j = (msg_job *)arg;
     if (opt.work_us > 0)
-        sleep_ns(WP_US(opt.work_us));
+        sleep_ns((int64_t)opt.work_us * 1000);
     int code = 0;
     if (opt.fail_every > 0 && j->id % opt.fail_every == 0)
         code = CODE_ALWAYS;
@@ -331,7 +332,7 @@ static int run_job(void *arg, wp_ctx *ctx) {
     if (opt.sink == NULL)
         return code;
     int w = wp_ctx_worker(ctx);
-    if (w < 0 || w >= WP_MAX_WORKERS)
+    if (w < 0 || w >= MAX_WORKERS)
         return CODE_SINK; /* not run by a worker: this pool never does that */
     sink_conn *c = &sinks[w];
     if (c->db == NULL && sink_open(c) != 0) {
@@ -653,7 +654,7 @@ static int pull_loop(natsSubscription *sub) {
             sleep_ns(WP_MS(100));
             continue;
         }
-        int64_t none = 0;
+        int_fast64_t none = 0;
         atomic_compare_exchange_strong(&first_fetch_ns, &none, wall_ns());
         atomic_fetch_add_explicit(&n_fetched, (uint_fast64_t)list.Count, memory_order_relaxed);
         int count = 0;
@@ -725,7 +726,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--node") == 0) opt.node = v;
         else if (strcmp(a, "--sink") == 0) opt.sink = strcmp(v, "none") == 0 ? NULL : v;
         else if (strcmp(a, "--journal") == 0) opt.journal = v;
-        else if (strcmp(a, "--workers") == 0 && parse_int(v, 1, 256, &n)) opt.workers = (int)n;
+        else if (strcmp(a, "--workers") == 0 && parse_int(v, 1, MAX_WORKERS, &n)) opt.workers = (int)n;
         else if (strcmp(a, "--capacity") == 0 && parse_int(v, 1, 4096, &n)) opt.capacity = (int)n;
         else if (strcmp(a, "--metrics-port") == 0 && parse_int(v, 0, 65535, &n)) opt.metrics_port = (int)n;
         else if (strcmp(a, "--max-seconds") == 0 && parse_int(v, 1, 86400, &n)) opt.max_seconds = (int)n;
@@ -843,7 +844,7 @@ out:
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     natsOptions_Destroy(no);
-    for (int w = 0; w < WP_MAX_WORKERS; w++)
+    for (int w = 0; w < MAX_WORKERS; w++)
         if (sinks[w].db != NULL)
             sink_close(&sinks[w]);
     if (journal_fd >= 0)
