@@ -34,6 +34,11 @@
 #                        target), after replaying the seed corpus with $(CC)
 #   make fuzz-replay     only replay the seed corpus (any compiler)
 #   make soak            a long mixed run (SECONDS=60; CI: SECONDS=120)
+# Past one machine (examples/jetstream/README.md; needs nats-server, libnats-dev,
+# libsqlite3-dev):
+#   make test-jetstream  3 worker processes on a real NATS JetStream queue,
+#                        one killed, one stopped: nothing lost (< 6 min)
+#   make bench-jetstream messages/s for 1, 2, 3 processes, queue capacity swept
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -235,6 +240,9 @@ test-packaging:
 	@CC="$(CC)" sh tests/packaging/run.sh
 
 test-portability: test-std test-musl test-windows test-cpp test-linkage test-packaging
+
+# NATS JetStream work-queue nodes: targets jetstream, test-jetstream, bench-jetstream.
+include examples/jetstream/jetstream.mk
 
 # --- reliability --------------------------------------------------------------
 
