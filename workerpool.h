@@ -227,9 +227,10 @@ WP_API const char *wp_status_str(wp_status status);
 
 /* wp_queue: a fixed-capacity FIFO of fixed-size elements that are copied in and
    out. Any number of threads may push and pop at once without locks (each cell
-   carries a sequence number; head and tail live on separate cache lines). The
-   capacity is rounded up to a power of two, at least 2. It is the pool's job
-   queue, and usable on its own. Opaque: create it with wp_queue_create, or in
+   carries a sequence number; head and tail live on separate cache lines). It
+   holds exactly the capacity asked for (at least 2); the memory it takes is
+   for the next power of two. It is the pool's job queue, and usable on its
+   own. Opaque: create it with wp_queue_create, or in
    your own memory with wp_queue_init. */
 typedef struct wp_queue wp_queue;
 
@@ -277,7 +278,7 @@ WP_API bool wp_queue_try_pop(wp_queue *queue, void *out);
    Thread safety: any thread. */
 WP_API size_t wp_queue_size(const wp_queue *queue);
 
-/* wp_queue_capacity: the queue's capacity after rounding up to a power of two.
+/* wp_queue_capacity: the queue's capacity, as asked for (at least 2).
    Thread safety: any thread. */
 WP_API size_t wp_queue_capacity(const wp_queue *queue);
 
@@ -528,13 +529,14 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       for idle_timeout exits while more than min are alive
                       (at most one per scale_down_cooldown). min > max is
                       WP_INVALID.
-     queue_capacity   queued jobs before backpressure applies; 0 = 1024;
-                      rounded up to a power of two; at most 2^30.
+     queue_capacity   queued jobs before backpressure applies, exactly (2 at
+                      the least); 0 = 1024; at most 2^30. Memory is
+                      reserved for the next power of two.
      backpressure     policy when the queue is full; 0 = WP_BLOCK.
      submit_timeout   the bound of WP_TIMEOUT, for jobs that use that policy
                       without a submit_timeout of their own; 0 = 1 second.
-     result_capacity  0 = no result channel; otherwise its capacity (rounded
-                      up to a power of two, at most 2^30). When the channel is
+     result_capacity  0 = no result channel; otherwise its capacity (exact,
+                      2 at the least, at most 2^30). When the channel is
                       full, workers wait for a receiver: receive while jobs run
                       (a thread that both submits and receives keeps at most
                       this many jobs outstanding: examples/streaming.c), or
@@ -1428,7 +1430,8 @@ enum wp__push_result { WP__PUSHED, WP__FULL, WP__SHUT };
 struct wp_queue {
     /* Read-only after init. */
     unsigned char *cells;
-    size_t mask;            /* capacity - 1 */
+    size_t mask;            /* cells - 1: the ring is a power of two */
+    size_t capacity;        /* the bound promised, at most mask + 1 */
     size_t elem_size;
     size_t stride;          /* bytes per cell: sequence number + element */
     size_t origin;          /* ticket of the first position, for counting */
@@ -1467,6 +1470,22 @@ static inline void wp__elem_copy(void *dst, const void *src, size_t size)
     } else {
         memcpy(dst, src, size);
     }
+}
+
+/* The ring has a power of two of cells, so that a position finds its cell
+   with a mask; the capacity a user asked for may be smaller. Then a push
+   at `ticket` also needs the element `capacity` positions before it taken
+   out: its cell's sequence says so (a consumer moved it one lap on). Every
+   position before head has been claimed, so that cell holds its position
+   (claimed), its position + 1 (published) or its position + one lap
+   (taken); cells before the first lap start out "taken". */
+static inline bool wp__queue_room_at(const wp_queue *q, size_t ticket)
+{
+    if (q->capacity > q->mask) /* the whole ring: the cell's own check says it */
+        return true;
+    size_t behind = ticket - q->capacity * WP__TICKET;
+    size_t s = atomic_load_explicit(wp__cell_seq(q, behind), memory_order_acquire);
+    return s == behind + (q->mask + 1) * WP__TICKET;
 }
 
 static size_t wp__queue_round_capacity(size_t capacity)
@@ -1525,6 +1544,9 @@ wp_status wp_queue_init(void *memory, size_t memory_size, size_t capacity,
     memset(q, 0, sizeof *q);
     q->cells = (unsigned char *)(base + wp__align_up(sizeof *q, WP_CACHE_LINE));
     q->mask = wp__queue_round_capacity(capacity) - 1;
+    q->capacity = capacity < 2 ? 2 : capacity;
+    if (q->capacity > q->mask + 1)
+        q->capacity = q->mask + 1;
     q->elem_size = elem_size;
     q->stride = wp__queue_stride(elem_size);
     wp__queue_reset(q, 0);
@@ -1567,6 +1589,8 @@ static inline enum wp__push_result wp__queue_push(wp_queue *q, const void *elem,
         size_t s = atomic_load_explicit(seq, memory_order_acquire);
         ptrdiff_t diff = (ptrdiff_t)(s - ticket);
         if (diff == 0) {
+            if (!wp__queue_room_at(q, ticket))
+                return WP__FULL;
             /* Relaxed: the cell's sequence number, not head, orders the data. */
             if (atomic_compare_exchange_weak_explicit(&q->head, &ticket, ticket + WP__TICKET,
                                                       memory_order_relaxed, memory_order_relaxed))
@@ -1635,13 +1659,14 @@ static size_t wp__queue_push_many(wp_queue *q, const void *elems, size_t n, size
         }
         for (k = 0; k < n; k++) {
             size_t want = ticket + k * WP__TICKET;
-            if (atomic_load_explicit(wp__cell_seq(q, want), memory_order_acquire) != want)
+            if (atomic_load_explicit(wp__cell_seq(q, want), memory_order_acquire) != want
+                || !wp__queue_room_at(q, want))
                 break;
         }
         if (k == 0) {
             ptrdiff_t diff = (ptrdiff_t)(atomic_load_explicit(wp__cell_seq(q, ticket),
                                                               memory_order_acquire) - ticket);
-            if (diff < 0) {
+            if (diff < 0 || (diff == 0 && !wp__queue_room_at(q, ticket))) {
                 *why = WP__FULL;
                 return 0;
             }
@@ -1709,12 +1734,12 @@ size_t wp_queue_size(const wp_queue *queue)
     if (diff <= 0)
         return 0;
     size_t n = (size_t)diff / WP__TICKET;
-    return n > queue->mask + 1 ? queue->mask + 1 : n;
+    return n > queue->capacity ? queue->capacity : n;
 }
 
 size_t wp_queue_capacity(const wp_queue *queue)
 {
-    return queue ? queue->mask + 1 : 0;
+    return queue ? queue->capacity : 0;
 }
 
 #ifdef WORKERPOOL_TESTING
@@ -4136,7 +4161,7 @@ static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
         out->max_handles = 256;
     if (out->max_handles > ((size_t)1 << 24))
         return WP_INVALID;
-    size_t cap = wp__queue_round_capacity(out->queue_capacity);
+    size_t cap = out->queue_capacity < 2 ? 2 : out->queue_capacity;
     if (out->scale_up_threshold == 0)
         out->scale_up_threshold = 4;
     if (out->scale_up_threshold > cap - 1)
@@ -4299,9 +4324,11 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->paused, 0);
     atomic_init(&pool->lanes_used, 0);
     atomic_init(&pool->room_timed, 0);
-    /* A quarter of a lane (all lanes have the same capacity, a power of 2;
-       see wp__notify_room, which needs room_every <= capacity). */
-    size_t room_every = (pool->lanes[0]->mask + 1) / 4;
+    /* A power of two, at most a quarter of a lane (all lanes have the same
+       capacity; see wp__notify_room, which needs room_every <= capacity). */
+    size_t room_every = 1;
+    while (room_every * 8 <= pool->lanes[0]->capacity)
+        room_every *= 2;
     pool->room_mask = room_every > 1 ? room_every - 1 : 0;
     atomic_init(&pool->helpers, 0);
     pool->credited = cfg->inline_only && cfg->result_capacity > 0;
