@@ -11,7 +11,7 @@
 #   make bench-tools     pool_bench (empty_1p2w alone) and scale_bench
 #   make install         workerpool.h, workerpool.pc and the CMake package under
 #                        $(DESTDIR)$(PREFIX); make uninstall removes them again
-# Portability (each needs more tools; see the README, "Make targets"):
+# Portability (each needs more tools; see tests/README.md):
 #   make test-std        the suite under -std=c11, -std=c17 and -std=c2x
 #   make test-musl       the suite built with musl-gcc
 #   make test-windows    the suite cross-compiled with MinGW-w64, run under wine
@@ -21,7 +21,7 @@
 #                        pkg-config, CMake and Meson consumers (needs cmake,
 #                        pkg-config, meson, ninja)
 #   make test-portability  all of the above
-# Reliability (see the README, "Reliability targets"):
+# Reliability (see tests/README.md):
 #   make stress          the stress matrix with exact accounting (full: minutes)
 #   make stress-ci       a bounded subset of it (under 4 minutes)
 #   make stress-tsan     a reduced matrix under ThreadSanitizer (pthreads backend)
