@@ -44,6 +44,29 @@
          return 0;
      }
 
+   API AT A GLANCE (each is documented where it is declared below)
+
+     pool       wp_pool_create(config, &pool)     wp_pool_destroy(pool)
+                wp_pool_close(pool, mode, timeout) wp_pool_pause / wp_pool_resume
+                wp_pool_wait_idle(pool, timeout)  wp_pool_help(pool, budget)
+                wp_pool_scale(pool, delta)        wp_pool_resize(pool, min, max)
+     submit     wp_submit(pool, fn, arg)          wp_submit_job(pool, &job)
+                wp_submit_batch(pool, jobs, n, statuses)
+                wp_submit_retry(pool, &job, &retry)
+     results    wp_result_recv(pool, &result, timeout)
+     handles    wp_job_wait / wp_job_cancel / wp_job_query / wp_job_release
+     in a job   wp_ctx_id  wp_ctx_worker  wp_ctx_should_stop  wp_ctx_expired
+                wp_ctx_set_value
+     tokens     wp_token_create / wp_token_cancel / wp_token_is_canceled /
+                wp_token_destroy
+     stats      wp_pool_stats(pool, &stats)       wp_latency_bound(i)
+                wp_stats_format_table / _json / _prometheus(&stats, buf, cap)
+     config     wp_config_default()  wp_config_high_throughput()
+                wp_config_low_resource()
+     queue      wp_queue_create / _init / _footprint / _destroy
+                wp_queue_try_push / _try_pop / _size / _capacity
+     status     wp_status_str(status)
+
    CONFIGURATION MACROS (define before the include that has the implementation)
 
      WORKERPOOL_STATIC     every function is static: private to one translation unit
@@ -1011,6 +1034,45 @@ WP_API int wp_stats_format_prometheus(const wp_stats *stats, char *buf, size_t c
 #if defined(WORKERPOOL_IMPLEMENTATION) && !defined(WORKERPOOL_IMPLEMENTATION_DONE)
 #define WORKERPOOL_IMPLEMENTATION_DONE
 
+/* MAP OF THE IMPLEMENTATION
+
+   Sections, each headed `--- name` (search for it):
+     Platform layer        threads, locks, the monotonic clock
+     wp_queue              the bounded lock-free MPMC ring (Vyukov's cells)
+     Parking               the event count workers and waiters sleep on
+     The pool              the task, worker and pool records
+     the runner record     which pool a thread works for, as what, how deep
+     tokens and the job's context, results, job handles
+     running a job         verdict, run, conclude (the one outcome)
+     taking jobs           lanes, fairness quota, rate limit
+     threads that are not workers   helping, running in place, credits
+     waiting for idle, scaling, submission, pausing, shutdown,
+     create and destroy, stats, observability, formatters, test seams
+
+   Invariants, and where each is kept:
+   - Every accepted job gets exactly one outcome, counted once: acceptance
+     is a successful push (wp_queue) or a run in place (wp__run_here, counted
+     in ran_inline); the outcome is wp__conclude, called once per taken task
+     by wp__execute or by an eviction (wp__conclude_evicted). At quiescence
+     submitted == completed + failed + canceled + expired + evicted (stats).
+     Every refusal is counted once where it is answered (submission).
+   - No lost wake-up: a notifier publishes, fences, then looks for waiters;
+     a waiter registers, fences, then looks again before it sleeps (Parking;
+     wp__notify_room for blocked submitters).
+   - No job is ever unreachable: a queued job sits only in a lane, which any
+     worker (wp__take) and any helping thread (wp__help_one) pops.
+   - Every call that takes a timeout returns by it: waits go through
+     wp__ws_await with a deadline; runners of an inline-only pool never wait
+     for a receiver without bound (credits, in threads that are not workers);
+     a blocked submitter gives up on a stalled result channel (submission).
+   - A thread runs jobs on its own stack at most WP_NEST_MAX deep: every
+     nested run goes through wp__execute, which counts depth in the runner
+     record; wp__help_one and wp__run_here refuse past the bound.
+   - The submit and run fast paths take no lock, allocate nothing and make
+     no system call while a worker is awake (submission: push, then
+     wp__ws_notify, which costs a fence and a load when nobody sleeps).
+   - No job starts after wp_pool_pause has returned (wp__claim_start). */
+
 #include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -1742,23 +1804,6 @@ size_t wp_queue_capacity(const wp_queue *queue)
     return queue ? queue->capacity : 0;
 }
 
-#ifdef WORKERPOOL_TESTING
-/* Test hook: moves an empty, quiet queue's positions, e.g. just below the
-   wrap-around. Atomic stores, since idle workers may be polling it. */
-WP_API void wp__queue_seek(wp_queue *q, size_t position);
-WP_API void wp__queue_seek(wp_queue *q, size_t position)
-{
-    WP_ASSERT(wp_queue_size(q) == 0);
-    size_t origin = position * WP__TICKET;
-    q->origin = origin;
-    for (size_t i = 0; i <= q->mask; i++) {
-        size_t ticket = origin + i * WP__TICKET;
-        atomic_store_explicit(wp__cell_seq(q, ticket), ticket, memory_order_relaxed);
-    }
-    atomic_store_explicit(&q->tail, origin, memory_order_release);
-    atomic_store_explicit(&q->head, origin, memory_order_release);
-}
-#endif
 
 /* ---------------------------------------------------------------------------
    Parking: a small event count.
@@ -2188,6 +2233,15 @@ static void wp__observe_stats(wp_pool *pool, wp_stats *out);
 
 static bool wp__is_paused(wp_pool *pool);
 static bool wp__claim_start(wp_pool *pool, wp__worker *w);
+
+/* Test seams (defined in the block at the end of the implementation): a
+   test build starts threads through a wrapper that can fail on demand. */
+#ifdef WORKERPOOL_TESTING
+static int wp__test_thread_start(wp__thread *t, wp__thread_fn fn, void *arg);
+#  define WP__THREAD_START wp__test_thread_start
+#else
+#  define WP__THREAD_START wp__thread_start
+#endif
 
 /* --- the runner record ------------------------------------------------------
 
@@ -3146,25 +3200,12 @@ static int wp__live(const wp_pool *pool)
     return atomic_load_explicit((atomic_int *)&pool->live, memory_order_acquire);
 }
 
-#ifdef WORKERPOOL_TESTING
-static atomic_int wp__failing_starts;
-/* Test hook: the next n thread starts (in any pool) fail as if the platform
-   refused them. */
-WP_API void wp__test_fail_thread_starts(int n);
-WP_API void wp__test_fail_thread_starts(int n) { atomic_store(&wp__failing_starts, n); }
-#endif
 
 static wp__thread_ret wp__worker_main(void *arg);
 
 static int wp__start_thread(wp__worker *w)
 {
-#ifdef WORKERPOOL_TESTING
-    int n = atomic_load(&wp__failing_starts);
-    while (n > 0)
-        if (atomic_compare_exchange_weak(&wp__failing_starts, &n, n - 1))
-            return -1;
-#endif
-    return wp__thread_start(&w->thread, wp__worker_main, w);
+    return WP__THREAD_START(&w->thread, wp__worker_main, w);
 }
 
 /* Joins the thread a slot holds, if any; the caller holds slot_mu (or is
@@ -5245,7 +5286,45 @@ int wp_stats_format_prometheus(const wp_stats *s, char *buf, size_t cap)
     return wp__out_end(&o);
 }
 
+
+/* --- test seams --------------------------------------------------------------
+
+   Compiled only with WORKERPOOL_TESTING (the project's own tests); no
+   production function branches on them.
+     wp__queue_seek(q, position)      moves an empty, quiet queue's positions,
+                                      e.g. just below the wrap-around
+     wp__test_fail_thread_starts(n)   the next n thread starts (any pool) fail
+                                      as if the platform refused them
+     wp__pool_queue(pool)             the pool's normal-priority lane */
 #ifdef WORKERPOOL_TESTING
+/* Atomic stores, since idle workers may be polling the queue. */
+WP_API void wp__queue_seek(wp_queue *q, size_t position);
+WP_API void wp__queue_seek(wp_queue *q, size_t position)
+{
+    WP_ASSERT(wp_queue_size(q) == 0);
+    size_t origin = position * WP__TICKET;
+    q->origin = origin;
+    for (size_t i = 0; i <= q->mask; i++) {
+        size_t ticket = origin + i * WP__TICKET;
+        atomic_store_explicit(wp__cell_seq(q, ticket), ticket, memory_order_relaxed);
+    }
+    atomic_store_explicit(&q->tail, origin, memory_order_release);
+    atomic_store_explicit(&q->head, origin, memory_order_release);
+}
+
+static atomic_int wp__failing_starts;
+WP_API void wp__test_fail_thread_starts(int n);
+WP_API void wp__test_fail_thread_starts(int n) { atomic_store(&wp__failing_starts, n); }
+
+static int wp__test_thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
+{
+    int n = atomic_load(&wp__failing_starts);
+    while (n > 0)
+        if (atomic_compare_exchange_weak(&wp__failing_starts, &n, n - 1))
+            return -1;
+    return wp__thread_start(t, fn, arg);
+}
+
 WP_API wp_queue *wp__pool_queue(wp_pool *pool);
 WP_API wp_queue *wp__pool_queue(wp_pool *pool) { return pool->lanes[WP__LANE_NORMAL]; }
 #endif
