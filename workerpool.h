@@ -1076,17 +1076,20 @@ WP_API void wp_group_query(const wp_group *group, wp_group_counts *out);
 /* wp_group_then: a continuation. When `group` is next complete, `*next` is
    submitted to `pool` with wp_submit_job (its own policy; from whichever
    thread ended the last member, so nothing blocks for it; at once, on the
-   calling thread, if the group is complete now). `next` is copied. It may
-   join any group, this one included (it is then a new member; the
-   continuation has fired and is not armed again). A continuation fires
-   once per call, so chains of groups can form no cycle: each arm is an
-   explicit call. The status of its submission goes to then_status (with a
-   WP_BLOCK policy it is accepted unless the pool is closed; from a
-   worker, a full queue runs it in place). Returns WP_OK; WP_INVALID for a
-   NULL argument, an invalid job (as wp_submit_job) or a group whose
-   continuation has not fired yet (one at a time).
-   Thread safety: any thread, also from inside jobs; one thread arms a
-   given group at a time. */
+   calling thread, if the group is complete now: submit the members first,
+   then arm). `next` is copied. If it joins a group, it joins that group
+   now: the next group stays incomplete until the continuation has run, so
+   a chain (physics -> animation -> render) can be armed ahead, each link
+   as soon as its group has been armed or has members. A continuation fires
+   once per call. A loop (a continuation joining its own group, or a chain
+   of armed groups leading back to it) could never complete and is refused.
+   The status of its submission goes to then_status (with WP_BLOCK it is
+   accepted unless the pool is closed; on a worker, a full queue runs it in
+   place). Returns WP_OK; WP_INVALID for a NULL argument, an invalid job (as
+   wp_submit_job), a loop, or a group whose continuation has not fired yet
+   (one at a time).
+   Thread safety: any thread, also from inside jobs; one thread at a time
+   arms the groups of one chain. */
 WP_API wp_status wp_group_then(wp_pool *pool, wp_group *group, const wp_job *next);
 
 /* wp_range_fn: the function of a range job: runs items [begin, end). Return
@@ -4191,6 +4194,8 @@ static uint64_t wp__group_pending(wp__group *g)
    it; the winner holds the group incomplete (WP__FIRING) until the
    submission's status is stored, then lets go and never touches `g`
    again. */
+static void wp__group_leave(wp_pool *pool, wp__group *g);
+
 static void wp__group_fire(wp__group *g)
 {
     wp_pool *pool = g->then_pool;
@@ -4203,6 +4208,10 @@ static void wp__group_fire(wp__group *g)
     atomic_store_explicit(&g->then_status, s, memory_order_relaxed);
     if (atomic_fetch_sub_explicit(&g->pending, WP__FIRING, memory_order_acq_rel) == WP__FIRING)
         wp__ws_notify(&pool->job_done, true);
+    /* The next group was held open since the arming (wp_group_then); the
+       job has joined it now, or was refused. */
+    if (next.group)
+        wp__group_leave(pool, wp__group_at(next.group));
 }
 
 /* One member (or a refused join) leaves. Reads nothing of `g` after its
@@ -4321,6 +4330,22 @@ wp_status wp_group_wait(wp_pool *pool, wp_group *group, int64_t timeout)
     return wp__group_await(pool, wp__group_at(group), deadline) == WP__DONE ? WP_OK : WP_TIMED_OUT;
 }
 
+/* Whether arming `g` with a continuation that joins `next` would close a
+   loop: a chain of armed groups, each holding the next open, that leads
+   back to `g` would never complete. */
+static bool wp__group_loops(wp__group *g, wp__group *next)
+{
+    for (int hops = 0; next; hops++) {
+        if (next == g || hops > 1000000)
+            return true;
+        /* Acquire pairs with the arming's release: its job is readable. */
+        if (!(wp__group_pending(next) & WP__ARMED))
+            return false;
+        next = next->then_job.group ? wp__group_at(next->then_job.group) : NULL;
+    }
+    return false;
+}
+
 wp_status wp_group_then(wp_pool *pool, wp_group *group, const wp_job *next)
 {
     if (!pool || !group || !next || !wp__job_ok(next))
@@ -4328,6 +4353,13 @@ wp_status wp_group_then(wp_pool *pool, wp_group *group, const wp_job *next)
     wp__group *g = wp__group_at(group);
     if (wp__group_pending(g) & (WP__ARMED | WP__FIRING))
         return WP_INVALID;
+    wp__group *then = next->group ? wp__group_at(next->group) : NULL;
+    if (then && wp__group_loops(g, then))
+        return WP_INVALID;
+    /* Holds the next group open until the continuation has joined it, so
+       that a chain armed ahead of its members cannot complete early. */
+    if (then)
+        atomic_fetch_add_explicit(&then->pending, 1, memory_order_relaxed);
     g->then_pool = pool;
     g->then_job = *next;
     /* Release publishes the job to whichever thread fires it. */
@@ -5162,6 +5194,8 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
     out->submitted = inline_runs;
     for (int i = 0; i < WP__LANES; i++)
         out->submitted += wp__queue_accepted(pool->lanes[i]);
+    if (pool->pinned)
+        out->submitted += wp__queue_accepted(pool->pinned);
     out->rejected = wp__read(&pool->rejected);
     out->dropped = wp__read(&pool->dropped);
     out->timed_out = wp__read(&pool->timed_out);
