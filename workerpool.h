@@ -2782,11 +2782,16 @@ static WP__NOINLINE void wp__conclude_full(wp_pool *pool, wp__worker *w, const w
                     t->enqueued_ns ? start - t->enqueued_ns : 0, end - start, w ? w->index : -1 };
     if (t->on_done)
         t->on_done(&r);
+    /* The slot is found before the group hears of the outcome, and the
+       group before the handle: once their waiters see it, the group's
+       memory and the slot's (with the token chain behind it) may be freed
+       or reused. */
     wp__slot *slot = wp__slot_of(t);
+    bool deliver = wp__group_conclude(pool, t, outcome, code); /* fork-join */
     if (slot)
         wp__slot_done(pool, slot, &r);
     wp__tally(w, counter);
-    if (wp__group_conclude(pool, t, outcome, code) && pool->results) /* fork-join */
+    if (deliver && pool->results)
         wp__deliver(pool, &r);
 }
 
