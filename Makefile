@@ -11,7 +11,7 @@
 #   make bench-tools     pool_bench (empty_1p2w alone) and scale_bench
 #   make install         workerpool.h, workerpool.pc and the CMake package under
 #                        $(DESTDIR)$(PREFIX); make uninstall removes them again
-# Portability (each needs more tools; see the README, "Make targets"):
+# Portability (each needs more tools; see tests/README.md):
 #   make test-std        the suite under -std=c11, -std=c17 and -std=c2x
 #   make test-musl       the suite built with musl-gcc
 #   make test-windows    the suite cross-compiled with MinGW-w64, run under wine
@@ -21,7 +21,7 @@
 #                        pkg-config, CMake and Meson consumers (needs cmake,
 #                        pkg-config, meson, ninja)
 #   make test-portability  all of the above
-# Reliability (see the README, "Reliability targets"):
+# Reliability (see tests/README.md):
 #   make stress          the stress matrix with exact accounting (full: minutes)
 #   make stress-ci       a bounded subset of it (under 4 minutes)
 #   make stress-tsan     a reduced matrix under ThreadSanitizer (pthreads backend)
@@ -34,6 +34,11 @@
 #                        target), after replaying the seed corpus with $(CC)
 #   make fuzz-replay     only replay the seed corpus (any compiler)
 #   make soak            a long mixed run (SECONDS=60; CI: SECONDS=120)
+# Past one machine (examples/jetstream/README.md; needs nats-server, libnats-dev,
+# libsqlite3-dev):
+#   make test-jetstream  3 worker processes on a real NATS JetStream queue,
+#                        one killed, one stopped: nothing lost (< 6 min)
+#   make bench-jetstream messages/s for 1, 2, 3 processes, queue capacity swept
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -235,6 +240,9 @@ test-packaging:
 	@CC="$(CC)" sh tests/packaging/run.sh
 
 test-portability: test-std test-musl test-windows test-cpp test-linkage test-packaging
+
+# NATS JetStream work-queue nodes: targets jetstream, test-jetstream, bench-jetstream.
+include examples/jetstream/jetstream.mk
 
 # --- reliability --------------------------------------------------------------
 

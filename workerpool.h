@@ -1,4 +1,4 @@
-/* workerpool.h - v0.2.0 - a worker pool with backpressure, in one C11 header.
+/* workerpool.h - v0.3.0 - a worker pool with backpressure, in one C11 header.
 
    A bounded lock-free job queue, a set of worker threads, an explicit overload
    policy, a result channel and a shutdown that loses nothing. No dependency
@@ -120,12 +120,17 @@
        pool is closed).
      - Submitting from inside the pool's own jobs never deadlocks (see
        wp_backpressure); closing from inside them is refused.
+     - No queued job is ever held where only one thread can reach it: any
+       idle worker, and any thread that waits through the pool, can take it.
+     - Every call that takes a timeout returns by it.
+     - A thread runs jobs on its own stack at most WP_NEST_MAX deep; past
+       that, a waiting thread waits without running more.
      - Submitting and running a job allocate nothing and take no lock; a
        system call happens only to wake a parked thread.
-     - Idle workers spin briefly, then park on a condition variable.
+     - Idle workers spin briefly, then park.
 
-   CHANGES: see the git history of https://github.com/ (project page) and the
-   README. Versioning follows semver; 0.x may still change the API.
+   CHANGES: CHANGELOG.md beside this file. Versioning follows semver; 0.x
+   may still change the API.
 */
 /* The implementation reads POSIX clocks, which strict -std=c11 hides unless a
    feature macro is set before the first system header. Including this header
@@ -141,9 +146,9 @@
 #define WORKERPOOL_H
 
 #define WORKERPOOL_VERSION_MAJOR 0
-#define WORKERPOOL_VERSION_MINOR 2
+#define WORKERPOOL_VERSION_MINOR 3
 #define WORKERPOOL_VERSION_PATCH 0
-#define WORKERPOOL_VERSION "0.2.0"
+#define WORKERPOOL_VERSION "0.3.0"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -222,9 +227,10 @@ WP_API const char *wp_status_str(wp_status status);
 
 /* wp_queue: a fixed-capacity FIFO of fixed-size elements that are copied in and
    out. Any number of threads may push and pop at once without locks (each cell
-   carries a sequence number; head and tail live on separate cache lines). The
-   capacity is rounded up to a power of two, at least 2. It is the pool's job
-   queue, and usable on its own. Opaque: create it with wp_queue_create, or in
+   carries a sequence number; head and tail live on separate cache lines). It
+   holds exactly the capacity asked for (at least 2); the memory it takes is
+   for the next power of two. It is the pool's job queue, and usable on its
+   own. Opaque: create it with wp_queue_create, or in
    your own memory with wp_queue_init. */
 typedef struct wp_queue wp_queue;
 
@@ -272,7 +278,7 @@ WP_API bool wp_queue_try_pop(wp_queue *queue, void *out);
    Thread safety: any thread. */
 WP_API size_t wp_queue_size(const wp_queue *queue);
 
-/* wp_queue_capacity: the queue's capacity after rounding up to a power of two.
+/* wp_queue_capacity: the queue's capacity, as asked for (at least 2).
    Thread safety: any thread. */
 WP_API size_t wp_queue_capacity(const wp_queue *queue);
 
@@ -381,10 +387,19 @@ typedef enum wp_priority {
 /* wp_backpressure: what a submission does when its queue lane is full.
    WP_BACKPRESSURE_DEFAULT (zero) means "the pool's policy" in a job and WP_BLOCK
    in a config.
-     WP_BLOCK        wait for room, without bound (WP_CLOSED if the pool closes).
+     WP_BLOCK        wait for room, without bound (WP_CLOSED if the pool closes),
+                     unless the job has a submit_timeout (then as WP_TIMEOUT).
                      On a lane of 4 cells or more a blocked submitter is
                      woken when a quarter of the lane has drained, so that
-                     it pushes a run of jobs per wake-up.
+                     it pushes a run of jobs per wake-up. One exception
+                     keeps the quick start's pattern (submit everything,
+                     then receive) from hanging in silence: when the result
+                     channel is full, every worker waits to deliver into it
+                     and no thread has received or waited in
+                     wp_result_recv for WP_STALL_NS (1 s), the submission is
+                     refused with WP_STALLED (counted as rejected). Receive
+                     while you submit (examples/streaming.c), or size the
+                     channel for the whole load.
      WP_DROP         discard the new job: WP_DROPPED, counted as dropped.
      WP_REJECT       refuse it at once: WP_FULL, counted as rejected.
      WP_TIMEOUT      wait for room up to the submit timeout, then
@@ -397,11 +412,14 @@ typedef enum wp_priority {
    A job submitted from inside one of the pool's own jobs does not wait for
    room: under WP_BLOCK or WP_TIMEOUT a full queue makes that thread run the
    new job itself at once, so nested submission cannot deadlock the pool,
-   even when every worker does it. Past 64 nested levels on one thread the
-   submission is refused with WP_WOULD_DEADLOCK (counted as rejected), so a
-   job that always submits another cannot overflow the stack. In an
-   inline-only pool (no workers) a submitter that meets a full queue under
-   WP_BLOCK or WP_TIMEOUT runs the oldest queued job to make room. */
+   even when every worker does it. Once the thread's stack holds
+   WP_NEST_MAX jobs (16) the submission is refused with WP_WOULD_DEADLOCK
+   (counted as rejected), so a job that always submits another cannot
+   overflow the stack. In an inline-only pool (no workers) a submitter that
+   meets a full queue under WP_BLOCK or WP_TIMEOUT runs the oldest queued
+   job to make room (while the result channel, if any, has room for its
+   result; a WP_TIMEOUT submitter waits for a receiver no longer than its
+   timeout). */
 typedef enum wp_backpressure {
     WP_BACKPRESSURE_DEFAULT = 0,
     WP_BLOCK,
@@ -521,15 +539,18 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       for idle_timeout exits while more than min are alive
                       (at most one per scale_down_cooldown). min > max is
                       WP_INVALID.
-     queue_capacity   queued jobs before backpressure applies; 0 = 1024;
-                      rounded up to a power of two; at most 2^30.
+     queue_capacity   queued jobs before backpressure applies, exactly (2 at
+                      the least); 0 = 1024; at most 2^30. Memory is
+                      reserved for the next power of two.
      backpressure     policy when the queue is full; 0 = WP_BLOCK.
      submit_timeout   the bound of WP_TIMEOUT, for jobs that use that policy
                       without a submit_timeout of their own; 0 = 1 second.
-     result_capacity  0 = no result channel; otherwise its capacity (rounded
-                      up to a power of two, at most 2^30). When the channel is
-                      full, workers wait for a receiver: receive while jobs run,
-                      or size it for the whole load.
+     result_capacity  0 = no result channel; otherwise its capacity (exact,
+                      2 at the least, at most 2^30). When the channel is
+                      full, workers wait for a receiver: receive while jobs run
+                      (a thread that both submits and receives keeps at most
+                      this many jobs outstanding: examples/streaming.c), or
+                      size it for the whole load.
      allocator        for the pool's memory; zero = WP_MALLOC / WP_FREE.
      on_thread_start, on_thread_stop, hook_user
                       optional hooks, see wp_thread_hook. With auto-scaling
@@ -672,8 +693,9 @@ WP_API wp_status wp_pool_create(const wp_config *config, wp_pool **out);
    Returns WP_OK when accepted; otherwise, and then fn never runs: WP_FULL
    (WP_REJECT), WP_DROPPED (WP_DROP), WP_TIMED_OUT (WP_TIMEOUT), WP_CLOSED
    (the pool is closing or closed), WP_WOULD_DEADLOCK (a nested submission
-   into a full queue more than 64 levels deep, see wp_backpressure) or
-   WP_INVALID (NULL pool or fn).
+   into a full queue WP_NEST_MAX levels deep, see wp_backpressure),
+   WP_STALLED (WP_BLOCK on a pool stalled on its result channel, see
+   wp_backpressure) or WP_INVALID (NULL pool or fn).
    Thread safety: any thread, including the pool's own jobs. */
 WP_API wp_status wp_submit(wp_pool *pool, wp_job_fn fn, void *arg);
 
@@ -728,6 +750,9 @@ WP_API wp_status wp_submit_retry(wp_pool *pool, const wp_job *job, const wp_retr
    Returns WP_OK; WP_TIMED_OUT when none came in time; WP_CLOSED when the pool
    is closed and every result has been received (no more will come); or
    WP_INVALID (NULL arguments, negative timeout, or no result channel).
+   In an inline-only pool, whose jobs run only on threads that call in,
+   a receiver that finds no result runs queued jobs (one at a time, until
+   one delivers) before it waits.
    Thread safety: any number of threads at once. */
 WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
 
@@ -741,9 +766,15 @@ WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
    wp_pool_destroy joins them). So WP_DRAIN with
    WP_NOWAIT cancels whatever has not finished. Every outcome, canceled ones
    included, goes through the result channel: with a full channel and nobody
-   receiving, a close waits for a receiver (use a timeout). Calling it again
-   is harmless (a later WP_CANCEL still cancels what is queued).
-   Returns WP_WOULD_DEADLOCK from inside one of the pool's jobs and WP_INVALID
+   receiving, a close waits for a receiver (use a timeout). An inline-only
+   pool's close runs the jobs itself; outcomes that have no room in a full
+   channel when the timeout passes stay queued (WP_FORCED), and
+   wp_result_recv produces them for its caller. Calling it again is
+   harmless (a later WP_CANCEL still cancels what is queued). To run every
+   job and lose no result: receive until wp_result_recv answers WP_CLOSED
+   while (or after) one thread closes with WP_DRAIN and WP_FOREVER.
+   Returns WP_WOULD_DEADLOCK from inside one of the pool's jobs (or from a
+   callback of its jobs, evicted ones included) and WP_INVALID
    for a NULL pool, an unknown mode or a negative timeout.
    Thread safety: any thread but the pool's own workers. */
 WP_API wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout);
@@ -777,8 +808,11 @@ WP_API wp_status wp_job_query(wp_pool *pool, wp_handle handle, wp_job_state *sta
 WP_API wp_status wp_job_release(wp_pool *pool, wp_handle handle);
 
 /* wp_pool_pause: workers start no new job until wp_pool_resume (jobs already
-   running finish). Submissions still queue under their policy, and
-   wp_pool_help still runs jobs on its caller. wp_pool_close resumes a paused
+   running finish): once it returns, no worker starts a job, not even one
+   it had already taken from the queue (it holds that one until resume, and
+   judges it again then: canceled? expired?). Submissions still queue under
+   their policy, and wp_pool_help (like any wait that helps) still runs jobs
+   on its caller. wp_pool_close resumes a paused
    pool, so a close still drains or cancels as its mode says. Returns WP_OK
    (also if already paused), WP_CLOSED after close, or WP_INVALID.
    Thread safety: any thread, also from inside jobs. */
@@ -799,8 +833,13 @@ WP_API wp_status wp_pool_resume(wp_pool *pool);
    on itself: it runs queued jobs, and then waits only for jobs that are not
    set aside on their own thread the same way (waiting for idle, helping,
    or running a nested submission), so jobs waiting for each other do not
-   deadlock. Jobs run by the calling thread deliver their results like any
-   other: with a full result channel it waits for a receiver.
+   deadlock. A thread runs jobs this way only while its stack holds fewer
+   than WP_NEST_MAX jobs (16); deeper, it only waits, so a waiting thread's
+   stack never grows with the queue (a recursive fork-join that waits for
+   the whole pool at every level may then run into its timeout: use it
+   with a timeout, or wait for a group). Jobs run by the calling thread
+   deliver their results like any other: with a full result channel it
+   waits for a receiver.
    Thread safety: any thread, also from inside jobs. */
 WP_API wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout);
 
@@ -810,9 +849,13 @@ WP_API wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout);
    waits for jobs to arrive. Returns how many jobs it took (run, or ended as
    canceled or expired); 0 for a NULL pool. A game's main thread can help
    within its frame budget; an inline-only pool runs jobs only this way.
-   Jobs run here report worker -1. It takes no job while the result channel
-   is full, but a job it runs delivers its result like any other, so the
-   thread that receives results should not help when the channel may fill.
+   Jobs run here report worker -1 (the worker's index when the caller is
+   one of the pool's workers, inside a job). It runs nothing once the
+   caller's stack holds WP_NEST_MAX jobs (see wp_pool_wait_idle). It takes
+   no job while the result channel is full, but a job it runs delivers its
+   result like any other, so the thread that receives results should not
+   help when the channel may fill (in an inline-only pool it never waits
+   for room: it takes a job only when its result has a free cell).
    Thread safety: any thread, also from inside jobs. */
 WP_API size_t wp_pool_help(wp_pool *pool, int64_t budget);
 
@@ -890,7 +933,8 @@ typedef struct wp_latency {
      rejected, dropped, timed_out, refused_closed
                              submissions refused with WP_FULL (and the rare
                              WP_WOULD_DEADLOCK of a too-deep nested
-                             submission), WP_DROPPED, WP_TIMED_OUT, WP_CLOSED.
+                             submission, and WP_STALLED), WP_DROPPED,
+                             WP_TIMED_OUT, WP_CLOSED.
      results_pending         results waiting in the result channel.
      min_workers, max_workers  the current bounds.
      peak_workers            most workers alive at once so far.
@@ -1602,7 +1646,8 @@ enum wp__push_result { WP__PUSHED, WP__FULL, WP__SHUT };
 struct wp_queue {
     /* Read-only after init. */
     unsigned char *cells;
-    size_t mask;            /* capacity - 1 */
+    size_t mask;            /* cells - 1: the ring is a power of two */
+    size_t capacity;        /* the bound promised, at most mask + 1 */
     size_t elem_size;
     size_t stride;          /* bytes per cell: sequence number + element */
     size_t origin;          /* ticket of the first position, for counting */
@@ -1641,6 +1686,22 @@ static inline void wp__elem_copy(void *dst, const void *src, size_t size)
     } else {
         memcpy(dst, src, size);
     }
+}
+
+/* The ring has a power of two of cells, so that a position finds its cell
+   with a mask; the capacity a user asked for may be smaller. Then a push
+   at `ticket` also needs the element `capacity` positions before it taken
+   out: its cell's sequence says so (a consumer moved it one lap on). Every
+   position before head has been claimed, so that cell holds its position
+   (claimed), its position + 1 (published) or its position + one lap
+   (taken); cells before the first lap start out "taken". */
+static inline bool wp__queue_room_at(const wp_queue *q, size_t ticket)
+{
+    if (q->capacity > q->mask) /* the whole ring: the cell's own check says it */
+        return true;
+    size_t behind = ticket - q->capacity * WP__TICKET;
+    size_t s = atomic_load_explicit(wp__cell_seq(q, behind), memory_order_acquire);
+    return s == behind + (q->mask + 1) * WP__TICKET;
 }
 
 static size_t wp__queue_round_capacity(size_t capacity)
@@ -1699,6 +1760,9 @@ wp_status wp_queue_init(void *memory, size_t memory_size, size_t capacity,
     memset(q, 0, sizeof *q);
     q->cells = (unsigned char *)(base + wp__align_up(sizeof *q, WP_CACHE_LINE));
     q->mask = wp__queue_round_capacity(capacity) - 1;
+    q->capacity = capacity < 2 ? 2 : capacity;
+    if (q->capacity > q->mask + 1)
+        q->capacity = q->mask + 1;
     q->elem_size = elem_size;
     q->stride = wp__queue_stride(elem_size);
     wp__queue_reset(q, 0);
@@ -1741,6 +1805,8 @@ static inline enum wp__push_result wp__queue_push(wp_queue *q, const void *elem,
         size_t s = atomic_load_explicit(seq, memory_order_acquire);
         ptrdiff_t diff = (ptrdiff_t)(s - ticket);
         if (diff == 0) {
+            if (!wp__queue_room_at(q, ticket))
+                return WP__FULL;
             /* Relaxed: the cell's sequence number, not head, orders the data. */
             if (atomic_compare_exchange_weak_explicit(&q->head, &ticket, ticket + WP__TICKET,
                                                       memory_order_relaxed, memory_order_relaxed))
@@ -1809,13 +1875,14 @@ static size_t wp__queue_push_many(wp_queue *q, const void *elems, size_t n, size
         }
         for (k = 0; k < n; k++) {
             size_t want = ticket + k * WP__TICKET;
-            if (atomic_load_explicit(wp__cell_seq(q, want), memory_order_acquire) != want)
+            if (atomic_load_explicit(wp__cell_seq(q, want), memory_order_acquire) != want
+                || !wp__queue_room_at(q, want))
                 break;
         }
         if (k == 0) {
             ptrdiff_t diff = (ptrdiff_t)(atomic_load_explicit(wp__cell_seq(q, ticket),
                                                               memory_order_acquire) - ticket);
-            if (diff < 0) {
+            if (diff < 0 || (diff == 0 && !wp__queue_room_at(q, ticket))) {
                 *why = WP__FULL;
                 return 0;
             }
@@ -1883,12 +1950,12 @@ size_t wp_queue_size(const wp_queue *queue)
     if (diff <= 0)
         return 0;
     size_t n = (size_t)diff / WP__TICKET;
-    return n > queue->mask + 1 ? queue->mask + 1 : n;
+    return n > queue->capacity ? queue->capacity : n;
 }
 
 size_t wp_queue_capacity(const wp_queue *queue)
 {
-    return queue ? queue->mask + 1 : 0;
+    return queue ? queue->capacity : 0;
 }
 
 #ifdef WORKERPOOL_TESTING
@@ -2253,6 +2320,7 @@ struct wp_pool {
 
     /* Shutdown and scaling state; read by every worker, written rarely. */
     _Alignas(WP_CACHE_LINE) atomic_int canceling;
+    atomic_int shut;         /* wp_pool_close has begun: lanes close next */
     atomic_int paused;
     atomic_int destroying;
     atomic_int live;         /* workers counted in, packed: see wp__started */
@@ -2810,8 +2878,10 @@ static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t,
 /* Why a taken task must not run, or WP_OK if it may. */
 static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
 {
-    if (atomic_load_explicit((atomic_int *)&pool->canceling, memory_order_acquire)
-        || wp_token_is_canceled(t->token))
+    bool canceling = atomic_load_explicit((atomic_int *)&pool->canceling, memory_order_acquire);
+    if (t->token == NULL && t->deadline_ns == 0) /* a plain job */
+        return canceling ? WP_CANCELED : WP_OK;
+    if (canceling || wp_token_is_canceled(t->token))
         return WP_CANCELED;
     if (wp__past_deadline(pool, t))
         return WP_EXPIRED;
@@ -2819,13 +2889,16 @@ static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
 }
 
 /* Runs (or cancels, or expires) one task for the thread whose record is
-   `by`, and records its one outcome. The run, the callback and the
-   delivery happen inside a job record, one level deeper on this stack. */
+   `by` (the innermost one), and records its one outcome. Meanwhile the
+   record says "in a job, one level deeper": the run, the callback and the
+   delivery happen inside the job. */
 static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
 {
     wp__worker *w = by->as;
-    wp__runner job = { pool, w, true, false, false, by->depth + 1, wp__top };
-    wp__top = &job;
+    WP_ASSERT(by == wp__top);
+    bool was_in_job = by->in_job;
+    int depth = by->depth++;
+    by->in_job = true;
     bool timed = pool->results != NULL || t->on_done != NULL || wp__slot_of(t) != NULL;
     int64_t start = timed ? wp__now_ns() : 0;
     wp_ctx ctx = { pool, t, NULL, w->index };
@@ -2835,14 +2908,14 @@ static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
        after its verdict, just before it starts (held by a pause, it is
        judged again). Jobs a worker runs inside another job do not: like
        wp_pool_help, they run while paused. */
-    if (by->depth == 0 && w->index >= 0 && wp__claim_start(pool, w))
+    if (depth == 0 && w->index >= 0 && wp__claim_start(pool, w))
         outcome = wp__verdict(pool, t);
     if (outcome == WP_OK && t->token && t->token->state)
         atomic_fetch_or_explicit(t->token->state, WP__H_RUNNING, memory_order_relaxed);
     if (w->index >= 0) {
         /* Running until the callback has run; saved and restored, since a
            job may run inside another on this worker. */
-        int was = by->depth == 0 ? WP__PHASE_IDLE : WP__PHASE_RUNNING;
+        int was = depth == 0 ? WP__PHASE_IDLE : WP__PHASE_RUNNING;
         atomic_store_explicit(&w->phase, WP__PHASE_RUNNING, memory_order_relaxed);
         if (outcome == WP_OK) {
             int64_t obs = wp__observe_begin(pool, w, t); /* observability */
@@ -2859,7 +2932,8 @@ static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
         }
         wp__conclude(pool, w, t, outcome, code, ctx.value, start);
     }
-    wp__top = job.outer;
+    by->depth = depth;
+    by->in_job = was_in_job;
 }
 
 /* --- taking jobs: priorities, fairness, rate limit ------------------------ */
@@ -2999,7 +3073,11 @@ static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
         return WP__GOT;
     }
     /* Closed but not drained means a submitter claimed a cell before the close
-       and is still copying into it: keep trying, it is a matter of moments. */
+       and is still copying into it: keep trying, it is a matter of moments.
+       `shut` (on a line nobody writes) spares an empty poll the lanes'
+       contended head and tail lines until a close has begun. */
+    if (!atomic_load_explicit(&pool->shut, memory_order_acquire))
+        return WP__AGAIN;
     return wp__lanes_drained(pool) ? WP__FINISHED : WP__AGAIN;
 }
 
@@ -3110,7 +3188,9 @@ static bool wp__help_one(wp_pool *pool, wp__runner *by, bool must)
 {
     wp__task t;
     int64_t wait;
-    if (by->depth >= WP_NEST_MAX && !must) /* see wp__close_inline */
+    /* `must`: a close or a submitter of an inline-only pool, which runs
+       jobs one after another, never one inside another. */
+    if (by->depth >= WP_NEST_MAX && !must)
         return false;
     if (!must && !pool->credited && pool->results
         && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
@@ -3532,7 +3612,9 @@ static bool wp__claim_start(wp_pool *pool, wp__worker *w)
     bool held = false;
     for (;;) {
         atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
-        if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst) || wp__is_closed(pool))
+        if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst))
+            return held;
+        if (wp__is_closed(pool)) /* close resumes: see wp_pool_close */
             return held;
         atomic_store_explicit(&w->phase, WP__PHASE_IDLE, memory_order_release);
         wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_unpaused, pool, NULL);
@@ -4700,6 +4782,7 @@ wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout)
         wp__start_canceling(pool);
     /* A paused pool still honours the mode: its workers must run. */
     atomic_store_explicit(&pool->paused, 0, memory_order_release);
+    atomic_store_explicit(&pool->shut, 1, memory_order_release);
     for (int i = 0; i < WP__LANES; i++)
         wp__queue_close(pool->lanes[i]);
     /* Wake parked workers to drain and blocked submitters to give up. */
@@ -4791,7 +4874,7 @@ static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
         out->max_handles = 256;
     if (out->max_handles > ((size_t)1 << 24))
         return WP_INVALID;
-    size_t cap = wp__queue_round_capacity(out->queue_capacity);
+    size_t cap = out->queue_capacity < 2 ? 2 : out->queue_capacity;
     if (out->scale_up_threshold == 0)
         out->scale_up_threshold = 4;
     if (out->scale_up_threshold > cap - 1)
@@ -4969,9 +5052,11 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->paused, 0);
     atomic_init(&pool->lanes_used, 0);
     atomic_init(&pool->room_timed, 0);
-    /* A quarter of a lane (all lanes have the same capacity, a power of 2;
-       see wp__notify_room, which needs room_every <= capacity). */
-    size_t room_every = (pool->lanes[0]->mask + 1) / 4;
+    /* A power of two, at most a quarter of a lane (all lanes have the same
+       capacity; see wp__notify_room, which needs room_every <= capacity). */
+    size_t room_every = 1;
+    while (room_every * 8 <= pool->lanes[0]->capacity)
+        room_every *= 2;
     pool->room_mask = room_every > 1 ? room_every - 1 : 0;
     atomic_init(&pool->helpers, 0);
     pool->credited = cfg->inline_only && cfg->result_capacity > 0;
@@ -4983,6 +5068,7 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->resumes, 0);
     atomic_init(&pool->evicted, 0);
     atomic_init(&pool->canceling, 0);
+    atomic_init(&pool->shut, 0);
     atomic_init(&pool->destroying, 0);
     atomic_init(&pool->live, 0);
     atomic_init(&pool->scaling, cfg->min_workers < cfg->max_workers);

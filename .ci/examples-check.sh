@@ -57,6 +57,9 @@ fi
 # --- quickstart -------------------------------------------------------------
 check quickstart '^10 squared is 100$' "$bin/quickstart"
 
+# --- streaming --------------------------------------------------------------
+check streaming '^streamed 100000 jobs through a queue of 128' "$bin/streaming"
+
 # --- image_pipeline: a valid P6 file and the speed-up line --------------------
 ppm=$tmp/mandelbrot.ppm
 if check image_pipeline '^speed-up [0-9]+\.[0-9]x on [0-9]+ workers?$' \

@@ -23,7 +23,8 @@ ap.add_argument("--method", default="")
 ap.add_argument("--skipped", default="")
 ap.add_argument("--md")
 ap.add_argument("--svg")
-ap.add_argument("--readme", help="replace the block between the bench markers")
+ap.add_argument("--readme", help="a Markdown file (bench/README.md): replace the "
+                "block between its bench markers with the compact table")
 a = ap.parse_args()
 pool_cts = a.pool_cts.split()
 queue_cts = a.queue_cts.split()
@@ -263,7 +264,7 @@ print(text)
 if a.md:
     open(a.md, "w").write(text)
 
-# ---- the README's compact table --------------------------------------------
+# ---- bench/README.md's compact table ---------------------------------------
 if a.readme:
     t = []
     t.append("| contender | empty_1p2w Mjobs/s | empty_2p2w | batch_1p2w | work1us efficiency "

@@ -3,7 +3,7 @@
 # make bench-smoke). Every pass runs every available contender on every
 # workload (the contenders' order rotates from pass to pass), then the machine
 # yardsticks; bench/report.py turns the RESULT lines into bench/results.md,
-# bench/results.svg and the table in README.md (between the bench markers);
+# bench/results.svg and the table in bench/README.md (between the bench markers);
 # the RESULT lines themselves are kept in bench/results-raw.txt.
 #
 #   sh bench/run.sh           full sizes, BENCH_PASSES passes (default 5)
@@ -23,7 +23,7 @@
 #                        binaries only (the libraries bench/pack.sh carries),
 #                        not for the shell tools and python3 around them
 #   BENCH_RESULTS=prefix write prefix.md, prefix.svg, prefix-raw.txt instead
-#                        of bench/results.* and leave README.md alone
+#                        of bench/results.* and leave bench/README.md alone
 #   BENCH_SMOKE_SIZES=1  the smoke run's tiny sizes in a full run (a test)
 # Flag lists and contender lists are split into words on purpose:
 # shellcheck disable=SC2086,SC2046
@@ -234,7 +234,7 @@ if [ -n "$pin" ]; then
     machine="$machine; every run pinned with $pin (SMT sibling sets: ${smt:-unknown})"
 fi
 md=bench/results.md svg=bench/results.svg rawcopy=bench/results-raw.txt
-set -- --readme README.md
+set -- --readme bench/README.md
 if [ -n "${BENCH_RESULTS:-}" ]; then
     md=$BENCH_RESULTS.md svg=$BENCH_RESULTS.svg rawcopy=$BENCH_RESULTS-raw.txt
     set --

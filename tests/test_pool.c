@@ -312,13 +312,13 @@ static void test_stats_right_after_create(void) {
     CHECK_EQ_INT(s.workers, 3);
     CHECK_EQ_INT(s.active, 0);
     CHECK_EQ_INT(s.idle, 3);
-    CHECK_EQ_UINT(s.queue_capacity, 128);
+    CHECK_EQ_UINT(s.queue_capacity, 100); /* exact, not rounded up (0.3) */
     CHECK_EQ_UINT(s.queue_depth, 0);
     CHECK_EQ_UINT(s.submitted + s.completed + s.failed + s.canceled, 0);
     CHECK_EQ_UINT(s.rejected + s.dropped + s.timed_out + s.refused_closed, 0);
     CHECK_EQ_UINT(s.results_pending, 0);
     /* the test hook sees the same queue */
-    CHECK_EQ_UINT(wp_queue_capacity(wp__pool_queue(pool)), 128);
+    CHECK_EQ_UINT(wp_queue_capacity(wp__pool_queue(pool)), 100);
     CHECK_EQ_UINT(wp_queue_size(wp__pool_queue(pool)), 0);
     wp_pool_destroy(pool);
 }

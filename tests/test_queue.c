@@ -48,16 +48,17 @@ static void test_fifo_order_single_thread(void) {
     wp_queue_destroy(q);
 }
 
-static void test_capacity_rounds_up_to_power_of_two(void) {
+/* The capacity is the one asked for (at least 2), not the ring's size. */
+static void test_capacity_is_exactly_what_was_asked(void) {
     static const struct { size_t asked, expected; } cases[] = {
-        { 1, 2 }, { 2, 2 }, { 3, 4 }, { 4, 4 }, { 5, 8 }, { 1000, 1024 },
-        { 1024, 1024 }, { 1025, 2048 }, { 65535, 65536 },
+        { 1, 2 }, { 2, 2 }, { 3, 3 }, { 4, 4 }, { 5, 5 }, { 100, 100 }, { 1000, 1000 },
+        { 1024, 1024 }, { 1025, 1025 }, { 65535, 65535 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wp_queue *q = NULL;
         REQUIRE_STATUS(wp_queue_create(cases[i].asked, 4, &q), WP_OK);
         CHECK_EQ_UINT(wp_queue_capacity(q), cases[i].expected);
-        /* the rounded capacity is real: exactly that many pushes succeed */
+        /* exactly that many pushes succeed */
         size_t pushed = 0;
         uint32_t v = 0;
         while (pushed <= cases[i].expected && wp_queue_try_push(q, &v))
@@ -245,7 +246,7 @@ static void test_footprint_is_zero_for_bad_sizes(void) {
     CHECK_CMP_UINT(wp_queue_footprint(1 << 20, 8), >, wp_queue_footprint(1 << 10, 8));
     if (SIZE_MAX > UINT32_MAX) /* the largest queue's footprint fits a 64-bit size_t */
         CHECK_CMP_UINT(wp_queue_footprint(MAX_CAPACITY, 1), >=, MAX_CAPACITY);
-    /* the rounded capacity is what counts */
+    /* the memory is for the next power of two */
     CHECK_EQ_UINT(wp_queue_footprint(3, 8), wp_queue_footprint(4, 8));
 }
 
@@ -286,7 +287,7 @@ static void test_bad_arguments_are_invalid_or_false(void) {
 /* The head and tail counters run past SIZE_MAX and wrap to 0 while the queue
    is used: order, size, full and empty stay right across the wrap. */
 static void test_counters_wrap_single_thread(void) {
-    static const size_t capacities[] = { 2, 4, 8 };
+    static const size_t capacities[] = { 2, 3, 4, 5, 8, 100 };
     for (size_t c = 0; c < sizeof capacities / sizeof capacities[0]; c++) {
         size_t cap = capacities[c];
         wp_queue *q = NULL;
@@ -487,6 +488,50 @@ static void test_stress_4_producers_4_consumers_across_counter_wrap(void) {
     wp_queue_destroy(q);
 }
 
+/* A capacity that is not a power of two holds exactly that many under
+   concurrent producers, and stays correct under MPMC load across the wrap. */
+typedef struct filler {
+    wp_queue *q;
+    atomic_int pushed;
+    atomic_int go;
+} filler;
+
+static void filler_main(void *p) {
+    filler *f = (filler *)p;
+    while (!atomic_load(&f->go))
+        ;
+    qitem it = { 0 };
+    for (int i = 0; i < 200; i++)
+        if (wp_queue_try_push(f->q, &it))
+            atomic_fetch_add(&f->pushed, 1);
+}
+
+static void test_concurrent_producers_fill_exactly_the_capacity(void) {
+    for (int round = 0; round < 20; round++) {
+        filler f;
+        REQUIRE_STATUS(wp_queue_create(100, sizeof(qitem), &f.q), WP_OK);
+        atomic_init(&f.pushed, 0);
+        atomic_init(&f.go, 0);
+        wpt_thread t[4];
+        for (int i = 0; i < 4; i++)
+            t[i] = wpt_thread_start(filler_main, &f);
+        atomic_store(&f.go, 1);
+        for (int i = 0; i < 4; i++)
+            wpt_thread_join(t[i]);
+        CHECK_EQ_INT(atomic_load(&f.pushed), 100);
+        CHECK_EQ_UINT(wp_queue_size(f.q), 100);
+        wp_queue_destroy(f.q);
+    }
+}
+
+static void test_stress_4_producers_4_consumers_capacity_100_across_wrap(void) {
+    wp_queue *q = NULL;
+    REQUIRE_STATUS(wp_queue_create(100, sizeof(qitem), &q), WP_OK);
+    wp__queue_seek(q, SIZE_MAX - 5000);
+    run_mpmc(q, 4, 4, stress_items_per_producer() / 2);
+    wp_queue_destroy(q);
+}
+
 static void test_stress_many_producers_one_consumer_tiny_queue(void) {
     wp_queue *q = NULL;
     REQUIRE_STATUS(wp_queue_create(2, sizeof(qitem), &q), WP_OK);
@@ -554,7 +599,9 @@ static void test_stress_1_producer_1_consumer_capacity_2(void) {
 
 static const wpt_test tests[] = {
     WPT_TEST(test_fifo_order_single_thread),
-    WPT_TEST(test_capacity_rounds_up_to_power_of_two),
+    WPT_TEST(test_capacity_is_exactly_what_was_asked),
+    WPT_TEST(test_concurrent_producers_fill_exactly_the_capacity),
+    WPT_TEST(test_stress_4_producers_4_consumers_capacity_100_across_wrap),
     WPT_TEST(test_push_fails_exactly_when_full_pop_exactly_when_empty),
     WPT_TEST(test_full_queue_takes_one_more_after_one_pop),
     WPT_TEST(test_element_sizes_are_copied_exactly),

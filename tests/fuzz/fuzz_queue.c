@@ -1,6 +1,6 @@
 /* fuzz_queue.c - libFuzzer target: the bare wp_queue against a ring model.
 
-   The input's first bytes choose the queue (capacity 1..16 before rounding,
+   The input's first bytes choose the queue (capacity 1..16, at least 2,
    element size 1..40 bytes, heap or caller memory, and a starting position
    that may sit just below the wrap-around of the position counters); every
    later byte is one operation, decoded by the table `ops` (add an entry to
@@ -26,7 +26,7 @@
 WP_API void wp__queue_seek(wp_queue *q, size_t position);
 
 #define MAX_ELEM 40
-#define MAX_CAP 16 /* after rounding up */
+#define MAX_CAP 16
 
 typedef struct reader {
     const uint8_t *p;
@@ -154,9 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&s, 0, sizeof s);
     s.in = &in;
     s.m.size = elem;
-    s.m.cap = 2;
-    while (s.m.cap < want_cap)
-        s.m.cap <<= 1;
+    s.m.cap = want_cap < 2 ? 2 : want_cap; /* exact, not rounded up (0.3) */
 
     void *memory = NULL;
     if (b2 & 1) {
