@@ -61,7 +61,8 @@
                            of 4 cells or more (default: 16)
      WP_NEST_MAX           the most jobs one thread runs nested on its own
                            stack (default: 16): a job that waits through the
-                           pool (wp_pool_wait_idle, wp_pool_help) or submits
+                           pool (wp_pool_wait_idle, wp_pool_help, wp_group_wait,
+                           wp_parallel_for) or submits
                            into a full queue runs other jobs meanwhile, one
                            level deeper each; at this depth it waits without
                            running any (see wp_pool_wait_idle)
