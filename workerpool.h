@@ -461,7 +461,9 @@ typedef enum wp_backpressure {
                    NULL or that same token (else WP_INVALID).
      pinned        false = any thread; true = only wp_pool_help_pinned (or
                    the close) runs it, on the thread that calls it: work a
-                   game must do on its main thread (see Fork-join below). */
+                   game must do on its main thread (see Fork-join below).
+                   A pinned job takes no handle (WP_INVALID); a group can
+                   wait for it instead. */
 typedef struct wp_group wp_group;
 typedef struct wp_job {
     wp_job_fn fn;
@@ -4568,6 +4570,7 @@ typedef struct wp__range {
     void *arg;
     size_t n, grain;
     int lane;
+    bool pinned;        /* runs only where pinned jobs run: no shares */
     atomic_size_t next;
     atomic_int code;    /* the first chunk's failure; 0 = none */
     atomic_int stop;    /* 1: a chunk failed; 2: a participant saw should_stop */
@@ -4615,7 +4618,8 @@ static int wp__range_main(void *arg, wp_ctx *ctx)
     /* Shares obey what the range obeys: its token chain and deadline. */
     r->shares.token.parent = ctx->task->token;
     size_t chunks = r->n / r->grain + (r->n % r->grain != 0);
-    size_t offer = pool->inline_only || !wp__may_nest() ? 0 : (size_t)wp__started(wp__live(pool));
+    size_t offer = pool->inline_only || r->pinned || !wp__may_nest()
+        ? 0 : (size_t)wp__started(wp__live(pool));
     if (offer > chunks - (chunks > 0))
         offer = chunks - (chunks > 0);
     wp__task share = { wp__range_share, r, ctx->task->id, 0, ctx->task->deadline_ns,
@@ -4662,6 +4666,7 @@ wp_status wp_submit_range(wp_pool *pool, wp_range *range, wp_range_fn fn, void *
     }
     r->grain = grain ? grain : 1;
     r->lane = wp__lane_of(j.priority);
+    r->pinned = j.pinned;
     atomic_init(&r->next, 0);
     atomic_init(&r->code, 0);
     atomic_init(&r->stop, 0);

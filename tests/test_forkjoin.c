@@ -789,6 +789,14 @@ static int submit_pinned_job(void *arg, wp_ctx *ctx) {
     return wp_submit_job(pool, &(wp_job){ .fn = pinned_job, .arg = &dummy, .pinned = true }) == WP_OK ? 0 : 1;
 }
 
+static int pinned_range(void *arg, size_t b, size_t e, wp_ctx *ctx) {
+    (void)ctx;
+    if (!pthread_equal(pthread_self(), pinned_owner))
+        atomic_fetch_add(&pinned_elsewhere, 1);
+    atomic_fetch_add((atomic_int *)arg, (int)(e - b));
+    return 0;
+}
+
 static void test_pinned_jobs_run_only_where_helped(void) {
     wp_pool *pool = make_pool(&(wp_config){ .max_workers = 2, .queue_capacity = 64,
                                             .pinned_capacity = 8 });
@@ -808,6 +816,14 @@ static void test_pinned_jobs_run_only_where_helped(void) {
     CHECK_EQ_UINT(wp_pool_help_pinned(pool, WP_FOREVER), 8);
     CHECK_EQ_INT(atomic_load(&n), 8);
     CHECK_STATUS(wp_group_wait(pool, &g, WP_NOWAIT), WP_OK);
+    /* A pinned range is not shared with the workers. */
+    atomic_int items = 0;
+    wp_range range;
+    CHECK_STATUS(wp_submit_range(pool, &range, pinned_range, &items, 1000, 1,
+                                 &(wp_job){ .pinned = true, .group = &g }), WP_OK);
+    CHECK_EQ_UINT(wp_pool_help_pinned(pool, WP_FOREVER), 1);
+    CHECK_STATUS(wp_group_wait(pool, &g, WP_NOWAIT), WP_OK);
+    CHECK_EQ_INT(atomic_load(&items), 1000);
     /* Submitted from a worker, run here. */
     CHECK_STATUS(wp_submit(pool, submit_pinned_job, &pool), WP_OK);
     size_t helped = 0;
