@@ -939,7 +939,7 @@ static void stress_producer(void *p) {
 
 static void test_stress_groups_ranges_and_continuations_from_four_threads(void) {
     stress_ctx c = { make_pool(&(wp_config){ .max_workers = 3, .queue_capacity = 32 }),
-                     (int)wpt_scaled(300, 10), 0 };
+                     (int)wpt_scaled(2000, 60), 0 };
     wpt_thread th[4];
     for (int i = 0; i < 4; i++)
         th[i] = wpt_thread_start(stress_producer, &c);
