@@ -1068,7 +1068,9 @@ struct wp_group {
 };
 
 /* wp_group_counts: what wp_group_query reports.
-     pending        members accepted that have no outcome yet.
+     pending        members accepted that have no outcome yet, and
+                    continuations armed elsewhere to join it (see
+                    wp_group_then).
      completed, failed, canceled, expired, evicted
                     members' outcomes so far (see wp_result.status).
      first_error    the code the first member that failed returned (0 if
@@ -4563,7 +4565,7 @@ static bool wp__pinned_close(wp_pool *pool, int64_t deadline)
    `grain` items from the shared cursor `next`. The shares are members of
    the range's own quiet group, and the main task waits for them before
    it ends, so no share can outlive the range's memory. Why a shared cursor
-   and not recursive halving: see bench/forkjoin.c. */
+   and not recursive halving: see bench/forkjoin.md. */
 typedef struct wp__range {
     wp__group shares;
     wp_range_fn fn;
