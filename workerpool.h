@@ -1195,7 +1195,10 @@ WP_API wp_status wp_parallel_for(wp_pool *pool, wp_range_fn fn, void *arg, size_
    with WP_FULL (counted as rejected) whatever the policy, since the one
    thread that drains it may be the submitter. Returns how many it took.
    Thread safety: any thread; the thread that calls it is the one pinned
-   jobs run on (a game calls it from its main thread only). */
+   jobs run on (a game calls it from its main thread only). Nothing else
+   runs pinned jobs: wp_group_wait and wp_pool_help on that thread do not,
+   so a thread waiting for a group with pinned members calls this
+   meanwhile (see examples/game_frame.c). */
 WP_API size_t wp_pool_help_pinned(wp_pool *pool, int64_t budget);
 
 #ifdef __cplusplus
