@@ -9,6 +9,7 @@
 #   make bench           workerpool.h against other pools (bench/README.md); BENCH_PASSES=5
 #   make bench-smoke     every bench contender and workload once, tiny sizes (< 1 min)
 #   make bench-tools     pool_bench (empty_1p2w alone) and scale_bench
+#   make bench-callgrind instructions per empty job (valgrind); BENCH_BASE=<commit> compares
 #   make install         workerpool.h, workerpool.pc and the CMake package under
 #                        $(DESTDIR)$(PREFIX); make uninstall removes them again
 # Portability (each needs more tools; see tests/README.md):
@@ -99,7 +100,7 @@ WINE_RUN    := WINEDEBUG=-all WINEPREFIX=$(WINEPREFIX) $(WINE)
 $(eval $(call test_flavour,win32,$(WIN_FLAGS),$(MINGW_CC),build/mingw/win32,.exe))
 $(eval $(call test_flavour,winpthread,$(WIN_FLAGS) -DWP_THREADS_PTHREAD,$(MINGW_CC),build/mingw/pthread,.exe))
 
-.PHONY: all test check test-c11 test-pthread test-tsan test-asan test-formats examples demo bench bench-smoke bench-tools \
+.PHONY: all test check test-c11 test-pthread test-tsan test-asan test-formats examples demo bench bench-smoke bench-tools bench-callgrind \
         test-std test-musl test-windows test-cpp test-linkage test-packaging test-portability \
         stress stress-ci stress-tsan stress-asan test-faketime test-cross \
         model fuzz fuzz-replay soak install uninstall clean
@@ -155,6 +156,10 @@ bench-smoke:
 
 bench-tools: $(addprefix $(BUILD)/bench/,$(BENCH_NAMES))
 	@for b in $^; do ./$$b || exit 1; done
+
+# Instructions per empty job (callgrind); BENCH_BASE=<commit> adds that header.
+bench-callgrind:
+	@CC="$(CC)" sh bench/callgrind.sh $(BENCH_BASE)
 
 # --- portability ------------------------------------------------------------
 

@@ -44,6 +44,33 @@
          return 0;
      }
 
+   API AT A GLANCE (each is documented where it is declared below)
+
+     pool       wp_pool_create(config, &pool)     wp_pool_destroy(pool)
+                wp_pool_close(pool, mode, timeout) wp_pool_pause / wp_pool_resume
+                wp_pool_wait_idle(pool, timeout)  wp_pool_help(pool, budget)
+                wp_pool_scale(pool, delta)        wp_pool_resize(pool, min, max)
+     submit     wp_submit(pool, fn, arg)          wp_submit_job(pool, &job)
+                wp_submit_batch(pool, jobs, n, statuses)
+                wp_submit_retry(pool, &job, &retry)
+     results    wp_result_recv(pool, &result, timeout)
+     handles    wp_job_wait / wp_job_cancel / wp_job_query / wp_job_release
+     in a job   wp_ctx_id  wp_ctx_worker  wp_ctx_should_stop  wp_ctx_expired
+                wp_ctx_set_value
+     tokens     wp_token_create / wp_token_cancel / wp_token_is_canceled /
+                wp_token_destroy
+     stats      wp_pool_stats(pool, &stats)       wp_latency_bound(i)
+                wp_stats_format_table / _json / _prometheus(&stats, buf, cap)
+     config     wp_config_default()  wp_config_high_throughput()
+                wp_config_low_resource()
+     fork-join  wp_group_init / _wait / _cancel / _query / _then (wp_job.group)
+                wp_submit_range(pool, &range, fn, arg, n, grain, &job)
+                wp_parallel_for(pool, fn, arg, n, grain)
+                wp_pool_help_pinned(pool, budget)           (wp_job.pinned)
+     queue      wp_queue_create / _init / _footprint / _destroy
+                wp_queue_try_push / _try_pop / _size / _capacity
+     status     wp_status_str(status)
+
    CONFIGURATION MACROS (define before the include that has the implementation)
 
      WORKERPOOL_STATIC     every function is static: private to one translation unit
@@ -55,6 +82,11 @@
                            the default allocator; define both or neither. The
                            allocator in wp_config overrides them for one pool.
      WP_CACHE_LINE         the size that keeps hot fields apart (default: 64)
+     WP_NO_OBSERVABILITY   leave the observability module out: no latency
+                           histograms, task, error or stall hooks, watchdog
+                           or last-error record, and no call for them on the
+                           job path. Its wp_config fields stay declared; a
+                           config that sets one is WP_INVALID.
      WP_SPIN_COUNT         pauses a worker (or a waiting caller) spins before it
                            parks (default: 256)
      WP_ROOM_SPIN_COUNT    the same for a submitter blocked on a full queue lane
@@ -62,10 +94,10 @@
      WP_NEST_MAX           the most jobs one thread runs nested on its own
                            stack (default: 16): a job that waits through the
                            pool (wp_pool_wait_idle, wp_pool_help, wp_group_wait,
-                           wp_parallel_for) or submits
-                           into a full queue runs other jobs meanwhile, one
-                           level deeper each; at this depth it waits without
-                           running any (see wp_pool_wait_idle)
+                           wp_parallel_for) or submits into a full queue runs
+                           other jobs meanwhile, one level deeper each; at
+                           this depth it waits without running any (see
+                           wp_pool_wait_idle and the Fork-join section)
      WP_THREADS_C11, WP_THREADS_PTHREAD, WP_THREADS_WIN32
                            force a threading backend (at most one). Default:
                            Win32 on Windows (_WIN32); elsewhere C11 <threads.h>
@@ -308,8 +340,12 @@ typedef int (*wp_job_fn)(void *arg, wp_ctx *ctx);
                   (evicted from a full queue by WP_DROP_OLDEST).
      queued_ns    time between acceptance and the start of the run (or the
                   outcome, for a job that never ran); measured only when the
-                  pool has a result channel or the job a callback.
+                  pool has a result channel, the job a callback or a handle,
+                  or the pool observes timings (wp_config.measure_latency,
+                  on_task_start/on_task_end, on_stall); 0 otherwise.
      run_ns       time the job ran (0 if it did not run).
+                  Both are on the pool's clock (wp_config.clock), the same
+                  readings as the latency histograms and on_task_end.
      worker       index of the worker that ran or ended it; -1 for any other
                   thread (wp_pool_help, WP_CALLER_RUNS, an eviction). */
 typedef struct wp_result {
@@ -570,7 +606,9 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       max_workers must be 0): jobs run only when a thread
                       calls wp_pool_help, wp_pool_wait_idle or wp_pool_close,
                       or under WP_CALLER_RUNS. Deterministic, for tests,
-                      replays and builds without threads.
+                      replays and builds without threads. It starts no
+                      thread at all, so on_stall (a watchdog thread) is
+                      WP_INVALID with it.
      rate_limit       0 = none; else the most jobs per second the pool starts
                       (a token bucket on the pool's clock, applied when a job
                       is taken from the queue: workers and wp_pool_help
@@ -579,15 +617,23 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       bucket's size); 0 = 1.
      max_handles      jobs that may hold a wp_handle at once; 0 = 256; at
                       most 2^24. Each slot costs about 100 bytes.
-     clock, clock_user    the clock for scaling decisions, deadlines, the rate
-                          limit and stats times;
-                          NULL = the system's monotonic clock. Lets tests
-                          drive idle timeouts and cooldowns without sleeping
-                          (surplus workers then re-read it every millisecond
-                          while idle). Timeouts of calls that wait always
-                          use the system clock.
+     clock, clock_user    the pool's clock: NULL = the system's monotonic
+                          clock. Every time the pool keeps runs on it:
+                          scaling decisions, deadlines, the rate limit, the
+                          stats times, and every timing of a job (its
+                          enqueue, start and end; wp_result.queued_ns and
+                          run_ns; the latency histograms; on_task_end's
+                          wait and run; the stall watchdog), so any two of
+                          them can be compared. Only the timeouts of calls
+                          that wait (submit, recv, close, wait_idle, help's
+                          budget, job_wait) use the system's monotonic
+                          clock. Lets tests drive idle timeouts and
+                          cooldowns without sleeping (surplus workers then
+                          re-read it every millisecond while idle).
    Observability (see the Observability section below; every hook gets
-   hook_user as its last argument, and runs on the thread named):
+   hook_user as its last argument, and runs on the thread named). Built
+   with WP_NO_OBSERVABILITY, a config that sets any of these fields is
+   WP_INVALID:
      measure_latency  false = off (no clock read per job). true = time every
                       job (three clock reads: submit, start, end) into the
                       queue-wait and run-time histograms of wp_stats, and
@@ -597,17 +643,18 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       after each job runs (not for canceled jobs), with the
                       worker index, job id and arg; on_task_end also gets the
                       job's code, its queue wait and run time in ns (timed on
-                      the clock below; setting either hook turns timing on).
+                      the pool's clock; setting either hook turns timing on).
      on_error         NULL = none. Called on the worker after every job that
                       returned nonzero, with worker, id, arg and that code.
      stall_threshold, on_stall
                       on_stall NULL = no watchdog (and no thread). Otherwise
                       the pool starts one watchdog thread that calls
                       on_stall(worker, job id, running ns, user) once for each
-                      job running longer than stall_threshold (0 = 1 second),
-                      checking every threshold/4 (1 ms to 100 ms). Timing
-                      uses `clock` when set and there is no result channel,
-                      otherwise the system's monotonic clock.
+                      job running longer than stall_threshold (0 = 1 second;
+                      negative is WP_INVALID) on the pool's clock, checking
+                      every threshold/4 (1 ms to 100 ms of system time).
+                      WP_INVALID in an inline_only pool, which starts no
+                      thread (and has no worker to watch).
    Fork-join (see the Fork-join section):
      stack_size       0 = the platform's default; else the stack size, in
                       bytes, of every worker thread (rounded up to what the
@@ -618,7 +665,7 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       WP_THREADS_PTHREAD where stack size matters).
      pinned_capacity  0 = no pinned queue (a job with `pinned` set is then
                       WP_INVALID); else the most pinned jobs queued at once
-                      (rounded up to a power of two, at most 2^30). */
+                      (at most 2^30). */
 typedef struct wp_config {
     const char *name;
     int min_workers;
@@ -901,8 +948,13 @@ WP_API wp_status wp_pool_destroy(wp_pool *pool);
    fixed-bucket log histogram, bucket i counting durations in
    (wp_latency_bound(i - 1), wp_latency_bound(i)] ns, on a 1-2-5 scale from
    100 ns to 50 s; the last bucket is everything above (+Inf). All zero
-   unless wp_config.measure_latency is set.
-     count, sum_ns, mean_ns, max_ns   exact.
+   unless wp_config.measure_latency is set. Durations are on the pool's
+   clock (see wp_config.clock); one that reads negative (a clock that went
+   back) counts as 0.
+     count, mean_ns, max_ns   exact.
+     sum_ns                   exact; it stops at INT64_MAX (292 years of
+                              summed time) instead of wrapping, and mean_ns
+                              is then a lower bound.
      p50_ns, p90_ns, p99_ns   the upper bound of the bucket holding that
                               percentile, capped at max_ns (so an estimate
                               within one bucket: at most 2.5x too high). */
@@ -918,14 +970,149 @@ typedef struct wp_latency {
     uint64_t buckets[WP_LATENCY_BUCKETS];
 } wp_latency;
 
-/* wp_stats: a snapshot of a pool's counters. Each field is read without
-   stopping the pool, so a snapshot taken while jobs run is approximate; one
-   taken at quiescence (after a wp_pool_close that returned WP_OK, or once
-   every result of every accepted job is received) is exact and satisfies
-       submitted == completed + failed + canceled + expired + evicted.
+/* WP_STATS_FIELDS(X): every field of wp_stats, in order, one X per field:
+       X(kind, field, json_group, json_key, table_row, table_before,
+         table_after, prometheus_name, help)
+   The one list behind the wp_stats struct, wp_pool_stats (which fills each
+   field with its own reader, in this order) and the three formatters: a new
+   field is a line here plus the place that measures it. Your code may
+   expand it too (say, to export the stats elsewhere). `kind` gives the
+   field's C type and how each formatter writes it:
+     NAME     char[64]    JSON string; the Prometheus label `pool`
+     INT      int         a gauge
+     SIZE     size_t      a gauge
+     COUNT    uint64_t    a counter (Prometheus name ends in _total)
+     ID       uint64_t    an identifier (not a counter)
+     NS       int64_t     a duration in ns (Prometheus and table: seconds)
+     WHEN     int64_t     ns since the pool was created, -1 = never
+                          (Prometheus: seconds or -1; the table leaves a
+                          -1 out)
+     RATIO    double      a fraction from 0 to 1 (the table: a percentage)
+     LATENCY  wp_latency  a histogram
+   JSON: json_group "" is the top level; a group's fields are adjacent; the
+   group "last_error" is null while last_error_ns is -1. Table: fields with
+   the same table_row heading share a row (the LATENCY row is a block of
+   rows), in list order, rows in the order of their first field; each value
+   is written between table_before and table_after. Prometheus: metric
+   workerpool_<prometheus_name> with `help`; an empty name leaves the field
+   out of that format. */
+#define WP_STATS_FIELDS(X)                                                                 \
+    X(NAME, name, "", "name", "pool ", "\"", "\"", "", "The pool's name.")                 \
+    X(NS, uptime_ns, "", "uptime_ns", "pool ", ", up ", "", "uptime_seconds",              \
+      "Time since the pool was created.")                                                  \
+    X(INT, workers, "workers", "total", "workers     ", "", "", "workers",                 \
+      "Worker threads alive.")                                                             \
+    X(INT, active, "workers", "active", "workers     ", " (active ", "", "workers_active", \
+      "Workers running a job.")                                                            \
+    X(INT, idle, "workers", "idle", "workers     ", ", idle ", "", "workers_idle",         \
+      "Workers waiting for a job.")                                                        \
+    X(INT, peak_workers, "workers", "peak", "workers     ", ", peak ", "", "workers_peak", \
+      "Most workers alive at once.")                                                       \
+    X(INT, min_workers, "workers", "min", "workers     ", ", min ", "", "workers_min",     \
+      "Lower worker bound.")                                                               \
+    X(INT, max_workers, "workers", "max", "workers     ", ", max ", ")", "workers_max",    \
+      "Upper worker bound.")                                                               \
+    X(RATIO, utilization, "workers", "utilization", "load        ", "utilization ", "",    \
+      "utilization_ratio", "Workers running a job, as a fraction of workers alive.")       \
+    X(SIZE, queue_depth, "queue", "depth", "queue       ", "", " queued", "queue_depth",   \
+      "Jobs queued now.")                                                                  \
+    X(SIZE, queue_capacity, "queue", "capacity", "queue       ", " of ", "",               \
+      "queue_capacity", "Most jobs the lanes in use can hold.")                            \
+    X(SIZE, queue_high_water, "queue", "high_water", "queue       ", ", high water ", "",  \
+      "queue_high_water", "Most jobs queued at once.")                                     \
+    X(COUNT, submitted, "jobs", "submitted", "jobs        ", "submitted ", "",             \
+      "jobs_submitted_total", "Jobs accepted.")                                            \
+    X(COUNT, completed, "jobs", "completed", "jobs        ", " = completed ", "",          \
+      "jobs_completed_total", "Jobs that ran and returned 0.")                             \
+    X(COUNT, failed, "jobs", "failed", "jobs        ", " + failed ", "",                   \
+      "jobs_failed_total", "Jobs that ran and returned nonzero.")                          \
+    X(COUNT, canceled, "jobs", "canceled", "jobs        ", " + canceled ", "",             \
+      "jobs_canceled_total", "Accepted jobs canceled before they ran.")                    \
+    X(COUNT, expired, "jobs", "expired", "jobs        ", " + expired ", "",                \
+      "jobs_expired_total", "Accepted jobs whose deadline passed before they started.")    \
+    X(COUNT, evicted, "jobs", "evicted", "jobs        ", " + evicted ", "",                \
+      "jobs_evicted_total", "Accepted jobs evicted from a full queue by WP_DROP_OLDEST.")  \
+    X(COUNT, processed, "jobs", "processed", "load        ", ", processed ", "",           \
+      "jobs_processed_total", "Accepted jobs that have their outcome.")                    \
+    X(COUNT, rejected, "jobs", "rejected", "refused     ", "rejected ", "",                \
+      "submissions_rejected_total", "Submissions refused: queue full.")                    \
+    X(COUNT, dropped, "jobs", "dropped", "refused     ", ", dropped ", "",                 \
+      "submissions_dropped_total", "Submissions dropped: queue full.")                     \
+    X(COUNT, timed_out, "jobs", "timed_out", "refused     ", ", timed out ", "",           \
+      "submissions_timed_out_total", "Submissions that timed out waiting for room.")       \
+    X(COUNT, refused_closed, "jobs", "refused_closed", "refused     ", ", closed ", "",     \
+      "submissions_closed_total", "Submissions refused: pool closed.")                     \
+    X(SIZE, results_pending, "jobs", "results_pending", "queue       ",                    \
+      "; results pending ", "", "results_pending", "Results waiting to be received.")      \
+    X(COUNT, scale_ups, "scaling", "ups", "scaling     ", "up ", "", "scale_ups_total",    \
+      "Workers added after create.")                                                       \
+    X(COUNT, scale_downs, "scaling", "downs", "scaling     ", ", down ", "",               \
+      "scale_downs_total", "Workers retired.")                                             \
+    X(COUNT, spawn_failures, "scaling", "spawn_failures", "scaling     ",                  \
+      ", spawn failures ", "", "spawn_failures_total",                                     \
+      "Threads the platform refused to start.")                                            \
+    X(WHEN, last_scale_up_ns, "scaling", "last_up_ns", "scaling     ", "; last up at ", "",\
+      "last_scale_up_seconds", "When the last scale-up happened, since create (-1: never).") \
+    X(WHEN, last_scale_down_ns, "scaling", "last_down_ns", "scaling     ",                 \
+      "; last down at ", "", "last_scale_down_seconds",                                    \
+      "When the last scale-down happened, since create (-1: never).")                      \
+    X(INT, last_error_code, "last_error", "code", "last error  ", "code ", "",             \
+      "last_error_code", "Code of the last failed job (0: none).")                         \
+    X(INT, last_error_worker, "last_error", "worker", "last error  ", " on worker ", "",   \
+      "", "Worker of the last failed job (-1: none).")                                     \
+    X(ID, last_error_job_id, "last_error", "job_id", "last error  ", " from job ", "", "", \
+      "Id of the last failed job.")                                                        \
+    X(WHEN, last_error_ns, "last_error", "at_ns", "last error  ", " at ", "",              \
+      "last_error_seconds", "When the last job failed, since create (-1: never).")         \
+    X(LATENCY, queue_wait, "latency", "queue_wait", "latency", "queue wait", "",           \
+      "queue_wait_seconds", "Time jobs waited in the queue.")                              \
+    X(LATENCY, run_time, "latency", "run_time", "latency", "run time", "", "run_seconds",  \
+      "Time jobs ran.")
+
+/* The C type of each kind (wp_stats' members). */
+#define WP__STATS_C_NAME(f)    char f[64];
+#define WP__STATS_C_INT(f)     int f;
+#define WP__STATS_C_SIZE(f)    size_t f;
+#define WP__STATS_C_COUNT(f)   uint64_t f;
+#define WP__STATS_C_ID(f)      uint64_t f;
+#define WP__STATS_C_NS(f)      int64_t f;
+#define WP__STATS_C_WHEN(f)    int64_t f;
+#define WP__STATS_C_RATIO(f)   double f;
+#define WP__STATS_C_LATENCY(f) wp_latency f;
+#define WP__STATS_MEMBER(kind, field, ...) WP__STATS_C_##kind(field)
+
+/* wp_stats: a snapshot of a pool's counters (its members are
+   WP_STATS_FIELDS, in that order). Each field is read without stopping the
+   pool, so a snapshot taken while jobs run is approximate (but submitted >=
+   processed always, and the counters never go back from one snapshot to
+   the next); one taken at quiescence (after a wp_pool_close that returned
+   WP_OK, or once every result of every accepted job is received) is exact
+   and satisfies
+       submitted == processed == completed + failed + canceled + expired + evicted.
+   Every counter is 64-bit on every target.
+     name                    the pool's name (wp_config.name).
+     uptime_ns               ns since the pool was created (pool's clock).
      workers, active, idle   worker threads alive; running a job; waiting.
-     queue_depth             jobs queued now; queue_capacity
-                             its bound.
+     peak_workers            most workers alive at once so far.
+     min_workers, max_workers  the current bounds.
+     utilization             active / workers at the moment of the
+                             snapshot (0 with no worker). A sample, not a
+                             time average: timing every job would cost two
+                             clock reads per job; a scraper averages the
+                             samples over time (Prometheus: avg_over_time).
+     queue_depth             jobs queued now in the lanes in use (accepted
+                             and not yet taken by any thread).
+     queue_capacity          the most jobs those lanes hold at once: the
+                             lane bound (wp_config.queue_capacity, rounded)
+                             times the lanes in use, which are the normal
+                             lane, and all three once a job of another
+                             priority has been submitted (for the rest of
+                             the pool's life). So depth <= capacity, and a
+                             pool without priorities shows the bound set.
+     queue_high_water        most jobs queued at once (over the same lanes):
+                             exact when measure_latency is on; otherwise
+                             only a full lane is noticed (then at least
+                             one lane's bound), and any snapshot's depth.
      submitted               jobs accepted (WP_CALLER_RUNS and nested
                              jobs run in place included).
      completed, failed       jobs that ran and returned 0 / nonzero.
@@ -933,14 +1120,15 @@ typedef struct wp_latency {
                              close, or a canceled token.
      expired                 accepted jobs whose deadline passed first.
      evicted                 accepted jobs evicted by WP_DROP_OLDEST.
+     processed               accepted jobs that have their outcome: the sum
+                             of the five above (submitted - processed are
+                             queued or running).
      rejected, dropped, timed_out, refused_closed
                              submissions refused with WP_FULL (and the rare
                              WP_WOULD_DEADLOCK of a too-deep nested
                              submission, and WP_STALLED), WP_DROPPED,
                              WP_TIMED_OUT, WP_CLOSED.
      results_pending         results waiting in the result channel.
-     min_workers, max_workers  the current bounds.
-     peak_workers            most workers alive at once so far.
      scale_ups, scale_downs  workers added and retired after create
                              (automatic and manual).
      spawn_failures          threads the platform refused to start.
@@ -948,57 +1136,34 @@ typedef struct wp_latency {
                              when the last of each happened, in ns since the
                              pool was created (on the pool's clock); -1 if
                              never.
-     uptime_ns               ns since the pool was created (pool's clock).
-     name                    the pool's name (wp_config.name).
-     queue_high_water        most jobs queued at once: exact when
-                             measure_latency is on; otherwise only the queue
-                             having been full (= queue_capacity) is noticed.
      last_error_code, last_error_worker, last_error_job_id, last_error_ns
-                             the last job that returned nonzero: its code,
-                             worker, id and when (ns since create, pool's
-                             clock). Kept per worker; the latest wins. No
-                             failure yet: time and worker -1, code and id 0.
-     queue_wait, run_time    latency of the jobs that ran (see wp_latency). */
+                             the last job that returned nonzero on a worker:
+                             its code, worker, id and when (ns since create,
+                             pool's clock). Kept per worker; the latest wins.
+                             No failure yet: time and worker -1, code and id 0.
+     queue_wait, run_time    latency of the jobs that ran on a worker (see
+                             wp_latency).
+   Built with WP_NO_OBSERVABILITY, queue_high_water is only the snapshot's
+   depth, and the last error and the latencies read as never measured. */
 typedef struct wp_stats {
-    int workers;
-    int active;
-    int idle;
-    size_t queue_depth;
-    size_t queue_capacity;
-    uint64_t submitted;
-    uint64_t completed;
-    uint64_t failed;
-    uint64_t canceled;
-    uint64_t expired;
-    uint64_t evicted;
-    uint64_t rejected;
-    uint64_t dropped;
-    uint64_t timed_out;
-    uint64_t refused_closed;
-    size_t results_pending;
-    int min_workers;
-    int max_workers;
-    int peak_workers;
-    uint64_t scale_ups;
-    uint64_t scale_downs;
-    uint64_t spawn_failures;
-    int64_t last_scale_up_ns;
-    int64_t last_scale_down_ns;
-    int64_t uptime_ns;
-    char name[64];
-    size_t queue_high_water;
-    int last_error_code;
-    int last_error_worker;
-    uint64_t last_error_job_id;
-    int64_t last_error_ns;
-    wp_latency queue_wait;
-    wp_latency run_time;
+    WP_STATS_FIELDS(WP__STATS_MEMBER)
 } wp_stats;
 
 /* wp_pool_stats: fills `*out` with a snapshot of the pool's counters.
    Returns WP_OK or WP_INVALID for NULL arguments.
    Thread safety: any thread, at any time, also from inside jobs. */
 WP_API wp_status wp_pool_stats(wp_pool *pool, wp_stats *out);
+
+/* wp_pool_queue_depth, wp_pool_active, wp_pool_workers: one figure of
+   wp_stats without filling a snapshot: queue_depth (reads two words per
+   priority lane), active (one word per worker slot) and workers (one word).
+   0 for a NULL pool. Each is a relaxed read of a moving figure, as in a
+   snapshot.
+   Thread safety: any thread, at any time, also from inside jobs; they take
+   no lock and never wait. */
+WP_API size_t wp_pool_queue_depth(wp_pool *pool);
+WP_API int wp_pool_active(wp_pool *pool);
+WP_API int wp_pool_workers(wp_pool *pool);
 
 /* ---------------------------------------------------------------------------
    Observability: latency histograms, formatters, hooks (see wp_config)
@@ -1015,11 +1180,12 @@ WP_API int64_t wp_latency_bound(int i);
    Prometheus text exposition format (version 0.0.4: metrics named
    workerpool_*, the pool name as label `pool`, counters ending in _total,
    the two latency histograms in seconds with `le` buckets, _sum and
-   _count), into `buf` of `cap` bytes. Like snprintf: writes at most cap - 1
-   characters and a terminating NUL (nothing when cap is 0, buf may then be
-   NULL), allocates nothing, and returns the length the whole text needs
-   (not counting the NUL): the output is complete when the result is less
-   than cap. Returns -1 for a NULL stats, or a NULL buf with cap > 0.
+   _count), into `buf` of `cap` bytes; every field of WP_STATS_FIELDS, as
+   that list says. Like snprintf: writes at most cap - 1 characters and a
+   terminating NUL (nothing when cap is 0, buf may then be NULL), allocates
+   nothing, and returns the length the whole text needs (not counting the
+   NUL): the output is complete when the result is less than cap. Returns
+   -1 for a NULL stats, or a NULL buf with cap > 0.
    Thread safety: any thread; `buf` must be the caller's alone. */
 WP_API int wp_stats_format_table(const wp_stats *stats, char *buf, size_t cap);
 WP_API int wp_stats_format_json(const wp_stats *stats, char *buf, size_t cap);
@@ -1212,6 +1378,50 @@ WP_API size_t wp_pool_help_pinned(wp_pool *pool, int64_t budget);
    ======================================================================== */
 #if defined(WORKERPOOL_IMPLEMENTATION) && !defined(WORKERPOOL_IMPLEMENTATION_DONE)
 #define WORKERPOOL_IMPLEMENTATION_DONE
+
+/* MAP OF THE IMPLEMENTATION
+
+   Sections, each headed `--- name` (search for it):
+     Platform layer        threads, locks, the monotonic clock
+     wp_queue              the bounded lock-free MPMC ring (Vyukov's cells)
+     Parking               the event count workers and waiters sleep on
+     The pool              the task, worker and pool records
+     the runner record     which pool a thread works for, as what, how deep
+     tokens and the job's context, results, job handles
+     running a job         verdict, run, conclude (the one outcome)
+     taking jobs           lanes, fairness quota, rate limit
+     threads that are not workers   helping, running in place, credits
+     waiting for idle, scaling, submission
+     fork-join             groups, ranges, continuations, pinned jobs (a
+                           module: seams in submit, conclude and close)
+     pausing, shutdown, create and destroy, stats, observability,
+     formatters, test seams
+
+   Invariants, and where each is kept:
+   - Every accepted job gets exactly one outcome, counted once: acceptance
+     is a successful push (wp_queue) or a run in place (wp__run_here, counted
+     in ran_inline); the outcome is wp__conclude, called once per taken task
+     by wp__execute or by an eviction (wp__conclude_evicted). At quiescence
+     submitted == completed + failed + canceled + expired + evicted (stats).
+     Every refusal is counted once where it is answered (submission).
+   - No lost wake-up: a notifier publishes, fences, then looks for waiters;
+     a waiter registers, fences, then looks again before it sleeps (Parking;
+     wp__notify_room for blocked submitters).
+   - No job is ever unreachable: a queued job sits only in a lane, which any
+     worker (wp__take) and any helping thread (wp__help_one) pops.
+   - Every call that takes a timeout returns by it: waits go through
+     wp__ws_await with a deadline; runners of an inline-only pool never wait
+     for a receiver without bound (credits, in threads that are not workers);
+     a blocked submitter gives up on a stalled result channel (submission).
+   - A thread runs jobs on its own stack at most WP_NEST_MAX deep: every
+     nested run goes through wp__execute, which counts depth in the runner
+     record; wp__help_one and wp__run_here refuse past the bound (group
+     members submitted at it run in place up to 4 x the bound, so that a
+     recursive fork-join cannot leave every thread parked: fork-join).
+   - The submit and run fast paths take no lock, allocate nothing and make
+     no system call while a worker is awake (submission: push, then
+     wp__ws_notify, which costs a fence and a load when nobody sleeps).
+   - No job starts after wp_pool_pause has returned (wp__claim_start). */
 
 #include <limits.h>
 #include <stdarg.h>
@@ -1966,23 +2176,6 @@ size_t wp_queue_capacity(const wp_queue *queue)
     return queue ? queue->capacity : 0;
 }
 
-#ifdef WORKERPOOL_TESTING
-/* Test hook: moves an empty, quiet queue's positions, e.g. just below the
-   wrap-around. Atomic stores, since idle workers may be polling it. */
-WP_API void wp__queue_seek(wp_queue *q, size_t position);
-WP_API void wp__queue_seek(wp_queue *q, size_t position)
-{
-    WP_ASSERT(wp_queue_size(q) == 0);
-    size_t origin = position * WP__TICKET;
-    q->origin = origin;
-    for (size_t i = 0; i <= q->mask; i++) {
-        size_t ticket = origin + i * WP__TICKET;
-        atomic_store_explicit(wp__cell_seq(q, ticket), ticket, memory_order_relaxed);
-    }
-    atomic_store_explicit(&q->tail, origin, memory_order_release);
-    atomic_store_explicit(&q->head, origin, memory_order_release);
-}
-#endif
 
 /* ---------------------------------------------------------------------------
    Parking: a small event count.
@@ -2212,7 +2405,7 @@ typedef struct wp__task {
     wp_job_fn fn;
     void *arg;
     uint64_t id;
-    int64_t enqueued_ns; /* system clock; measured only for results/callbacks */
+    int64_t enqueued_ns; /* pool clock; read only when the job is timed */
     int64_t deadline_ns; /* pool clock; 0 = none */
     wp_token *token;
     wp_done_fn on_done;
@@ -2250,6 +2443,46 @@ enum { WP__H_RUNNING = 1, WP__H_DONE = 2, WP__H_RELEASED = 4, WP__H_FREE = 8 };
 #define WP__LANES 3
 enum { WP__LANE_HIGH = 0, WP__LANE_NORMAL = 1, WP__LANE_LOW = 2 };
 
+/* The observability module's state (its code is in "observability" below):
+   per worker, written only by that worker (single-writer stores) and summed
+   by wp_pool_stats; `reported` belongs to the watchdog. */
+#ifndef WP_NO_OBSERVABILITY
+typedef struct wp__obs_runner {
+    _Alignas(WP_CACHE_LINE) atomic_uint_least64_t wait[WP_LATENCY_BUCKETS];
+    atomic_uint_least64_t run[WP_LATENCY_BUCKETS];
+    atomic_uint_least64_t wait_sum; /* unsigned and saturating: no overflow */
+    atomic_uint_least64_t run_sum;
+    atomic_int_least64_t wait_max;
+    atomic_int_least64_t run_max;
+    atomic_int_least64_t job_start; /* the running job, for the watchdog */
+    atomic_uint_least64_t job_id;
+    atomic_uint_least64_t seq;      /* odd while a job runs */
+    atomic_int error_code;          /* this worker's last failed job */
+    atomic_uint_least64_t error_job;
+    atomic_int_least64_t error_at;  /* since create; -1 = none */
+    uint64_t reported;              /* the seq last reported stalled */
+} wp__obs_runner;
+
+/* Per pool: `observe` (WP__OBS_* bits; zero = no work per job) is read-only
+   after create and sits on a line of its own with the hooks. */
+typedef struct wp__obs_pool {
+    _Alignas(WP_CACHE_LINE) unsigned observe;
+    void (*task_start)(int, uint64_t, void *, void *);
+    void (*task_end)(int, uint64_t, void *, int, int64_t, int64_t, void *);
+    void (*on_error)(int, uint64_t, void *, int, void *);
+    void (*on_stall)(int, uint64_t, int64_t, void *);
+    int64_t stall_threshold;
+    /* Written when a submission finds the queue full, and by every
+       submission that raises the mark under measure_latency. */
+    _Alignas(WP_CACHE_LINE) atomic_size_t high_water;
+    wp__mutex mu;              /* the watchdog's sleep */
+    wp__cond cv;
+    int stop;                  /* guarded by mu: the watchdog must end */
+    bool watchdog;             /* a watchdog thread runs */
+    wp__thread thread;
+} wp__obs_pool;
+#endif
+
 /* Outcome counters of one worker, written only by it (load + store, no
    locked RMW), read by wp_pool_stats; each worker's sit on their own cache
    line. The pool's `external` runner has the same shape but is shared by
@@ -2266,21 +2499,9 @@ typedef struct wp__worker {
     int index;
     wp_pool *pool;
     wp__thread thread;
-    /* Observability, written only by this worker (single-writer stores) and
-       summed by wp_pool_stats; obs_reported belongs to the watchdog. */
-    _Alignas(WP_CACHE_LINE) atomic_uint_least64_t obs_wait[WP_LATENCY_BUCKETS];
-    atomic_uint_least64_t obs_run[WP_LATENCY_BUCKETS];
-    atomic_int_least64_t obs_wait_sum;
-    atomic_int_least64_t obs_run_sum;
-    atomic_int_least64_t obs_wait_max;
-    atomic_int_least64_t obs_run_max;
-    atomic_int_least64_t obs_job_start; /* the running job, for the watchdog */
-    atomic_uint_least64_t obs_job_id;
-    atomic_uint_least64_t obs_seq;      /* odd while a job runs */
-    atomic_int obs_error_code;          /* this worker's last failed job */
-    atomic_uint_least64_t obs_error_job;
-    atomic_int_least64_t obs_error_at;  /* since create; -1 = none */
-    uint64_t obs_reported;              /* the obs_seq last reported stalled */
+#ifndef WP_NO_OBSERVABILITY
+    wp__obs_runner obs; /* the observability module's (see there) */
+#endif
 } wp__worker;
 
 /* Where a worker is with respect to starting jobs, for wp_pool_pause's
@@ -2386,36 +2607,25 @@ struct wp_pool {
     wp__waitset idle;         /* wp_pool_wait_idle waits for the pool to idle */
     wp__waitset job_done;     /* wp_job_wait waits for a job with a handle */
 
-    /* Observability: read-only after create (WP__OBS_* bits in observe;
-       zero = no work per job), on a line of its own. */
-    _Alignas(WP_CACHE_LINE) unsigned observe;
-    void (*obs_task_start)(int, uint64_t, void *, void *);
-    void (*obs_task_end)(int, uint64_t, void *, int, int64_t, int64_t, void *);
-    void (*obs_on_error)(int, uint64_t, void *, int, void *);
-    void (*obs_on_stall)(int, uint64_t, int64_t, void *);
-    int64_t obs_stall_threshold;
-    /* Written when a submission finds the queue full, and by every
-       submission that raises the mark under measure_latency. */
-    _Alignas(WP_CACHE_LINE) atomic_size_t obs_high_water;
-    wp__mutex obs_mu;         /* the watchdog's sleep */
-    wp__cond obs_cv;
-    int obs_stop;             /* guarded by obs_mu: the watchdog must end */
-    bool obs_watchdog;        /* a watchdog thread runs */
-    wp__thread obs_thread;
+#ifndef WP_NO_OBSERVABILITY
+    wp__obs_pool obs;         /* the observability module's (see there) */
+#endif
 };
 
 #define WP__WAITSETS (6 + WP__LANES)
 
-/* Observability (defined after wp_pool_stats): the calls the job and submit
-   paths make, and create, destroy and stats. */
-static inline void wp__observe_submit(wp_pool *pool, wp__task *t);
+/* Observability (defined after the stats): the calls the job and submit
+   paths make, and config checking, create and destroy. With
+   WP_NO_OBSERVABILITY they are empty inline functions. */
+static inline bool wp__observe_times(const wp_pool *pool);
+static inline void wp__observe_submit(wp_pool *pool, size_t jobs);
 static void wp__observe_full(wp_pool *pool);
 static inline int64_t wp__observe_begin(wp_pool *pool, wp__worker *w, const wp__task *t);
 static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
                                    int64_t start);
+static bool wp__observe_config_ok(const wp_config *cfg);
 static int wp__observe_start(wp_pool *pool, const wp_config *cfg);
 static void wp__observe_stop(wp_pool *pool);
-static void wp__observe_stats(wp_pool *pool, wp_stats *out);
 
 static bool wp__is_paused(wp_pool *pool);
 static bool wp__claim_start(wp_pool *pool, wp__worker *w);
@@ -2426,6 +2636,14 @@ static bool wp__group_conclude(wp_pool *pool, const wp__task *t, wp_status outco
 static wp_status wp__submit_member(wp_pool *pool, const wp_job *job, wp__task *t);
 static bool wp__pinned_close(wp_pool *pool, int64_t deadline);
 static void wp__start_canceling(wp_pool *pool);
+/* Test seams (defined in the block at the end of the implementation): a
+   test build starts threads through a wrapper that can fail on demand. */
+#ifdef WORKERPOOL_TESTING
+static int wp__test_thread_start(wp__thread *t, wp__thread_fn fn, void *arg, size_t stack);
+#  define WP__THREAD_START wp__test_thread_start
+#else
+#  define WP__THREAD_START wp__thread_start
+#endif
 
 /* --- the runner record ------------------------------------------------------
 
@@ -2555,6 +2773,14 @@ void wp_token_destroy(wp_token *token)
 static int64_t wp__pool_now(const wp_pool *pool)
 {
     return pool->clock ? pool->clock(pool->clock_user) : wp__now_ns();
+}
+
+/* b - a for two readings of the pool's clock, as a duration: 0 if the clock
+   went back, and no signed overflow whatever a user's clock returns. */
+static inline int64_t wp__elapsed(int64_t a, int64_t b)
+{
+    uint64_t d = (uint64_t)b - (uint64_t)a;
+    return b <= a ? 0 : d > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)d;
 }
 
 static bool wp__past_deadline(const wp_pool *pool, const wp__task *t)
@@ -2853,9 +3079,10 @@ static WP__NOINLINE void wp__conclude_full(wp_pool *pool, wp__worker *w, const w
                                            atomic_uint_least64_t *counter, wp_status outcome,
                                            int code, void *value, int64_t start)
 {
-    int64_t end = outcome == WP_OK || outcome == WP_TASK_FAILED ? wp__now_ns() : start;
-    wp_result r = { t->id, t->arg, value, code, outcome,
-                    t->enqueued_ns ? start - t->enqueued_ns : 0, end - start, w ? w->index : -1 };
+    /* One clock for every timing of a job: the pool's (see wp_config.clock). */
+    int64_t end = outcome == WP_OK || outcome == WP_TASK_FAILED ? wp__pool_now(pool) : start;
+    wp_result r = { t->id, t->arg, value, code, outcome, wp__elapsed(t->enqueued_ns, start),
+                    wp__elapsed(start, end), w ? w->index : -1 };
     if (t->on_done)
         t->on_done(&r);
     /* The slot is found before the group hears of the outcome, and the
@@ -2908,7 +3135,7 @@ static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
     int depth = by->depth++;
     by->in_job = true;
     bool timed = pool->results != NULL || t->on_done != NULL || wp__slot_of(t) != NULL;
-    int64_t start = timed ? wp__now_ns() : 0;
+    int64_t start = timed ? wp__pool_now(pool) : 0;
     wp_ctx ctx = { pool, t, NULL, w->index };
     int code = 0;
     wp_status outcome = wp__verdict(pool, t);
@@ -3396,25 +3623,12 @@ static int wp__live(const wp_pool *pool)
     return atomic_load_explicit((atomic_int *)&pool->live, memory_order_acquire);
 }
 
-#ifdef WORKERPOOL_TESTING
-static atomic_int wp__failing_starts;
-/* Test hook: the next n thread starts (in any pool) fail as if the platform
-   refused them. */
-WP_API void wp__test_fail_thread_starts(int n);
-WP_API void wp__test_fail_thread_starts(int n) { atomic_store(&wp__failing_starts, n); }
-#endif
 
 static wp__thread_ret wp__worker_main(void *arg);
 
 static int wp__start_thread(wp__worker *w)
 {
-#ifdef WORKERPOOL_TESTING
-    int n = atomic_load(&wp__failing_starts);
-    while (n > 0)
-        if (atomic_compare_exchange_weak(&wp__failing_starts, &n, n - 1))
-            return -1;
-#endif
-    return wp__thread_start(&w->thread, wp__worker_main, w, w->pool->stack_size);
+    return WP__THREAD_START(&w->thread, wp__worker_main, w, w->pool->stack_size);
 }
 
 /* Joins the thread a slot holds, if any; the caller holds slot_mu (or is
@@ -3826,7 +4040,7 @@ static void wp__conclude_evicted(wp_pool *pool, wp__runner *by, const wp__task *
 {
     wp__runner job = { pool, by->as, true, false, false, by->depth + 1, wp__top };
     wp__top = &job;
-    wp__conclude(pool, NULL, old, WP_EVICTED, 0, NULL, wp__now_ns());
+    wp__conclude(pool, NULL, old, WP_EVICTED, 0, NULL, wp__pool_now(pool));
     wp__top = job.outer;
 }
 
@@ -4036,9 +4250,9 @@ static wp_status wp__submit(wp_pool *pool, int lane, wp__task *t, wp_backpressur
                             int64_t timeout)
 {
     wp__use_lane(pool, lane);
-    if (wp__timed(pool, t))
-        t->enqueued_ns = wp__now_ns();
-    wp__observe_submit(pool, t); /* observability */
+    if (wp__timed(pool, t) || wp__observe_times(pool))
+        t->enqueued_ns = wp__pool_now(pool);
+    wp__observe_submit(pool, 1); /* observability */
     enum wp__push_result r = wp__queue_push(pool->lanes[lane], t, sizeof *t);
     if (r != WP__PUSHED)
         return wp__submit_slow(pool, lane, t, policy, timeout, r);
@@ -4137,13 +4351,19 @@ static size_t wp__batch_run(const wp_pool *pool, const wp_job *jobs, size_t coun
                             wp__task *run)
 {
     int lane = wp__lane_of(jobs[0].priority);
+    bool observed = wp__observe_times(pool), stamped = false;
     int64_t now = 0;
     size_t n = 0;
     while (n < count && n < WP__BATCH_RUN && wp__job_ok(&jobs[n]) && !jobs[n].handle
            && !jobs[n].group && !jobs[n].pinned && wp__lane_of(jobs[n].priority) == lane) {
         run[n] = wp__task_of(pool, &jobs[n]);
-        if (wp__timed(pool, &run[n]))
-            run[n].enqueued_ns = now ? now : (now = wp__now_ns());
+        /* Timed as wp__submit does, with one clock read for the run. */
+        if (observed || wp__timed(pool, &run[n])) {
+            if (!stamped)
+                now = wp__pool_now(pool);
+            stamped = true;
+            run[n].enqueued_ns = now;
+        }
         n++;
     }
     return n;
@@ -4171,6 +4391,7 @@ size_t wp_submit_batch(wp_pool *pool, const wp_job *jobs, size_t count, wp_statu
         int lane = wp__lane_of(jobs[i].priority);
         wp__use_lane(pool, lane);
         size_t n = wp__batch_run(pool, jobs + i, count - i, run);
+        wp__observe_submit(pool, n); /* observability: as n single submissions */
         enum wp__push_result why;
         size_t pushed = wp__queue_push_many(pool->lanes[lane], run, n, sizeof *run, &why);
         if (pushed > 0)
@@ -4885,6 +5106,8 @@ static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
         out->max_handles = 256;
     if (out->max_handles > ((size_t)1 << 24))
         return WP_INVALID;
+    if (!wp__observe_config_ok(out))
+        return WP_INVALID;
     size_t cap = out->queue_capacity < 2 ? 2 : out->queue_capacity;
     if (out->scale_up_threshold == 0)
         out->scale_up_threshold = 4;
@@ -5258,18 +5481,169 @@ wp_status wp_pool_destroy(wp_pool *pool)
 
 /* --- stats --------------------------------------------------------------- */
 
+/* wp_pool_stats fills each field of WP_STATS_FIELDS with that field's own
+   reader, wp__stat_<field>(pool, out), called in the list's order, so that
+   a reader may use the fields before it. A field read together with others
+   (the last error's) is filled by the first one's reader, and the others'
+   readers say so. The observability module's readers are in its section.
+   Declaring every reader from the list makes a field without one a
+   compile error. */
+#define WP__STAT_PROTO(kind, field, ...) static void wp__stat_##field(wp_pool *pool, wp_stats *out);
+WP_STATS_FIELDS(WP__STAT_PROTO)
+#undef WP__STAT_PROTO
+
 static uint64_t wp__read(const atomic_uint_least64_t *counter)
 {
     return wp__load(counter, memory_order_relaxed);
 }
 
-static void wp__add_outcomes(wp_stats *out, const wp__worker *w, uint64_t *inline_runs)
+/* One outcome counter summed over every runner (acquire, as in
+   wp__pending). */
+static uint64_t wp__runner_sum(const wp_pool *pool, size_t offset)
 {
-    out->completed += wp__read(&w->completed);
-    out->failed += wp__read(&w->failed);
-    out->canceled += wp__read(&w->canceled);
-    out->expired += wp__read(&w->expired);
-    *inline_runs += wp__read(&w->ran_inline);
+    uint64_t n = 0;
+    for (int i = -1; i < pool->slots; i++) {
+        const wp__worker *w = i < 0 ? &pool->external : &pool->workers[i];
+        const void *counter = (const char *)w + offset;
+        n += wp__load((const atomic_uint_least64_t *)counter, memory_order_acquire);
+    }
+    return n;
+}
+#define WP__RUNNER_SUM(pool, counter) wp__runner_sum(pool, offsetof(wp__worker, counter))
+
+/* Jobs ever accepted, counted in 64 bits on every target with nothing added
+   to the submit path. The lanes count acceptances in size_t tickets, which
+   wrap (after 2^31 jobs on 32-bit targets); outcomes and jobs run in place
+   are 64-bit counters. Outcomes are read first and acceptances second (the
+   order wp__pending relies on), so the jobs pending between the two reads
+   are never negative and far fewer than a wrap: ended + pending, pending
+   taken modulo the wrap, is the exact count of acceptances at the second
+   read. */
+static uint64_t wp__accepted(const wp_pool *pool)
+{
+    uint64_t ended = wp__load(&pool->evicted, memory_order_acquire);
+    for (int i = -1; i < pool->slots; i++)
+        ended += wp__outcomes(i < 0 ? &pool->external : &pool->workers[i]);
+    uint64_t accepted = WP__RUNNER_SUM(pool, ran_inline);
+    for (int i = 0; i < WP__LANES; i++)
+        accepted += wp__queue_accepted(pool->lanes[i]);
+    if (pool->pinned)
+        accepted += wp__queue_accepted(pool->pinned);
+    return ended + ((accepted - ended) & ((uint64_t)SIZE_MAX >> 1));
+}
+
+static int wp__workers_alive(wp_pool *pool)
+{
+    return wp__started(wp__live(pool)) - atomic_load_explicit(&pool->inline_unit, memory_order_relaxed);
+}
+
+static int wp__workers_active(wp_pool *pool)
+{
+    int n = 0;
+    for (int i = 0; i < pool->slots; i++)
+        n += atomic_load_explicit(&pool->workers[i].phase, memory_order_relaxed)
+            == WP__PHASE_RUNNING;
+    int alive = wp__workers_alive(pool);
+    return n < alive ? n : alive;
+}
+
+/* What the lanes in use can hold: the normal lane, and all three once a job
+   of another priority was submitted (wp__use_lane); queue_depth counts the
+   same lanes (the others are empty). */
+static size_t wp__queue_bound(wp_pool *pool)
+{
+    size_t lane = wp_queue_capacity(pool->lanes[WP__LANE_NORMAL]);
+    return atomic_load_explicit(&pool->lanes_used, memory_order_relaxed) ? lane * WP__LANES : lane;
+}
+
+static void wp__stat_name(wp_pool *pool, wp_stats *out)
+{
+    memcpy(out->name, pool->name, sizeof out->name);
+    out->name[sizeof out->name - 1] = '\0';
+}
+
+static void wp__stat_uptime_ns(wp_pool *pool, wp_stats *out)
+{
+    out->uptime_ns = wp__elapsed(pool->created_ns, wp__pool_now(pool));
+}
+
+static void wp__stat_workers(wp_pool *pool, wp_stats *out) { out->workers = wp__workers_alive(pool); }
+
+static void wp__stat_active(wp_pool *pool, wp_stats *out)
+{
+    int n = wp__workers_active(pool);
+    out->active = n < out->workers ? n : out->workers;
+}
+
+static void wp__stat_idle(wp_pool *pool, wp_stats *out)
+{
+    (void)pool;
+    out->idle = out->workers - out->active;
+}
+
+static void wp__stat_peak_workers(wp_pool *pool, wp_stats *out)
+{
+    out->peak_workers = atomic_load_explicit(&pool->peak, memory_order_relaxed);
+}
+
+static void wp__stat_min_workers(wp_pool *pool, wp_stats *out)
+{
+    out->min_workers = atomic_load_explicit(&pool->min_workers, memory_order_relaxed);
+}
+
+static void wp__stat_max_workers(wp_pool *pool, wp_stats *out)
+{
+    out->max_workers = atomic_load_explicit(&pool->max_workers, memory_order_relaxed);
+}
+
+static void wp__stat_utilization(wp_pool *pool, wp_stats *out)
+{
+    (void)pool;
+    out->utilization = out->workers > 0 ? (double)out->active / (double)out->workers : 0.0;
+}
+
+static void wp__stat_queue_depth(wp_pool *pool, wp_stats *out) { out->queue_depth = wp__queued(pool); }
+static void wp__stat_queue_capacity(wp_pool *pool, wp_stats *out) { out->queue_capacity = wp__queue_bound(pool); }
+static void wp__stat_submitted(wp_pool *pool, wp_stats *out) { out->submitted = wp__accepted(pool); }
+static void wp__stat_completed(wp_pool *pool, wp_stats *out) { out->completed = WP__RUNNER_SUM(pool, completed); }
+static void wp__stat_failed(wp_pool *pool, wp_stats *out) { out->failed = WP__RUNNER_SUM(pool, failed); }
+static void wp__stat_canceled(wp_pool *pool, wp_stats *out) { out->canceled = WP__RUNNER_SUM(pool, canceled); }
+static void wp__stat_expired(wp_pool *pool, wp_stats *out) { out->expired = WP__RUNNER_SUM(pool, expired); }
+static void wp__stat_evicted(wp_pool *pool, wp_stats *out) { out->evicted = wp__load(&pool->evicted, memory_order_acquire); }
+
+/* Read after submitted, so a job accepted and ended while the snapshot was
+   taken may show here only: submitted is raised to match, which is still
+   no more than the pool had accepted by now (so never goes back). */
+static void wp__stat_processed(wp_pool *pool, wp_stats *out)
+{
+    (void)pool;
+    out->processed = out->completed + out->failed + out->canceled + out->expired + out->evicted;
+    if (out->submitted < out->processed)
+        out->submitted = out->processed;
+}
+
+static void wp__stat_rejected(wp_pool *pool, wp_stats *out) { out->rejected = wp__read(&pool->rejected); }
+static void wp__stat_dropped(wp_pool *pool, wp_stats *out) { out->dropped = wp__read(&pool->dropped); }
+static void wp__stat_timed_out(wp_pool *pool, wp_stats *out) { out->timed_out = wp__read(&pool->timed_out); }
+static void wp__stat_refused_closed(wp_pool *pool, wp_stats *out) { out->refused_closed = wp__read(&pool->refused_closed); }
+
+static void wp__stat_results_pending(wp_pool *pool, wp_stats *out)
+{
+    out->results_pending = pool->results ? wp_queue_size(pool->results) : 0;
+}
+
+static void wp__stat_scale_ups(wp_pool *pool, wp_stats *out) { out->scale_ups = wp__read(&pool->scale_ups); }
+static void wp__stat_scale_downs(wp_pool *pool, wp_stats *out) { out->scale_downs = wp__read(&pool->scale_downs); }
+static void wp__stat_spawn_failures(wp_pool *pool, wp_stats *out) { out->spawn_failures = wp__read(&pool->spawn_failures); }
+
+static void wp__stat_last_scale_up_ns(wp_pool *pool, wp_stats *out)
+{
+    out->last_scale_up_ns = atomic_load_explicit(&pool->last_scale_up, memory_order_relaxed);
+}
+
+static void wp__stat_last_scale_down_ns(wp_pool *pool, wp_stats *out)
+{
+    out->last_scale_down_ns = atomic_load_explicit(&pool->last_scale_down, memory_order_relaxed);
 }
 
 wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
@@ -5277,61 +5651,34 @@ wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
     if (!pool || !out)
         return WP_INVALID;
     memset(out, 0, sizeof *out);
-    uint64_t inline_runs = 0;
-    wp__add_outcomes(out, &pool->external, &inline_runs);
-    for (int i = 0; i < pool->slots; i++) {
-        const wp__worker *w = &pool->workers[i];
-        wp__add_outcomes(out, w, &inline_runs);
-        out->active += atomic_load_explicit((atomic_int *)&w->phase, memory_order_relaxed)
-            == WP__PHASE_RUNNING;
-    }
-    out->evicted = wp__read(&pool->evicted);
-    out->workers = wp__started(wp__live(pool))
-        - atomic_load_explicit(&pool->inline_unit, memory_order_relaxed);
-    if (out->active > out->workers)
-        out->active = out->workers;
-    out->idle = out->workers - out->active;
-    out->queue_depth = wp__queued(pool);
-    out->queue_capacity = wp_queue_capacity(pool->lanes[WP__LANE_NORMAL]);
-    out->submitted = inline_runs;
-    for (int i = 0; i < WP__LANES; i++)
-        out->submitted += wp__queue_accepted(pool->lanes[i]);
-    if (pool->pinned)
-        out->submitted += wp__queue_accepted(pool->pinned);
-    out->rejected = wp__read(&pool->rejected);
-    out->dropped = wp__read(&pool->dropped);
-    out->timed_out = wp__read(&pool->timed_out);
-    out->refused_closed = wp__read(&pool->refused_closed);
-    out->results_pending = pool->results ? wp_queue_size(pool->results) : 0;
-    out->min_workers = atomic_load_explicit(&pool->min_workers, memory_order_relaxed);
-    out->max_workers = atomic_load_explicit(&pool->max_workers, memory_order_relaxed);
-    out->peak_workers = atomic_load_explicit(&pool->peak, memory_order_relaxed);
-    out->scale_ups = wp__read(&pool->scale_ups);
-    out->scale_downs = wp__read(&pool->scale_downs);
-    out->spawn_failures = wp__read(&pool->spawn_failures);
-    out->last_scale_up_ns = atomic_load_explicit(&pool->last_scale_up, memory_order_relaxed);
-    out->last_scale_down_ns = atomic_load_explicit(&pool->last_scale_down, memory_order_relaxed);
-    out->uptime_ns = wp__pool_now(pool) - pool->created_ns;
-    wp__observe_stats(pool, out); /* observability */
+#define WP__STAT_READ(kind, field, ...) wp__stat_##field(pool, out);
+    WP_STATS_FIELDS(WP__STAT_READ)
+#undef WP__STAT_READ
     return WP_OK;
 }
 
+size_t wp_pool_queue_depth(wp_pool *pool) { return pool ? wp__queued(pool) : 0; }
+int wp_pool_active(wp_pool *pool) { return pool ? wp__workers_active(pool) : 0; }
+int wp_pool_workers(wp_pool *pool) { return pool ? wp__workers_alive(pool) : 0; }
+
 /* --- observability ------------------------------------------------------- */
 
-/* Everything here is opt-in per pool. The job path calls wp__observe_begin /
-   wp__observe_end and the submit path wp__observe_submit; each tests one
-   read-only word (pool->observe, on its own cache line) and returns when no
-   histogram, task hook or watchdog is configured, so an unobserved pool pays
-   a predictable branch per job. Latency is timed only when asked for:
-   the clock reads per job cost about as much as an empty job itself. */
-
-
-enum {
-    WP__OBS_TIME  = 1, /* read the clock at submit, start and end */
-    WP__OBS_HIST  = 2, /* latency histograms and the exact high-water mark */
-    WP__OBS_HOOKS = 4, /* on_task_start / on_task_end */
-    WP__OBS_STALL = 8  /* publish the running job for the watchdog */
-};
+/* The latency histograms, the task, error and stall hooks, the stall
+   watchdog and the last-error record: opt-in per pool, and all left out by
+   WP_NO_OBSERVABILITY. The module owns pool->obs and each worker's obs, and
+   meets the core only at these seams:
+     wp__observe_config_ok    create: its part of the config check
+     wp__observe_start, _stop create and destroy
+     wp__observe_times        submit: whether to stamp the enqueue time
+     wp__observe_submit       submit: the high-water mark, before a push
+     wp__observe_full         submit: a lane was found full
+     wp__observe_begin, _end  run: around a job on a worker
+   plus the stats readers of its fields. Each job-path call tests one
+   read-only word (obs.observe, on a line of its own) and returns when
+   nothing is configured, so an unobserved pool pays a predictable branch
+   per job; the clock is read only when timing is asked for. Every time is
+   a reading of the pool's clock, as every other timing of a job (see
+   wp_config.clock), so queue waits, run times, results and hooks agree. */
 
 static const int64_t wp__latency_bounds[WP_LATENCY_BUCKETS - 1] = {
     100, 200, 500,
@@ -5346,122 +5693,133 @@ int64_t wp_latency_bound(int i)
     return i >= 0 && i < WP_LATENCY_BUCKETS - 1 ? wp__latency_bounds[i] : WP_FOREVER;
 }
 
-/* The clock of every latency figure: the pool's clock, except that with a
-   result channel the enqueue time is the system clock's (wp__submit reads
-   it for the result's queued_ns), so then both ends use that one. */
-static int64_t wp__obs_now(const wp_pool *pool)
+#ifndef WP_NO_OBSERVABILITY
+
+enum {
+    WP__OBS_TIME  = 1, /* read the clock at submit, start and end */
+    WP__OBS_HIST  = 2, /* latency histograms and the exact high-water mark */
+    WP__OBS_HOOKS = 4, /* on_task_start / on_task_end */
+    WP__OBS_STALL = 8  /* publish the running job for the watchdog */
+};
+
+static bool wp__observe_config_ok(const wp_config *cfg)
 {
-    return pool->clock && !pool->results ? pool->clock(pool->clock_user) : wp__now_ns();
+    /* An inline-only pool starts no thread, and has no worker to watch. */
+    return cfg->stall_threshold >= 0 && !(cfg->inline_only && cfg->on_stall);
 }
 
-static void wp__obs_record(atomic_uint_least64_t *hist, atomic_int_least64_t *sum,
+static inline bool wp__observe_times(const wp_pool *pool)
+{
+    return (pool->obs.observe & WP__OBS_TIME) != 0;
+}
+
+/* Adds duration d >= 0 to a histogram, its sum and its max. Single writer
+   (this worker): plain load + store, as wp__tally. The sum is unsigned and
+   stops at its top instead of wrapping. */
+static void wp__obs_record(atomic_uint_least64_t *hist, atomic_uint_least64_t *sum,
                            atomic_int_least64_t *max, int64_t d)
 {
-    if (d < 0)
-        d = 0; /* a user clock that went backwards */
     int i = 0;
     while (i < WP_LATENCY_BUCKETS - 1 && d > wp__latency_bounds[i])
         i++;
-    /* Single writer (this worker): plain load + store, as wp__tally. */
     atomic_store_explicit(&hist[i], atomic_load_explicit(&hist[i], memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    atomic_store_explicit(sum, atomic_load_explicit(sum, memory_order_relaxed) + d,
-                          memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(sum, memory_order_relaxed), total = old + (uint64_t)d;
+    atomic_store_explicit(sum, total < old ? UINT64_MAX : total, memory_order_relaxed);
     if (d > atomic_load_explicit(max, memory_order_relaxed))
         atomic_store_explicit(max, d, memory_order_relaxed);
 }
 
 static void wp__obs_raise_high_water(wp_pool *pool, size_t depth)
 {
-    size_t hw = atomic_load_explicit(&pool->obs_high_water, memory_order_relaxed);
-    while (depth > hw && !atomic_compare_exchange_weak_explicit(&pool->obs_high_water, &hw, depth,
+    size_t bound = wp__queue_bound(pool);
+    if (depth > bound)
+        depth = bound;
+    size_t hw = atomic_load_explicit(&pool->obs.high_water, memory_order_relaxed);
+    while (depth > hw && !atomic_compare_exchange_weak_explicit(&pool->obs.high_water, &hw, depth,
                                                                 memory_order_relaxed,
                                                                 memory_order_relaxed))
         ;
 }
 
-/* Before the push: stamps the enqueue time and raises the high-water mark
-   to the depth this job will make. */
-static WP__NOINLINE void wp__observe_submit_slow(wp_pool *pool, wp__task *t)
+/* Before `jobs` jobs are pushed (one submission, or a run of a batch):
+   raises the high-water mark to the depth they will make. */
+static WP__NOINLINE void wp__observe_submit_slow(wp_pool *pool, size_t jobs)
 {
-    if (!pool->results)
-        t->enqueued_ns = wp__obs_now(pool);
-    if (pool->observe & WP__OBS_HIST) {
-        size_t depth = wp__queued(pool) + 1;
-        size_t cap = wp_queue_capacity(pool->lanes[WP__LANE_NORMAL]);
-        if (atomic_load_explicit(&pool->lanes_used, memory_order_relaxed))
-            cap *= WP__LANES; /* jobs of every priority */
-        wp__obs_raise_high_water(pool, depth < cap ? depth : cap);
-    }
+    wp__obs_raise_high_water(pool, wp__queued(pool) + jobs);
 }
 
-static inline void wp__observe_submit(wp_pool *pool, wp__task *t)
+static inline void wp__observe_submit(wp_pool *pool, size_t jobs)
 {
-    if (pool->observe)
-        wp__observe_submit_slow(pool, t);
+    if (pool->obs.observe & WP__OBS_HIST)
+        wp__observe_submit_slow(pool, jobs);
 }
 
-/* A submission found the queue full: the high-water mark is the capacity
-   (noticed on this slow path even when nothing else is observed). */
+/* A submission found a lane full: the high-water mark is at least a lane's
+   bound (noticed on this slow path even when nothing else is observed). */
 static void wp__observe_full(wp_pool *pool)
 {
-    wp__obs_raise_high_water(pool, wp_queue_capacity(pool->lanes[WP__LANE_NORMAL]));
+    size_t depth = wp__queued(pool), lane = wp_queue_capacity(pool->lanes[WP__LANE_NORMAL]);
+    wp__obs_raise_high_water(pool, depth > lane ? depth : lane);
 }
 
 static WP__NOINLINE int64_t wp__observe_begin_slow(wp_pool *pool, wp__worker *w, const wp__task *t)
 {
-    int64_t now = wp__obs_now(pool);
-    if (pool->observe & WP__OBS_HIST)
-        wp__obs_record(w->obs_wait, &w->obs_wait_sum, &w->obs_wait_max, now - t->enqueued_ns);
-    if (pool->observe & WP__OBS_STALL) {
+    wp__obs_runner *o = &w->obs;
+    int64_t now = wp__pool_now(pool);
+    if (pool->obs.observe & WP__OBS_HIST)
+        wp__obs_record(o->wait, &o->wait_sum, &o->wait_max, wp__elapsed(t->enqueued_ns, now));
+    if (pool->obs.observe & WP__OBS_STALL) {
         /* Publish id and start, then make the sequence odd ("running");
-           release pairs with the watchdog's acquire of obs_seq. A nested
+           release pairs with the watchdog's acquire of seq. A nested
            job (run inline inside another) takes the slot over; once it
            ends, the outer job is no longer watched. */
-        uint64_t seq = atomic_load_explicit(&w->obs_seq, memory_order_relaxed);
-        atomic_store_explicit(&w->obs_job_id, t->id, memory_order_relaxed);
-        atomic_store_explicit(&w->obs_job_start, now, memory_order_relaxed);
-        atomic_store_explicit(&w->obs_seq, (seq + 2) | 1, memory_order_release);
+        uint64_t seq = atomic_load_explicit(&o->seq, memory_order_relaxed);
+        atomic_store_explicit(&o->job_id, t->id, memory_order_relaxed);
+        atomic_store_explicit(&o->job_start, now, memory_order_relaxed);
+        atomic_store_explicit(&o->seq, (seq + 2) | 1, memory_order_release);
     }
-    if (pool->obs_task_start)
-        pool->obs_task_start(w->index, t->id, t->arg, pool->hook_user);
+    if (pool->obs.task_start)
+        pool->obs.task_start(w->index, t->id, t->arg, pool->hook_user);
     return now;
 }
 
 /* Just before the job runs; answers its start time (0 when untimed). */
 static inline int64_t wp__observe_begin(wp_pool *pool, wp__worker *w, const wp__task *t)
 {
-    if (!pool->observe)
+    if (!pool->obs.observe)
         return 0;
     return wp__observe_begin_slow(pool, w, t);
 }
 
-static WP__NOINLINE void wp__observe_end_slow(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
-                                 int64_t start)
+static WP__NOINLINE void wp__observe_end_slow(wp_pool *pool, wp__worker *w, const wp__task *t,
+                                              int code, int64_t start)
 {
-    if (pool->observe) {
-        int64_t run = wp__obs_now(pool) - start;
-        if (pool->observe & WP__OBS_STALL) {
-            uint64_t seq = atomic_load_explicit(&w->obs_seq, memory_order_relaxed);
-            atomic_store_explicit(&w->obs_seq, (seq + 1) & ~(uint64_t)1, memory_order_release);
+    wp__obs_runner *o = &w->obs;
+    if (pool->obs.observe) {
+        int64_t run = wp__elapsed(start, wp__pool_now(pool));
+        if (pool->obs.observe & WP__OBS_STALL) {
+            uint64_t seq = atomic_load_explicit(&o->seq, memory_order_relaxed);
+            atomic_store_explicit(&o->seq, (seq + 1) & ~(uint64_t)1, memory_order_release);
         }
-        if (pool->observe & WP__OBS_HIST)
-            wp__obs_record(w->obs_run, &w->obs_run_sum, &w->obs_run_max, run);
-        if (pool->obs_task_end)
-            pool->obs_task_end(w->index, t->id, t->arg, code, start - t->enqueued_ns, run,
-                               pool->hook_user);
+        if (pool->obs.observe & WP__OBS_HIST)
+            wp__obs_record(o->run, &o->run_sum, &o->run_max, run);
+        if (pool->obs.task_end)
+            pool->obs.task_end(w->index, t->id, t->arg, code, wp__elapsed(t->enqueued_ns, start),
+                               run, pool->hook_user);
     }
     if (code != 0) {
         /* Per worker, like the counters: failures never meet on a shared
            line. The time goes last (release pairs with the acquire in
-           wp__observe_stats), so a reader sees this failure's code and id
-           unless a later failure of this same worker is being written. */
-        atomic_store_explicit(&w->obs_error_code, code, memory_order_relaxed);
-        atomic_store_explicit(&w->obs_error_job, t->id, memory_order_relaxed);
-        atomic_store_explicit(&w->obs_error_at, wp__pool_now(pool) - pool->created_ns,
+           wp__stat_last_error_code), so a reader sees this failure's code
+           and id unless a later failure of this same worker is being
+           written. */
+        atomic_store_explicit(&o->error_code, code, memory_order_relaxed);
+        atomic_store_explicit(&o->error_job, t->id, memory_order_relaxed);
+        atomic_store_explicit(&o->error_at, wp__elapsed(pool->created_ns, wp__pool_now(pool)),
                               memory_order_release);
-        if (pool->obs_on_error)
-            pool->obs_on_error(w->index, t->id, t->arg, code, pool->hook_user);
+        if (pool->obs.on_error)
+            pool->obs.on_error(w->index, t->id, t->arg, code, pool->hook_user);
     }
 }
 
@@ -5469,7 +5827,7 @@ static WP__NOINLINE void wp__observe_end_slow(wp_pool *pool, wp__worker *w, cons
 static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
                                    int64_t start)
 {
-    if (pool->observe || code != 0)
+    if (pool->obs.observe || code != 0)
         wp__observe_end_slow(pool, w, t, code, start);
 }
 
@@ -5479,6 +5837,7 @@ static void wp__watchdog_scan(wp_pool *pool)
 {
     for (int i = 0; i < pool->slots; i++) {
         wp__worker *w = &pool->workers[i];
+        wp__obs_runner *o = &w->obs;
         /* Acquire pairs with the release in wp__observe_begin_slow: an odd
            sequence shows that job's id and start. Reading the sequence again
            afterwards (after acquire loads, so it cannot move before them)
@@ -5486,17 +5845,17 @@ static void wp__watchdog_scan(wp_pool *pool)
            instructions between one job's end and the next one's start, the
            id may already be the next job's; a report stays rare and
            approximate by nature, and the worker pays no fence for it. */
-        uint64_t seq = atomic_load_explicit(&w->obs_seq, memory_order_acquire);
-        if (!(seq & 1) || seq == w->obs_reported)
+        uint64_t seq = atomic_load_explicit(&o->seq, memory_order_acquire);
+        if (!(seq & 1) || seq == o->reported)
             continue;
-        uint64_t id = atomic_load_explicit(&w->obs_job_id, memory_order_acquire);
-        int64_t start = atomic_load_explicit(&w->obs_job_start, memory_order_acquire);
-        if (atomic_load_explicit(&w->obs_seq, memory_order_relaxed) != seq)
+        uint64_t id = atomic_load_explicit(&o->job_id, memory_order_acquire);
+        int64_t start = atomic_load_explicit(&o->job_start, memory_order_acquire);
+        if (atomic_load_explicit(&o->seq, memory_order_relaxed) != seq)
             continue;
-        int64_t running = wp__obs_now(pool) - start;
-        if (running > pool->obs_stall_threshold) {
-            w->obs_reported = seq;
-            pool->obs_on_stall(w->index, id, running, pool->hook_user);
+        int64_t running = wp__elapsed(start, wp__pool_now(pool));
+        if (running > pool->obs.stall_threshold) {
+            o->reported = seq;
+            pool->obs.on_stall(w->index, id, running, pool->hook_user);
         }
     }
 }
@@ -5504,21 +5863,21 @@ static void wp__watchdog_scan(wp_pool *pool)
 static wp__thread_ret wp__watchdog_main(void *arg)
 {
     wp_pool *pool = (wp_pool *)arg;
-    int64_t period = pool->obs_stall_threshold / 4;
+    int64_t period = pool->obs.stall_threshold / 4;
     if (period < WP_MS(1))
         period = WP_MS(1);
     if (period > WP_MS(100))
         period = WP_MS(100);
-    wp__mutex_lock(&pool->obs_mu);
-    while (!pool->obs_stop) {
-        wp__cond_wait_until(&pool->obs_cv, &pool->obs_mu, wp__deadline(period));
-        if (pool->obs_stop)
+    wp__mutex_lock(&pool->obs.mu);
+    while (!pool->obs.stop) {
+        wp__cond_wait_until(&pool->obs.cv, &pool->obs.mu, wp__deadline(period));
+        if (pool->obs.stop)
             break;
-        wp__mutex_unlock(&pool->obs_mu);
+        wp__mutex_unlock(&pool->obs.mu);
         wp__watchdog_scan(pool);
-        wp__mutex_lock(&pool->obs_mu);
+        wp__mutex_lock(&pool->obs.mu);
     }
-    wp__mutex_unlock(&pool->obs_mu);
+    wp__mutex_unlock(&pool->obs.mu);
     return WP__THREAD_RETURN;
 }
 
@@ -5527,53 +5886,54 @@ static wp__thread_ret wp__watchdog_main(void *arg)
    failure, with nothing left to undo. */
 static int wp__observe_start(wp_pool *pool, const wp_config *cfg)
 {
-    pool->obs_task_start = cfg->on_task_start;
-    pool->obs_task_end = cfg->on_task_end;
-    pool->obs_on_error = cfg->on_error;
-    pool->obs_on_stall = cfg->on_stall;
-    pool->obs_stall_threshold = cfg->stall_threshold > 0 ? cfg->stall_threshold : WP_SEC(1);
-    unsigned obs = 0;
+    wp__obs_pool *obs = &pool->obs;
+    obs->task_start = cfg->on_task_start;
+    obs->task_end = cfg->on_task_end;
+    obs->on_error = cfg->on_error;
+    obs->on_stall = cfg->on_stall;
+    obs->stall_threshold = cfg->stall_threshold > 0 ? cfg->stall_threshold : WP_SEC(1);
+    unsigned flags = 0;
     if (cfg->measure_latency)
-        obs |= WP__OBS_TIME | WP__OBS_HIST;
+        flags |= WP__OBS_TIME | WP__OBS_HIST;
     if (cfg->on_task_start || cfg->on_task_end)
-        obs |= WP__OBS_TIME | WP__OBS_HOOKS;
+        flags |= WP__OBS_TIME | WP__OBS_HOOKS;
     if (cfg->on_stall)
-        obs |= WP__OBS_TIME | WP__OBS_STALL;
-    pool->observe = obs;
-    atomic_init(&pool->obs_high_water, 0);
-    pool->obs_stop = 0;
-    pool->obs_watchdog = false;
+        flags |= WP__OBS_TIME | WP__OBS_STALL;
+    obs->observe = flags;
+    atomic_init(&obs->high_water, 0);
+    obs->stop = 0;
+    obs->watchdog = false;
     for (int i = 0; i < pool->slots; i++) {
-        wp__worker *w = &pool->workers[i];
+        wp__obs_runner *o = &pool->workers[i].obs;
         for (int b = 0; b < WP_LATENCY_BUCKETS; b++) {
-            atomic_init(&w->obs_wait[b], 0);
-            atomic_init(&w->obs_run[b], 0);
+            atomic_init(&o->wait[b], 0);
+            atomic_init(&o->run[b], 0);
         }
-        atomic_init(&w->obs_wait_sum, 0);
-        atomic_init(&w->obs_run_sum, 0);
-        atomic_init(&w->obs_wait_max, 0);
-        atomic_init(&w->obs_run_max, 0);
-        atomic_init(&w->obs_job_start, 0);
-        atomic_init(&w->obs_job_id, 0);
-        atomic_init(&w->obs_seq, 0);
-        atomic_init(&w->obs_error_code, 0);
-        atomic_init(&w->obs_error_job, 0);
-        atomic_init(&w->obs_error_at, -1);
-        w->obs_reported = 0;
+        atomic_init(&o->wait_sum, 0);
+        atomic_init(&o->run_sum, 0);
+        atomic_init(&o->wait_max, 0);
+        atomic_init(&o->run_max, 0);
+        atomic_init(&o->job_start, 0);
+        atomic_init(&o->job_id, 0);
+        atomic_init(&o->seq, 0);
+        atomic_init(&o->error_code, 0);
+        atomic_init(&o->error_job, 0);
+        atomic_init(&o->error_at, -1);
+        o->reported = 0;
     }
-    if (wp__mutex_init(&pool->obs_mu) != 0)
+    if (wp__mutex_init(&obs->mu) != 0)
         return -1;
-    if (wp__cond_init(&pool->obs_cv) != 0) {
-        wp__mutex_destroy(&pool->obs_mu);
+    if (wp__cond_init(&obs->cv) != 0) {
+        wp__mutex_destroy(&obs->mu);
         return -1;
     }
-    if (pool->obs_on_stall) {
-        if (wp__thread_start(&pool->obs_thread, wp__watchdog_main, pool, 0) != 0) {
-            wp__cond_destroy(&pool->obs_cv);
-            wp__mutex_destroy(&pool->obs_mu);
+    if (obs->on_stall) {
+        if (wp__thread_start(&obs->thread, wp__watchdog_main, pool, 0) != 0) {
+            wp__cond_destroy(&obs->cv);
+            wp__mutex_destroy(&obs->mu);
             return -1;
         }
-        pool->obs_watchdog = true;
+        obs->watchdog = true;
     }
     return 0;
 }
@@ -5581,16 +5941,17 @@ static int wp__observe_start(wp_pool *pool, const wp_config *cfg)
 /* Stops and joins the watchdog and undoes wp__observe_start. */
 static void wp__observe_stop(wp_pool *pool)
 {
-    if (pool->obs_watchdog) {
-        wp__mutex_lock(&pool->obs_mu);
-        pool->obs_stop = 1;
-        wp__cond_signal(&pool->obs_cv);
-        wp__mutex_unlock(&pool->obs_mu);
-        wp__thread_join(pool->obs_thread);
-        pool->obs_watchdog = false;
+    wp__obs_pool *obs = &pool->obs;
+    if (obs->watchdog) {
+        wp__mutex_lock(&obs->mu);
+        obs->stop = 1;
+        wp__cond_signal(&obs->cv);
+        wp__mutex_unlock(&obs->mu);
+        wp__thread_join(obs->thread);
+        obs->watchdog = false;
     }
-    wp__cond_destroy(&pool->obs_cv);
-    wp__mutex_destroy(&pool->obs_mu);
+    wp__cond_destroy(&obs->cv);
+    wp__mutex_destroy(&obs->mu);
 }
 
 /* The upper bound of the bucket holding the q-th (per mille) duration. */
@@ -5611,59 +5972,189 @@ static int64_t wp__obs_percentile(const wp_latency *l, int per_mille)
     return l->max_ns;
 }
 
-static void wp__obs_summarise(wp_latency *l)
+/* Sums one histogram over the workers (`run`: run times, else queue waits)
+   and derives its figures; the sum stops at INT64_MAX. */
+static void wp__obs_latency(wp_pool *pool, wp_latency *l, bool run)
 {
+    uint64_t sum = 0;
+    for (int i = 0; i < pool->slots; i++) {
+        const wp__obs_runner *o = &pool->workers[i].obs;
+        for (int b = 0; b < WP_LATENCY_BUCKETS; b++)
+            l->buckets[b] += wp__read(run ? &o->run[b] : &o->wait[b]);
+        uint64_t s = wp__read(run ? &o->run_sum : &o->wait_sum);
+        sum = sum + s < sum ? UINT64_MAX : sum + s;
+        int64_t m = atomic_load_explicit((atomic_int_least64_t *)(run ? &o->run_max : &o->wait_max),
+                                         memory_order_relaxed);
+        if (m > l->max_ns)
+            l->max_ns = m;
+    }
+    l->sum_ns = sum > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)sum;
     l->count = 0;
     for (int i = 0; i < WP_LATENCY_BUCKETS; i++)
         l->count += l->buckets[i];
-    l->mean_ns = l->count ? l->sum_ns / (int64_t)l->count : 0;
+    l->mean_ns = l->count ? (int64_t)((uint64_t)l->sum_ns / l->count) : 0;
     l->p50_ns = wp__obs_percentile(l, 500);
     l->p90_ns = wp__obs_percentile(l, 900);
     l->p99_ns = wp__obs_percentile(l, 990);
 }
 
-/* The observability part of wp_pool_stats: sums the per-worker histograms. */
-static void wp__observe_stats(wp_pool *pool, wp_stats *out)
+static void wp__stat_queue_high_water(wp_pool *pool, wp_stats *out)
 {
-    memcpy(out->name, pool->name, sizeof out->name);
-    out->name[sizeof out->name - 1] = '\0';
-    out->queue_high_water = atomic_load_explicit(&pool->obs_high_water, memory_order_relaxed);
-    if (out->queue_high_water < out->queue_depth)
-        out->queue_high_water = out->queue_depth;
+    size_t hw = atomic_load_explicit(&pool->obs.high_water, memory_order_relaxed);
+    out->queue_high_water = hw > out->queue_depth ? hw : out->queue_depth;
+}
+
+/* The latest failure of any worker (ties: the lower index); fills the four
+   last_error fields. */
+static void wp__stat_last_error_code(wp_pool *pool, wp_stats *out)
+{
     out->last_error_code = 0;
     out->last_error_worker = -1;
     out->last_error_job_id = 0;
     out->last_error_ns = -1;
-    memset(&out->queue_wait, 0, sizeof out->queue_wait);
-    memset(&out->run_time, 0, sizeof out->run_time);
     for (int i = 0; i < pool->slots; i++) {
-        wp__worker *w = &pool->workers[i];
-        for (int b = 0; b < WP_LATENCY_BUCKETS; b++) {
-            out->queue_wait.buckets[b] += wp__read(&w->obs_wait[b]);
-            out->run_time.buckets[b] += wp__read(&w->obs_run[b]);
-        }
-        out->queue_wait.sum_ns += atomic_load_explicit(&w->obs_wait_sum, memory_order_relaxed);
-        out->run_time.sum_ns += atomic_load_explicit(&w->obs_run_sum, memory_order_relaxed);
-        int64_t m = atomic_load_explicit(&w->obs_wait_max, memory_order_relaxed);
-        if (m > out->queue_wait.max_ns)
-            out->queue_wait.max_ns = m;
-        m = atomic_load_explicit(&w->obs_run_max, memory_order_relaxed);
-        if (m > out->run_time.max_ns)
-            out->run_time.max_ns = m;
-        /* The latest failure of any worker (ties: the lower index). */
-        int64_t at = atomic_load_explicit(&w->obs_error_at, memory_order_acquire);
+        wp__obs_runner *o = &pool->workers[i].obs;
+        int64_t at = atomic_load_explicit(&o->error_at, memory_order_acquire);
         if (at > out->last_error_ns) {
             out->last_error_ns = at;
-            out->last_error_code = atomic_load_explicit(&w->obs_error_code, memory_order_relaxed);
-            out->last_error_job_id = wp__read(&w->obs_error_job);
-            out->last_error_worker = w->index;
+            out->last_error_code = atomic_load_explicit(&o->error_code, memory_order_relaxed);
+            out->last_error_job_id = wp__read(&o->error_job);
+            out->last_error_worker = i;
         }
     }
-    wp__obs_summarise(&out->queue_wait);
-    wp__obs_summarise(&out->run_time);
 }
 
+static void wp__stat_queue_wait(wp_pool *pool, wp_stats *out) { wp__obs_latency(pool, &out->queue_wait, false); }
+static void wp__stat_run_time(wp_pool *pool, wp_stats *out) { wp__obs_latency(pool, &out->run_time, true); }
+
+#else /* WP_NO_OBSERVABILITY: the seams do nothing, and nothing is kept */
+
+static bool wp__observe_config_ok(const wp_config *cfg)
+{
+    return !cfg->measure_latency && !cfg->on_task_start && !cfg->on_task_end && !cfg->on_error
+        && cfg->stall_threshold == 0 && !cfg->on_stall;
+}
+
+static inline bool wp__observe_times(const wp_pool *pool)
+{
+    (void)pool;
+    return false;
+}
+
+static inline void wp__observe_submit(wp_pool *pool, size_t jobs)
+{
+    (void)pool;
+    (void)jobs;
+}
+
+static void wp__observe_full(wp_pool *pool) { (void)pool; }
+
+static inline int64_t wp__observe_begin(wp_pool *pool, wp__worker *w, const wp__task *t)
+{
+    (void)pool;
+    (void)w;
+    (void)t;
+    return 0;
+}
+
+static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
+                                   int64_t start)
+{
+    (void)pool;
+    (void)w;
+    (void)t;
+    (void)code;
+    (void)start;
+}
+
+static int wp__observe_start(wp_pool *pool, const wp_config *cfg)
+{
+    (void)pool;
+    (void)cfg;
+    return 0;
+}
+
+static void wp__observe_stop(wp_pool *pool) { (void)pool; }
+
+static void wp__stat_queue_high_water(wp_pool *pool, wp_stats *out)
+{
+    (void)pool;
+    out->queue_high_water = out->queue_depth;
+}
+
+static void wp__stat_last_error_code(wp_pool *pool, wp_stats *out)
+{
+    (void)pool;
+    out->last_error_worker = -1;
+    out->last_error_ns = -1;
+}
+
+/* The latencies stay zero (never measured). */
+static void wp__stat_queue_wait(wp_pool *pool, wp_stats *out) { (void)pool; (void)out; }
+static void wp__stat_run_time(wp_pool *pool, wp_stats *out) { (void)pool; (void)out; }
+
+#endif /* WP_NO_OBSERVABILITY */
+
+/* Filled by wp__stat_last_error_code with it. */
+static void wp__stat_last_error_worker(wp_pool *pool, wp_stats *out) { (void)pool; (void)out; }
+static void wp__stat_last_error_job_id(wp_pool *pool, wp_stats *out) { (void)pool; (void)out; }
+static void wp__stat_last_error_ns(wp_pool *pool, wp_stats *out) { (void)pool; (void)out; }
+
 /* --- formatters ---------------------------------------------------------- */
+
+/* The three formats walk WP_STATS_FIELDS through this table (what each field
+   is and where it sits in the struct), so a new field reaches all three. */
+enum wp__stat_kind {
+    WP__KIND_NAME, WP__KIND_INT, WP__KIND_SIZE, WP__KIND_COUNT, WP__KIND_ID,
+    WP__KIND_NS, WP__KIND_WHEN, WP__KIND_RATIO, WP__KIND_LATENCY
+};
+
+typedef struct wp__stat_desc {
+    enum wp__stat_kind kind;
+    size_t offset;
+    const char *group, *key, *row, *before, *after, *prom, *help;
+} wp__stat_desc;
+
+static const wp__stat_desc wp__stat_descs[] = {
+#define WP__STAT_DESC(kind, field, group, key, row, before, after, prom, help) \
+    { WP__KIND_##kind, offsetof(wp_stats, field), group, key, row, before, after, prom, help },
+    WP_STATS_FIELDS(WP__STAT_DESC)
+#undef WP__STAT_DESC
+};
+#define WP__STAT_DESCS (sizeof wp__stat_descs / sizeof wp__stat_descs[0])
+
+static const void *wp__stat_at(const wp_stats *s, const wp__stat_desc *d)
+{
+    return (const char *)s + d->offset;
+}
+
+/* A field's value as a signed (INT, NS, WHEN) or unsigned (SIZE, COUNT, ID)
+   integer. */
+static long long wp__stat_signed(const wp_stats *s, const wp__stat_desc *d)
+{
+    if (d->kind == WP__KIND_INT)
+        return *(const int *)wp__stat_at(s, d);
+    return (long long)*(const int64_t *)wp__stat_at(s, d);
+}
+
+static unsigned long long wp__stat_unsigned(const wp_stats *s, const wp__stat_desc *d)
+{
+    if (d->kind == WP__KIND_SIZE)
+        return *(const size_t *)wp__stat_at(s, d);
+    return *(const uint64_t *)wp__stat_at(s, d);
+}
+
+static double wp__stat_ratio(const wp_stats *s, const wp__stat_desc *d)
+{
+    double v = *(const double *)wp__stat_at(s, d);
+    return v >= 0 && v <= 1 ? v : 0; /* never NaN or inf in the output */
+}
+
+/* A group written as absent: the last error, before any failure. */
+static bool wp__stat_absent(const wp_stats *s, const char *group)
+{
+    return strcmp(group, "last_error") == 0 && s->last_error_ns < 0;
+}
 
 /* An snprintf-like writer: counts everything, stores what fits. */
 typedef struct wp__out {
@@ -5693,6 +6184,11 @@ static void wp__putc(wp__out *o, char c)
         o->buf[o->len + 1] = '\0';
     }
     o->len++;
+}
+
+static void wp__puts(wp__out *o, const char *s)
+{
+    wp__put(o, "%s", s);
 }
 
 /* `s` as the inside of a JSON string (json) or of a Prometheus label value. */
@@ -5770,52 +6266,71 @@ static void wp__table_latency(wp__out *o, const char *what, const wp_latency *l)
     wp__putc(o, '\n');
 }
 
+/* One field's value in a table row (a WHEN that is -1 leaves it out). */
+static void wp__table_field(wp__out *o, const wp_stats *s, const wp__stat_desc *d)
+{
+    if (d->kind == WP__KIND_WHEN && wp__stat_signed(s, d) < 0)
+        return;
+    wp__puts(o, d->before);
+    switch (d->kind) {
+    case WP__KIND_NAME: wp__put_escaped(o, (const char *)wp__stat_at(s, d), true); break;
+    case WP__KIND_INT: wp__put(o, "%lld", wp__stat_signed(s, d)); break;
+    case WP__KIND_SIZE:
+    case WP__KIND_COUNT:
+    case WP__KIND_ID: wp__put(o, "%llu", wp__stat_unsigned(s, d)); break;
+    case WP__KIND_NS:
+    case WP__KIND_WHEN: wp__put(o, "%.3f s", (double)wp__stat_signed(s, d) / 1e9); break;
+    case WP__KIND_RATIO: wp__put(o, "%.1f%%", 100.0 * wp__stat_ratio(s, d)); break;
+    case WP__KIND_LATENCY: break; /* rows of their own */
+    }
+    wp__puts(o, d->after);
+}
+
+/* True when an earlier field has the same table row (so the row is written). */
+static bool wp__table_row_seen(size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(wp__stat_descs[j].row, wp__stat_descs[i].row) == 0)
+            return true;
+    return false;
+}
+
 int wp_stats_format_table(const wp_stats *s, char *buf, size_t cap)
 {
     wp__out o;
     if (wp__out_begin(&o, s, buf, cap) != 0)
         return -1;
-    wp__put(&o, "pool \"");
-    wp__put_escaped(&o, s->name, true);
-    wp__put(&o, "\", up %.3f s\n", (double)s->uptime_ns / 1e9);
-    wp__put(&o, "workers     %d (active %d, idle %d, peak %d, min %d, max %d)\n", s->workers,
-            s->active, s->idle, s->peak_workers, s->min_workers, s->max_workers);
-    wp__put(&o, "queue       %llu queued of %llu, high water %llu; results pending %llu\n",
-            (unsigned long long)s->queue_depth, (unsigned long long)s->queue_capacity,
-            (unsigned long long)s->queue_high_water, (unsigned long long)s->results_pending);
-    wp__put(&o, "jobs        submitted %llu = completed %llu + failed %llu + canceled %llu"
-                " + expired %llu + evicted %llu\n",
-            (unsigned long long)s->submitted, (unsigned long long)s->completed,
-            (unsigned long long)s->failed, (unsigned long long)s->canceled,
-            (unsigned long long)s->expired, (unsigned long long)s->evicted);
-    wp__put(&o, "refused     rejected %llu, dropped %llu, timed out %llu, closed %llu\n",
-            (unsigned long long)s->rejected, (unsigned long long)s->dropped,
-            (unsigned long long)s->timed_out, (unsigned long long)s->refused_closed);
-    wp__put(&o, "scaling     up %llu, down %llu, spawn failures %llu", (unsigned long long)s->scale_ups,
-            (unsigned long long)s->scale_downs, (unsigned long long)s->spawn_failures);
-    if (s->last_scale_up_ns >= 0)
-        wp__put(&o, "; last up at %.3f s", (double)s->last_scale_up_ns / 1e9);
-    if (s->last_scale_down_ns >= 0)
-        wp__put(&o, "; last down at %.3f s", (double)s->last_scale_down_ns / 1e9);
-    wp__putc(&o, '\n');
-    if (s->last_error_ns >= 0)
-        wp__put(&o, "last error  code %d from job %llu on worker %d at %.3f s\n", s->last_error_code,
-                (unsigned long long)s->last_error_job_id, s->last_error_worker,
-                (double)s->last_error_ns / 1e9);
-    else
-        wp__put(&o, "last error  none\n");
-    wp__put(&o, "%-12s%10s %10s %10s %10s %10s %10s\n", "latency", "jobs", "mean", "p50", "p90",
-            "p99", "max");
-    wp__table_latency(&o, "queue wait", &s->queue_wait);
-    wp__table_latency(&o, "run time", &s->run_time);
+    for (size_t i = 0; i < WP__STAT_DESCS; i++) {
+        const wp__stat_desc *d = &wp__stat_descs[i];
+        if (wp__table_row_seen(i))
+            continue;
+        if (d->kind == WP__KIND_LATENCY) {
+            wp__put(&o, "%-12s%10s %10s %10s %10s %10s %10s\n", d->row, "jobs", "mean", "p50",
+                    "p90", "p99", "max");
+            for (size_t j = i; j < WP__STAT_DESCS; j++)
+                if (strcmp(wp__stat_descs[j].row, d->row) == 0)
+                    wp__table_latency(&o, wp__stat_descs[j].before,
+                                      (const wp_latency *)wp__stat_at(s, &wp__stat_descs[j]));
+            continue;
+        }
+        wp__puts(&o, d->row);
+        if (wp__stat_absent(s, d->group)) {
+            wp__puts(&o, "none\n");
+            continue;
+        }
+        for (size_t j = i; j < WP__STAT_DESCS; j++)
+            if (strcmp(wp__stat_descs[j].row, d->row) == 0)
+                wp__table_field(&o, s, &wp__stat_descs[j]);
+        wp__putc(&o, '\n');
+    }
     return wp__out_end(&o);
 }
 
-static void wp__json_latency(wp__out *o, const char *key, const wp_latency *l)
+static void wp__json_latency(wp__out *o, const wp_latency *l)
 {
-    wp__put(o, "\"%s\":{\"count\":%llu,\"sum_ns\":%lld,\"mean_ns\":%lld,\"p50_ns\":%lld,"
+    wp__put(o, "{\"count\":%llu,\"sum_ns\":%lld,\"mean_ns\":%lld,\"p50_ns\":%lld,"
                "\"p90_ns\":%lld,\"p99_ns\":%lld,\"max_ns\":%lld,\"buckets\":[",
-            key, (unsigned long long)l->count, (long long)l->sum_ns, (long long)l->mean_ns,
+            (unsigned long long)l->count, (long long)l->sum_ns, (long long)l->mean_ns,
             (long long)l->p50_ns, (long long)l->p90_ns, (long long)l->p99_ns, (long long)l->max_ns);
     for (int i = 0; i < WP_LATENCY_BUCKETS; i++) {
         if (i < WP_LATENCY_BUCKETS - 1)
@@ -5828,89 +6343,77 @@ static void wp__json_latency(wp__out *o, const char *key, const wp_latency *l)
     wp__put(o, "]}");
 }
 
+static void wp__json_value(wp__out *o, const wp_stats *s, const wp__stat_desc *d)
+{
+    switch (d->kind) {
+    case WP__KIND_NAME:
+        wp__putc(o, '"');
+        wp__put_escaped(o, (const char *)wp__stat_at(s, d), true);
+        wp__putc(o, '"');
+        break;
+    case WP__KIND_INT:
+    case WP__KIND_NS:
+    case WP__KIND_WHEN: wp__put(o, "%lld", wp__stat_signed(s, d)); break;
+    case WP__KIND_SIZE:
+    case WP__KIND_COUNT:
+    case WP__KIND_ID: wp__put(o, "%llu", wp__stat_unsigned(s, d)); break;
+    case WP__KIND_RATIO: wp__put(o, "%.6g", wp__stat_ratio(s, d)); break;
+    case WP__KIND_LATENCY: wp__json_latency(o, (const wp_latency *)wp__stat_at(s, d)); break;
+    }
+}
+
+/* The groups as nested objects, in list order: {"name":...,"workers":{...},
+   ...,"last_error":null,...}. */
 int wp_stats_format_json(const wp_stats *s, char *buf, size_t cap)
 {
     wp__out o;
     if (wp__out_begin(&o, s, buf, cap) != 0)
         return -1;
-    wp__put(&o, "{\"name\":\"");
-    wp__put_escaped(&o, s->name, true);
-    wp__put(&o, "\",\"uptime_ns\":%lld,", (long long)s->uptime_ns);
-    wp__put(&o, "\"workers\":{\"total\":%d,\"active\":%d,\"idle\":%d,\"peak\":%d,\"min\":%d,\"max\":%d},",
-            s->workers, s->active, s->idle, s->peak_workers, s->min_workers, s->max_workers);
-    wp__put(&o, "\"queue\":{\"depth\":%llu,\"capacity\":%llu,\"high_water\":%llu},",
-            (unsigned long long)s->queue_depth, (unsigned long long)s->queue_capacity,
-            (unsigned long long)s->queue_high_water);
-    wp__put(&o, "\"jobs\":{\"submitted\":%llu,\"completed\":%llu,\"failed\":%llu,\"canceled\":%llu,"
-                "\"expired\":%llu,\"evicted\":%llu,"
-                "\"rejected\":%llu,\"dropped\":%llu,\"timed_out\":%llu,\"refused_closed\":%llu,"
-                "\"results_pending\":%llu},",
-            (unsigned long long)s->submitted, (unsigned long long)s->completed,
-            (unsigned long long)s->failed, (unsigned long long)s->canceled,
-            (unsigned long long)s->expired, (unsigned long long)s->evicted,
-            (unsigned long long)s->rejected, (unsigned long long)s->dropped,
-            (unsigned long long)s->timed_out, (unsigned long long)s->refused_closed,
-            (unsigned long long)s->results_pending);
-    wp__put(&o, "\"scaling\":{\"ups\":%llu,\"downs\":%llu,\"spawn_failures\":%llu,"
-                "\"last_up_ns\":%lld,\"last_down_ns\":%lld},",
-            (unsigned long long)s->scale_ups, (unsigned long long)s->scale_downs,
-            (unsigned long long)s->spawn_failures, (long long)s->last_scale_up_ns,
-            (long long)s->last_scale_down_ns);
-    if (s->last_error_ns >= 0)
-        wp__put(&o, "\"last_error\":{\"code\":%d,\"worker\":%d,\"job_id\":%llu,\"at_ns\":%lld},",
-                s->last_error_code, s->last_error_worker, (unsigned long long)s->last_error_job_id,
-                (long long)s->last_error_ns);
-    else
-        wp__put(&o, "\"last_error\":null,");
-    wp__put(&o, "\"latency\":{");
-    wp__json_latency(&o, "queue_wait", &s->queue_wait);
-    wp__putc(&o, ',');
-    wp__json_latency(&o, "run_time", &s->run_time);
-    wp__put(&o, "}}\n");
+    const char *group = "";
+    bool top_first = true, first = true, skip = false;
+    wp__putc(&o, '{');
+    for (size_t i = 0; i < WP__STAT_DESCS; i++) {
+        const wp__stat_desc *d = &wp__stat_descs[i];
+        if (strcmp(d->group, group) != 0) { /* a new group */
+            if (*group && !skip)
+                wp__putc(&o, '}');
+            group = d->group;
+            skip = false;
+            if (*group) {
+                wp__put(&o, "%s\"%s\":", top_first ? "" : ",", group);
+                top_first = false;
+                skip = wp__stat_absent(s, group);
+                wp__puts(&o, skip ? "null" : "{");
+                first = true;
+            }
+        }
+        if (skip)
+            continue;
+        bool *at_first = *group ? &first : &top_first;
+        wp__put(&o, "%s\"%s\":", *at_first ? "" : ",", d->key);
+        *at_first = false;
+        wp__json_value(&o, s, d);
+    }
+    if (*group && !skip)
+        wp__putc(&o, '}');
+    wp__put(&o, "}\n");
     return wp__out_end(&o);
 }
 
-/* One sample line: name{pool="..."[,extra]} value */
-static void wp__prom_head(wp__out *o, const char *metric, const char *type, const char *help)
+static void wp__prom_labels(wp__out *o, const char *metric, const char *suffix, const wp_stats *s)
 {
-    wp__put(o, "# HELP workerpool_%s %s\n# TYPE workerpool_%s %s\n", metric, help, metric, type);
-}
-
-static void wp__prom_labels(wp__out *o, const char *metric, const wp_stats *s)
-{
-    wp__put(o, "workerpool_%s{pool=\"", metric);
+    wp__put(o, "workerpool_%s%s{pool=\"", metric, suffix);
     wp__put_escaped(o, s->name, false);
     wp__putc(o, '"');
 }
 
-static void wp__prom_int(wp__out *o, const wp_stats *s, const char *metric, const char *type,
-                         const char *help, long long value)
-{
-    wp__prom_head(o, metric, type, help);
-    wp__prom_labels(o, metric, s);
-    wp__put(o, "} %lld\n", value);
-}
-
-static void wp__prom_seconds(wp__out *o, const wp_stats *s, const char *metric, const char *help,
-                             int64_t ns)
-{
-    wp__prom_head(o, metric, "gauge", help);
-    wp__prom_labels(o, metric, s);
-    wp__put(o, "} ");
-    wp__put_seconds(o, ns);
-    wp__putc(o, '\n');
-}
-
-static void wp__prom_histogram(wp__out *o, const wp_stats *s, const char *metric, const char *help,
+static void wp__prom_histogram(wp__out *o, const wp_stats *s, const char *metric,
                                const wp_latency *l)
 {
-    wp__prom_head(o, metric, "histogram", help);
     uint64_t cumulative = 0;
-    char bucket[64];
-    snprintf(bucket, sizeof bucket, "%s_bucket", metric);
     for (int i = 0; i < WP_LATENCY_BUCKETS; i++) {
         cumulative += l->buckets[i];
-        wp__prom_labels(o, bucket, s);
+        wp__prom_labels(o, metric, "_bucket", s);
         wp__put(o, ",le=\"");
         if (i < WP_LATENCY_BUCKETS - 1)
             wp__put_seconds(o, wp__latency_bounds[i]);
@@ -5918,77 +6421,105 @@ static void wp__prom_histogram(wp__out *o, const wp_stats *s, const char *metric
             wp__put(o, "+Inf");
         wp__put(o, "\"} %llu\n", (unsigned long long)cumulative);
     }
-    snprintf(bucket, sizeof bucket, "%s_sum", metric);
-    wp__prom_labels(o, bucket, s);
+    wp__prom_labels(o, metric, "_sum", s);
     wp__put(o, "} ");
     wp__put_seconds(o, l->sum_ns);
     wp__putc(o, '\n');
-    snprintf(bucket, sizeof bucket, "%s_count", metric);
-    wp__prom_labels(o, bucket, s);
+    wp__prom_labels(o, metric, "_count", s);
     wp__put(o, "} %llu\n", (unsigned long long)cumulative);
 }
 
+/* One family per field with a Prometheus name: HELP, TYPE and its samples. */
 int wp_stats_format_prometheus(const wp_stats *s, char *buf, size_t cap)
 {
     wp__out o;
     if (wp__out_begin(&o, s, buf, cap) != 0)
         return -1;
-    wp__prom_int(&o, s, "workers", "gauge", "Worker threads alive.", s->workers);
-    wp__prom_int(&o, s, "workers_active", "gauge", "Workers running a job.", s->active);
-    wp__prom_int(&o, s, "workers_idle", "gauge", "Workers waiting for a job.", s->idle);
-    wp__prom_int(&o, s, "workers_peak", "gauge", "Most workers alive at once.", s->peak_workers);
-    wp__prom_int(&o, s, "workers_min", "gauge", "Lower worker bound.", s->min_workers);
-    wp__prom_int(&o, s, "workers_max", "gauge", "Upper worker bound.", s->max_workers);
-    wp__prom_int(&o, s, "queue_depth", "gauge", "Jobs queued now.", (long long)s->queue_depth);
-    wp__prom_int(&o, s, "queue_capacity", "gauge", "Queue bound.", (long long)s->queue_capacity);
-    wp__prom_int(&o, s, "queue_high_water", "gauge", "Most jobs queued at once.",
-                 (long long)s->queue_high_water);
-    wp__prom_int(&o, s, "results_pending", "gauge", "Results waiting to be received.",
-                 (long long)s->results_pending);
-    wp__prom_int(&o, s, "jobs_submitted_total", "counter", "Jobs accepted.", (long long)s->submitted);
-    wp__prom_int(&o, s, "jobs_completed_total", "counter", "Jobs that ran and returned 0.",
-                 (long long)s->completed);
-    wp__prom_int(&o, s, "jobs_failed_total", "counter", "Jobs that ran and returned nonzero.",
-                 (long long)s->failed);
-    wp__prom_int(&o, s, "jobs_canceled_total", "counter", "Accepted jobs canceled before they ran.",
-                 (long long)s->canceled);
-    wp__prom_int(&o, s, "jobs_expired_total", "counter",
-                 "Accepted jobs whose deadline passed before they started.", (long long)s->expired);
-    wp__prom_int(&o, s, "jobs_evicted_total", "counter",
-                 "Accepted jobs evicted from a full queue by WP_DROP_OLDEST.", (long long)s->evicted);
-    wp__prom_int(&o, s, "submissions_rejected_total", "counter", "Submissions refused: queue full.",
-                 (long long)s->rejected);
-    wp__prom_int(&o, s, "submissions_dropped_total", "counter", "Submissions dropped: queue full.",
-                 (long long)s->dropped);
-    wp__prom_int(&o, s, "submissions_timed_out_total", "counter",
-                 "Submissions that timed out waiting for room.", (long long)s->timed_out);
-    wp__prom_int(&o, s, "submissions_closed_total", "counter",
-                 "Submissions refused: pool closed.", (long long)s->refused_closed);
-    wp__prom_int(&o, s, "scale_ups_total", "counter", "Workers added after create.",
-                 (long long)s->scale_ups);
-    wp__prom_int(&o, s, "scale_downs_total", "counter", "Workers retired.", (long long)s->scale_downs);
-    wp__prom_int(&o, s, "spawn_failures_total", "counter", "Threads the platform refused to start.",
-                 (long long)s->spawn_failures);
-    wp__prom_seconds(&o, s, "last_scale_up_seconds",
-                     "When the last scale-up happened, since create (-1: never).",
-                     s->last_scale_up_ns >= 0 ? s->last_scale_up_ns : -WP_SEC(1));
-    wp__prom_seconds(&o, s, "last_scale_down_seconds",
-                     "When the last scale-down happened, since create (-1: never).",
-                     s->last_scale_down_ns >= 0 ? s->last_scale_down_ns : -WP_SEC(1));
-    wp__prom_seconds(&o, s, "uptime_seconds", "Time since the pool was created.", s->uptime_ns);
-    wp__prom_int(&o, s, "last_error_code", "gauge", "Code of the last failed job (0: none).",
-                 s->last_error_code);
-    wp__prom_seconds(&o, s, "last_error_seconds",
-                     "When the last job failed, since create (-1: never).",
-                     s->last_error_ns >= 0 ? s->last_error_ns : -WP_SEC(1));
-    wp__prom_histogram(&o, s, "queue_wait_seconds", "Time jobs waited in the queue.", &s->queue_wait);
-    wp__prom_histogram(&o, s, "run_seconds", "Time jobs ran.", &s->run_time);
+    for (size_t i = 0; i < WP__STAT_DESCS; i++) {
+        const wp__stat_desc *d = &wp__stat_descs[i];
+        if (!*d->prom || d->kind == WP__KIND_NAME) /* the name is the label */
+            continue;
+        const char *type = d->kind == WP__KIND_COUNT ? "counter"
+                         : d->kind == WP__KIND_LATENCY ? "histogram" : "gauge";
+        wp__put(&o, "# HELP workerpool_%s %s\n# TYPE workerpool_%s %s\n", d->prom, d->help, d->prom,
+                type);
+        if (d->kind == WP__KIND_LATENCY) {
+            wp__prom_histogram(&o, s, d->prom, (const wp_latency *)wp__stat_at(s, d));
+            continue;
+        }
+        wp__prom_labels(&o, d->prom, "", s);
+        wp__put(&o, "} ");
+        switch (d->kind) {
+        case WP__KIND_INT: wp__put(&o, "%lld", wp__stat_signed(s, d)); break;
+        case WP__KIND_NS: wp__put_seconds(&o, wp__stat_signed(s, d)); break;
+        case WP__KIND_WHEN: /* -1 s for never */
+            wp__put_seconds(&o, wp__stat_signed(s, d) >= 0 ? wp__stat_signed(s, d) : -WP_SEC(1));
+            break;
+        case WP__KIND_RATIO: wp__put(&o, "%.6g", wp__stat_ratio(s, d)); break;
+        default: wp__put(&o, "%llu", wp__stat_unsigned(s, d)); break;
+        }
+        wp__putc(&o, '\n');
+    }
     return wp__out_end(&o);
 }
 
+
+/* --- test seams --------------------------------------------------------------
+
+   Compiled only with WORKERPOOL_TESTING (the project's own tests); no
+   production function branches on them.
+     wp__queue_seek(q, position)      moves an empty, quiet queue's positions,
+                                      e.g. just below the wrap-around
+     wp__test_fail_thread_starts(n)   the next n thread starts (any pool) fail
+                                      as if the platform refused them
+     wp__pool_queue(pool)             the pool's normal-priority lane
+     wp__test_seed_jobs(pool, n)      an idle pool looks as if n jobs had run */
 #ifdef WORKERPOOL_TESTING
+/* Atomic stores, since idle workers may be polling the queue. */
+WP_API void wp__queue_seek(wp_queue *q, size_t position);
+WP_API void wp__queue_seek(wp_queue *q, size_t position)
+{
+    WP_ASSERT(wp_queue_size(q) == 0);
+    size_t origin = position * WP__TICKET;
+    q->origin = origin;
+    for (size_t i = 0; i <= q->mask; i++) {
+        size_t ticket = origin + i * WP__TICKET;
+        atomic_store_explicit(wp__cell_seq(q, ticket), ticket, memory_order_relaxed);
+    }
+    atomic_store_explicit(&q->tail, origin, memory_order_release);
+    atomic_store_explicit(&q->head, origin, memory_order_release);
+}
+
+static atomic_int wp__failing_starts;
+WP_API void wp__test_fail_thread_starts(int n);
+WP_API void wp__test_fail_thread_starts(int n) { atomic_store(&wp__failing_starts, n); }
+
+static int wp__test_thread_start(wp__thread *t, wp__thread_fn fn, void *arg, size_t stack)
+{
+    int n = atomic_load(&wp__failing_starts);
+    while (n > 0)
+        if (atomic_compare_exchange_weak(&wp__failing_starts, &n, n - 1))
+            return -1;
+    return wp__thread_start(t, fn, arg, stack);
+}
+
 WP_API wp_queue *wp__pool_queue(wp_pool *pool);
 WP_API wp_queue *wp__pool_queue(wp_pool *pool) { return pool->lanes[WP__LANE_NORMAL]; }
+
+/* Test seam: makes a fresh, idle pool look as if `jobs` jobs had been
+   accepted into its normal lane and completed, without running them: the
+   lane's tickets move on by that many (modulo their wrap, where the
+   production path then takes over), and an outcome counter follows. For
+   tests of the 64-bit counts across the wrap of the lanes' size_t tickets. */
+WP_API void wp__test_seed_jobs(wp_pool *pool, uint64_t jobs);
+WP_API void wp__test_seed_jobs(wp_pool *pool, uint64_t jobs)
+{
+    wp_queue *q = pool->lanes[WP__LANE_NORMAL];
+    size_t origin = q->origin;
+    wp__queue_seek(q, origin / WP__TICKET + (size_t)jobs);
+    q->origin = origin;
+    atomic_fetch_add(&pool->external.completed, jobs);
+}
 #endif
 
 #endif /* WORKERPOOL_IMPLEMENTATION */

@@ -5,6 +5,10 @@
    line per pass and the median, in million jobs per second.
 
    BENCH_PASSES (default 5) and BENCH_JOBS (default 1000000) override.
+   BENCH_WAIT=close makes the producer wait for the last job by closing the
+   pool (it parks) instead of spinning on the counter: for instruction
+   counts (bench/callgrind.sh), where a spinning producer would count its
+   spins.
    bench/compare-headers.sh builds this file against two versions of the
    header and interleaves their runs. */
 #define _POSIX_C_SOURCE 200809L
@@ -41,6 +45,8 @@ int main(void)
 {
     int passes = (int)env_or("BENCH_PASSES", 5, 1, 101);
     long jobs = env_or("BENCH_JOBS", 1000000, 1000, 100000000);
+    const char *wait = getenv("BENCH_WAIT");
+    int by_close = wait && wait[0] == 'c';
     double rate[101];
     for (int p = 0; p < passes; p++) {
         wp_pool *pool;
@@ -51,6 +57,8 @@ int main(void)
         for (long i = 0; i < jobs; i++)
             if (wp_submit(pool, increment, NULL) != WP_OK)
                 return 1;
+        if (by_close)
+            wp_pool_close(pool, WP_DRAIN, WP_FOREVER);
         while (atomic_load_explicit(&done, memory_order_relaxed) < jobs)
             wp__cpu_relax();
         int64_t t1 = wp__now_ns();

@@ -396,7 +396,17 @@ static int bad_range(void *arg, size_t begin, size_t end, wp_ctx *ctx) {
     /* wp_pool_stats */                                                                            \
     X(stats_null_pool, F_NONE, WP_INVALID, wp_pool_stats(NULL, &f->stats))                         \
     X(stats_null_out, F_OPEN, WP_INVALID, wp_pool_stats(f->pool, NULL))                            \
-    X(stats_after_close, F_CLOSED, WP_OK, wp_pool_stats(f->pool, &f->stats))
+    X(stats_after_close, F_CLOSED, WP_OK, wp_pool_stats(f->pool, &f->stats))                      \
+    /* wp_pool_queue_depth, wp_pool_active, wp_pool_workers */                                     \
+    X(queue_depth_null_pool, F_NONE, 0, wp_pool_queue_depth(NULL))                                 \
+    X(queue_depth_full, F_FULL, 2, wp_pool_queue_depth(f->pool))                                   \
+    X(queue_depth_after_close, F_CLOSED, 0, wp_pool_queue_depth(f->pool))                          \
+    X(active_null_pool, F_NONE, 0, wp_pool_active(NULL))                                           \
+    X(active_full, F_FULL, 1, wp_pool_active(f->pool))                                             \
+    X(active_after_close, F_CLOSED, 0, wp_pool_active(f->pool))                                    \
+    X(workers_null_pool, F_NONE, 0, wp_pool_workers(NULL))                                         \
+    X(workers_open, F_OPEN, 2, wp_pool_workers(f->pool))                                           \
+    X(workers_after_close, F_CLOSED, 0, wp_pool_workers(f->pool))
 
 /* Rows that take the pool away themselves (the fixture must not destroy it). */
 static bool row_consumes_pool(const char *name) { return strcmp(name, "destroy_with_a_full_queue") == 0; }
@@ -525,7 +535,7 @@ static const char *const api[] = {
     "wp_ctx_worker", "wp_ctx_should_stop", "wp_ctx_set_value", "wp_config_default",
     "wp_config_high_throughput", "wp_config_low_resource", "wp_pool_create", "wp_submit",
     "wp_submit_job", "wp_result_recv", "wp_pool_close", "wp_pool_scale", "wp_pool_resize",
-    "wp_pool_destroy", "wp_pool_stats",
+    "wp_pool_destroy", "wp_pool_stats", "wp_pool_queue_depth", "wp_pool_active", "wp_pool_workers",
 };
 
 static bool some_row_calls(const char *fn) {

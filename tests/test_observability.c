@@ -598,6 +598,8 @@ static wp_stats sample_stats(void) {
     s.dropped = 12;
     s.timed_out = 13;
     s.refused_closed = 14;
+    s.processed = 100;
+    s.utilization = 0.75;
     s.results_pending = 2;
     s.min_workers = 1;
     s.max_workers = 8;
@@ -660,10 +662,11 @@ static void test_format_json_fields(void) {
     REQUIRE_CMP_INT(wp_stats_format_json(&s, b, sizeof b), <, (int)sizeof b);
     const char *want[] = {
         "{\"name\":\"api \\\"v2\\\"\\\\x\",\"uptime_ns\":61000000005,",
-        "\"workers\":{\"total\":4,\"active\":3,\"idle\":1,\"peak\":5,\"min\":1,\"max\":8}",
+        "\"workers\":{\"total\":4,\"active\":3,\"idle\":1,\"peak\":5,\"min\":1,\"max\":8,"
+        "\"utilization\":0.75}",
         "\"queue\":{\"depth\":7,\"capacity\":1024,\"high_water\":300}",
         "\"jobs\":{\"submitted\":100,\"completed\":90,\"failed\":6,\"canceled\":4,\"expired\":0,"
-        "\"evicted\":0,\"rejected\":11,"
+        "\"evicted\":0,\"processed\":100,\"rejected\":11,"
         "\"dropped\":12,\"timed_out\":13,\"refused_closed\":14,\"results_pending\":2}",
         "\"scaling\":{\"ups\":4,\"downs\":1,\"spawn_failures\":0,\"last_up_ns\":1500000000,"
         "\"last_down_ns\":-1}",
@@ -717,6 +720,10 @@ static void test_format_prometheus_lines(void) {
         "workerpool_last_scale_down_seconds{pool=\"web\\n\\\"1\\\"\"} -1\n",
         "workerpool_uptime_seconds{pool=\"web\\n\\\"1\\\"\"} 61.000000005\n",
         "workerpool_last_error_code{pool=\"web\\n\\\"1\\\"\"} -22\n",
+        "# TYPE workerpool_utilization_ratio gauge\n"
+        "workerpool_utilization_ratio{pool=\"web\\n\\\"1\\\"\"} 0.75\n",
+        "# TYPE workerpool_jobs_processed_total counter\n"
+        "workerpool_jobs_processed_total{pool=\"web\\n\\\"1\\\"\"} 100\n",
         "# TYPE workerpool_run_seconds histogram\n"
         "workerpool_run_seconds_bucket{pool=\"web\\n\\\"1\\\"\",le=\"0.0000001\"} 0\n"
         "workerpool_run_seconds_bucket{pool=\"web\\n\\\"1\\\"\",le=\"0.0000002\"} 3\n",
@@ -752,8 +759,8 @@ static void test_format_prometheus_lines(void) {
         *nl = '\n';
         line = nl + 1;
     }
-    CHECK_EQ_INT(types, 28 + 2);
-    CHECK_EQ_INT(samples, 28 + 2 * (WP_LATENCY_BUCKETS + 2));
+    CHECK_EQ_INT(types, 30 + 2);
+    CHECK_EQ_INT(samples, 30 + 2 * (WP_LATENCY_BUCKETS + 2));
 }
 
 static void test_format_table(void) {
@@ -766,7 +773,8 @@ static void test_format_table(void) {
         ("jobs        submitted 100 = completed 90 + failed 6 + canceled 4 + expired 0"
          " + evicted 0\n"),
         "refused     rejected 11, dropped 12, timed out 13, closed 14\n",
-        "last error  code -22 from job 4242 on worker 2 at 60.000 s\n",
+        "last error  code -22 on worker 2 from job 4242 at 60.000 s\n",
+        "load        utilization 75.0%, processed 100\n",
         "run time             6",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)

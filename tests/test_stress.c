@@ -67,7 +67,8 @@ static void producer_main(void *p) {
         wp_job job = { .fn = slot_job, .arg = &pr->table->slots[id], .id = id };
         if (pr->rotate_policies) {
             job.backpressure = rotation[k % 4];
-            job.submit_timeout = WP_MS(1);
+            if (job.backpressure == WP_TIMEOUT) /* it would bound WP_BLOCK too */
+                job.submit_timeout = WP_MS(1);
         }
         wp_status s = wp_submit_job(pr->pool, &job);
         pr->status[id] = (signed char)s;

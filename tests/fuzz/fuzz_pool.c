@@ -386,6 +386,8 @@ static void book_submit(state *s, uint64_t index, const wp_job *job, wp_status s
     wp_backpressure policy = job->backpressure;
     if (policy == WP_BACKPRESSURE_DEFAULT)
         policy = WP_BLOCK;
+    if (policy == WP_BLOCK && job->submit_timeout) /* a submit timeout bounds WP_BLOCK */
+        policy = WP_TIMEOUT;
     if (s->closed) {
         FUZZ_CHECK(st == WP_CLOSED);
         FUZZ_CHECK(atomic_load(&j->cb_count) == 0);

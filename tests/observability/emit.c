@@ -93,10 +93,11 @@ int main(int argc, char **argv)
     int bad = write_file(argv[1], "stats.json", &s, wp_stats_format_json)
             | write_file(argv[1], "metrics.prom", &s, wp_stats_format_prometheus)
             | write_file(argv[1], "table.txt", &s, wp_stats_format_table);
-    printf("submitted %llu\ncompleted %llu\nfailed %llu\ncanceled %llu\nrejected %llu\n",
+    printf("submitted %llu\ncompleted %llu\nfailed %llu\ncanceled %llu\nrejected %llu\n"
+           "processed %llu\n",
            (unsigned long long)s.submitted, (unsigned long long)s.completed,
            (unsigned long long)s.failed, (unsigned long long)s.canceled,
-           (unsigned long long)s.rejected);
+           (unsigned long long)s.rejected, (unsigned long long)s.processed);
     printf("client_rejected_at_least %d\n", rejected);
     wp_pool_destroy(pool);
 

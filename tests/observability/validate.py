@@ -77,10 +77,14 @@ def check_json(path, expected):
     expect(jobs["submitted"] == jobs["completed"] + jobs["failed"] + jobs["canceled"]
            + jobs["expired"] + jobs["evicted"],
            "submitted != completed + failed + canceled + expired + evicted at quiescence")
+    expect(jobs["processed"] == jobs["submitted"], "processed != submitted at quiescence")
     q = doc["queue"]
     expect(q["high_water"] <= q["capacity"], "high water above capacity")
     w = doc["workers"]
     expect(w["active"] + w["idle"] == w["total"], "active + idle != total")
+    u = w["utilization"]
+    expect(isinstance(u, (int, float)) and 0 <= u <= 1, f"utilization {u!r}")
+    expect(q["depth"] <= q["capacity"], "depth above capacity")
     measured = expected is not None
     check_latency("queue_wait", doc["latency"]["queue_wait"], measured)
     check_latency("run_time", doc["latency"]["run_time"], measured)
@@ -90,7 +94,7 @@ def check_json(path, expected):
         expect(doc["scaling"]["last_up_ns"] == -1, "last_up_ns of a fresh pool")
         return
     expect(doc["name"] == NAME, f"name round trip: {doc['name']!r}")
-    for key in ("submitted", "completed", "failed", "canceled", "rejected"):
+    for key in ("submitted", "completed", "failed", "canceled", "rejected", "processed"):
         expect(jobs[key] == expected[key], f"jobs.{key} {jobs[key]} != {expected[key]}")
     expect(jobs["rejected"] >= expected["client_rejected_at_least"], "rejected")
     expect(q["high_water"] == q["capacity"], "the queue was full: high water = capacity")
@@ -156,9 +160,12 @@ def check_prom(path, expected):
     if expected is not None:
         for key, metric in (("submitted", "jobs_submitted_total"), ("completed", "jobs_completed_total"),
                             ("failed", "jobs_failed_total"), ("canceled", "jobs_canceled_total"),
-                            ("rejected", "submissions_rejected_total")):
+                            ("rejected", "submissions_rejected_total"),
+                            ("processed", "jobs_processed_total")):
             got = values["workerpool_" + metric]
             expect(got == expected[key], f"{metric} {got} != {expected[key]}")
+        u = values["workerpool_utilization_ratio"]
+        expect(0 <= u <= 1, f"utilization_ratio {u}")
         ran = expected["completed"] + expected["failed"]
         expect(values["workerpool_run_seconds_count"] == ran, "run_seconds_count != jobs that ran")
 

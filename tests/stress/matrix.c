@@ -112,7 +112,10 @@ static void producer_main(void *arg) {
         /* odd producers override the policy per job; even ones take the pool's */
         if (pr->index % 2 == 1) {
             job.backpressure = c->policy;
-            job.submit_timeout = WP_US(50); /* shorter than the pool's 1 ms */
+            /* shorter than the pool's 1 ms; only where the policy waits with
+               a bound (a submit timeout would bound WP_BLOCK as well) */
+            if (c->policy == WP_TIMEOUT)
+                job.submit_timeout = WP_US(50);
         }
         wp_status s = wp_submit_job(r->pool, &job);
         r->status[job_index(r, id)] = (signed char)s;
