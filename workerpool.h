@@ -1347,8 +1347,10 @@ WP_API wp_status wp_submit_range(wp_pool *pool, wp_range *range, wp_range_fn fn,
    wp_submit_range) and waits for it, the calling thread working on it
    (wp_group_wait). Returns WP_OK when every chunk ran and returned 0;
    WP_TASK_FAILED when one returned a code or the range stopped early;
-   WP_CANCELED when it never ran (the pool closed with WP_CANCEL); or the
-   refusal of the submission (WP_CLOSED, WP_FULL, ... WP_INVALID).
+   WP_CANCELED or WP_EVICTED when it never ran (a WP_CANCEL close, a
+   WP_DROP_OLDEST pool); or the refusal of the submission (WP_CLOSED,
+   WP_FULL, ... WP_INVALID). Called from a stack already WP_NEST_MAX jobs
+   deep, it runs the whole range on the calling thread.
    Thread safety: any thread, also from inside jobs. */
 WP_API wp_status wp_parallel_for(wp_pool *pool, wp_range_fn fn, void *arg, size_t n,
                                  size_t grain);
@@ -4846,8 +4848,9 @@ static int wp__range_main(void *arg, wp_ctx *ctx)
     size_t chunks = r->n / r->grain + (r->n % r->grain != 0);
     size_t offer = pool->inline_only || r->pinned || !wp__may_nest()
         ? 0 : (size_t)wp__started(wp__live(pool));
-    if (offer > chunks - (chunks > 0))
-        offer = chunks - (chunks > 0);
+    size_t others = chunks > 1 ? chunks - 1 : 0; /* chunks left for others */
+    if (offer > others)
+        offer = others;
     wp__task share = { wp__range_share, r, ctx->task->id, 0, ctx->task->deadline_ns,
                        &r->shares.token, NULL };
     size_t offered = 0;
