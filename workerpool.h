@@ -4507,21 +4507,23 @@ static uint64_t wp__group_pending(wp__group *g)
     return atomic_load_explicit(&g->pending, memory_order_acquire);
 }
 
-/* Submits the armed continuation of `g`, once no member is pending. Every
-   thread that saw only WP__ARMED left copies the job and races to claim
-   it; the winner holds the group incomplete (WP__FIRING) until the
-   submission's status is stored, then lets go and never touches `g`
-   again. */
+/* Submits the armed continuation of `g`, once no member is pending. A
+   thread that saw only WP__ARMED left claims it with a CAS (another such
+   thread, after a member joined and left meanwhile, may race it). The
+   winner holds the group incomplete (WP__FIRING), which also keeps
+   wp_group_then from writing the job, so only then does it read the job
+   (acquire: pairs with the arming's release); it lets go once the
+   submission's status is stored and never touches `g` again. */
 static void wp__group_leave(wp_pool *pool, wp__group *g);
 
 static void wp__group_fire(wp__group *g)
 {
-    wp_pool *pool = g->then_pool;
-    wp_job next = g->then_job;
     uint64_t armed = WP__ARMED;
     if (!atomic_compare_exchange_strong_explicit(&g->pending, &armed, WP__FIRING,
                                                  memory_order_acq_rel, memory_order_relaxed))
         return;
+    wp_pool *pool = g->then_pool;
+    wp_job next = g->then_job;
     wp_status s = wp_submit_job(pool, &next);
     atomic_store_explicit(&g->then_status, s, memory_order_relaxed);
     if (atomic_fetch_sub_explicit(&g->pending, WP__FIRING, memory_order_acq_rel) == WP__FIRING)
@@ -4769,9 +4771,10 @@ static bool wp__pinned_close(wp_pool *pool, int64_t deadline)
             wp__start_canceling(pool);
             forced = true;
         }
-        if (!wp__take_credit(pool)) {
-            if (!wp__await_credit(pool, deadline == WP_FOREVER ? WP_FOREVER : wp__deadline(WP_MS(10)))
-                && deadline != WP_FOREVER && wp__now_ns() >= deadline)
+        if (!wp__take_credit(pool)) { /* an inline-only pool's full channel */
+            if (wp__await_credit(pool, deadline == WP_FOREVER ? WP_FOREVER : wp__deadline(WP_MS(10))))
+                wp__give_credit(pool); /* taken again above */
+            else if (deadline != WP_FOREVER && wp__now_ns() >= deadline)
                 break; /* no room for outcomes, and no time left */
             continue;
         }
