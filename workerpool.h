@@ -1381,6 +1381,13 @@ WP_API size_t wp_pool_help_pinned(wp_pool *pool, int64_t budget);
 #if defined(WORKERPOOL_IMPLEMENTATION) && !defined(WORKERPOOL_IMPLEMENTATION_DONE)
 #define WORKERPOOL_IMPLEMENTATION_DONE
 
+/* One clear stop instead of hundreds of errors further down. */
+#if defined(__cplusplus)
+#  error "workerpool.h: the implementation is C11, not C++: define WORKERPOOL_IMPLEMENTATION in a .c file compiled as C (C++ files include the header for its declarations only)"
+#elif !defined(__STDC_VERSION__) || __STDC_VERSION__ < 201112L
+#  error "workerpool.h: the implementation needs C11 or later (-std=c11): it uses <stdatomic.h>, _Alignas and _Thread_local"
+#else /* the implementation, to the end of the file */
+
 /* MAP OF THE IMPLEMENTATION
 
    Sections, each headed `--- name` (search for it):
@@ -6528,6 +6535,7 @@ WP_API void wp__test_seed_jobs(wp_pool *pool, uint64_t jobs)
 }
 #endif
 
+#endif /* C11 */
 #endif /* WORKERPOOL_IMPLEMENTATION */
 
 /*

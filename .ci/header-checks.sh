@@ -36,6 +36,24 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null; then
         echo "ok  $cc: implementation (Win32, pthreads), include twice, declarations"
     done
 fi
+# The implementation compiled as C++ or as C99 stops at one #error that says
+# what to do, not at hundreds of errors further down.
+if g++ -I"$top" -x c++ -c "$tmp/impl.c" -o "$tmp/impl.o" 2>"$tmp/err"; then
+    echo "!! g++ compiled the implementation; it should stop with an #error"
+    exit 1
+fi
+if [ "$(grep -c ': error:' "$tmp/err")" -ne 1 ] || ! grep -q 'implementation is C11, not C++' "$tmp/err"; then
+    echo "!! g++ on the implementation: not exactly the one #error"; exit 1
+fi
+echo "ok  g++ on the implementation: one error, $(grep -o 'error: .*' "$tmp/err" | cut -c1-60)..."
+if gcc -std=c99 -I"$top" -c "$tmp/impl.c" -o "$tmp/impl.o" 2>"$tmp/err"; then
+    echo "!! gcc -std=c99 compiled the implementation; it should stop with an #error"
+    exit 1
+fi
+if [ "$(grep -c ': error:' "$tmp/err")" -ne 1 ] || ! grep -q 'needs C11 or later' "$tmp/err"; then
+    echo "!! gcc -std=c99 on the implementation: not exactly the one #error"; exit 1
+fi
+echo "ok  gcc -std=c99 on the implementation: one error"
 for bad in "-DWP_THREADS_C11 -DWP_THREADS_PTHREAD" -DWP_THREADS_WIN32; do
     if gcc $flags $bad -c "$tmp/impl.c" -o "$tmp/impl.o" 2>"$tmp/err"; then
         echo "!! gcc $bad compiled; it should stop with an #error"
