@@ -63,6 +63,10 @@
                 wp_stats_format_table / _json / _prometheus(&stats, buf, cap)
      config     wp_config_default()  wp_config_high_throughput()
                 wp_config_low_resource()
+     fork-join  wp_group_init / _wait / _cancel / _query / _then (wp_job.group)
+                wp_submit_range(pool, &range, fn, arg, n, grain, &job)
+                wp_parallel_for(pool, fn, arg, n, grain)
+                wp_pool_help_pinned(pool, budget)           (wp_job.pinned)
      queue      wp_queue_create / _init / _footprint / _destroy
                 wp_queue_try_push / _try_pop / _size / _capacity
      status     wp_status_str(status)
@@ -89,10 +93,11 @@
                            of 4 cells or more (default: 16)
      WP_NEST_MAX           the most jobs one thread runs nested on its own
                            stack (default: 16): a job that waits through the
-                           pool (wp_pool_wait_idle, wp_pool_help) or submits
-                           into a full queue runs other jobs meanwhile, one
-                           level deeper each; at this depth it waits without
-                           running any (see wp_pool_wait_idle)
+                           pool (wp_pool_wait_idle, wp_pool_help, wp_group_wait,
+                           wp_parallel_for) or submits into a full queue runs
+                           other jobs meanwhile, one level deeper each; at
+                           this depth it waits without running any (see
+                           wp_pool_wait_idle and the Fork-join section)
      WP_THREADS_C11, WP_THREADS_PTHREAD, WP_THREADS_WIN32
                            force a threading backend (at most one). Default:
                            Win32 on Windows (_WIN32); elsewhere C11 <threads.h>
@@ -485,7 +490,17 @@ typedef enum wp_backpressure {
                    job's wp_handle (the zero handle when it is refused). A
                    submission that asks for a handle while every handle
                    slot is held is refused at once with WP_FULL (counted as
-                   rejected), whatever the policy. */
+                   rejected), whatever the policy.
+     group         NULL = none; else the wp_group the job joins when it is
+                   accepted (see Fork-join below). The job then obeys the
+                   group's cancel and the group's token: `token` must be
+                   NULL or that same token (else WP_INVALID).
+     pinned        false = any thread; true = only wp_pool_help_pinned (or
+                   the close) runs it, on the thread that calls it: work a
+                   game must do on its main thread (see Fork-join below).
+                   A pinned job takes no handle (WP_INVALID); a group can
+                   wait for it instead. */
+typedef struct wp_group wp_group;
 typedef struct wp_job {
     wp_job_fn fn;
     void *arg;
@@ -497,6 +512,8 @@ typedef struct wp_job {
     wp_token *token;
     wp_done_fn on_done;
     wp_handle *handle;
+    wp_group *group;
+    bool pinned;
 } wp_job;
 
 /* wp_ctx_id: the id the job was submitted with (0 for wp_submit).
@@ -637,7 +654,18 @@ typedef int64_t (*wp_clock_fn)(void *user);
                       negative is WP_INVALID) on the pool's clock, checking
                       every threshold/4 (1 ms to 100 ms of system time).
                       WP_INVALID in an inline_only pool, which starts no
-                      thread (and has no worker to watch). */
+                      thread (and has no worker to watch).
+   Fork-join (see the Fork-join section):
+     stack_size       0 = the platform's default; else the stack size, in
+                      bytes, of every worker thread (rounded up to what the
+                      platform accepts). The pthreads and Win32 backends
+                      honour it; C11's thrd_create cannot size a stack, so
+                      with WP_THREADS_C11 a nonzero stack_size makes
+                      wp_pool_create answer WP_INVALID (choose
+                      WP_THREADS_PTHREAD where stack size matters).
+     pinned_capacity  0 = no pinned queue (a job with `pinned` set is then
+                      WP_INVALID); else the most pinned jobs queued at once
+                      (at most 2^30). */
 typedef struct wp_config {
     const char *name;
     int min_workers;
@@ -667,6 +695,8 @@ typedef struct wp_config {
     void (*on_error)(int worker, uint64_t job_id, void *arg, int code, void *user);
     int64_t stall_threshold;
     void (*on_stall)(int worker, uint64_t job_id, int64_t running_ns, void *user);
+    size_t stack_size;
+    size_t pinned_capacity;
 } wp_config;
 
 /* wp_config_default: every field zero, so every default: a fixed set of one
@@ -1161,6 +1191,184 @@ WP_API int wp_stats_format_table(const wp_stats *stats, char *buf, size_t cap);
 WP_API int wp_stats_format_json(const wp_stats *stats, char *buf, size_t cap);
 WP_API int wp_stats_format_prometheus(const wp_stats *stats, char *buf, size_t cap);
 
+/* ---------------------------------------------------------------------------
+   Fork-join: groups, range jobs (parallel-for), continuations, pinned jobs
+
+   A module on top of the core: a pool that uses none of it pays nothing on
+   its job path. How it relates to tokens and handles: a group is a
+   cancellation scope, like a token, that also counts its members' outcomes
+   and can be waited for, like a handle, for any number of jobs and without
+   a slot of the pool. A job may carry a group and a handle at once (the
+   handle names the one job, the group the set); its token, if any, must
+   be the group's (wp_group_init), so one job obeys one chain: handle
+   cancel, then group cancel, then token cancel.
+
+   Helping never grows the stack without bound. A thread that waits through
+   the pool (wp_group_wait, wp_parallel_for, a range waiting for its shares)
+   runs queued jobs meanwhile, each one level deeper on its stack, up to
+   WP_NEST_MAX levels; there it parks instead. A group member submitted by a
+   thread already WP_NEST_MAX levels deep runs at once on that thread (up to
+   4 x WP_NEST_MAX levels, after which it is queued), so a recursive
+   fork-join (each level submits its halves into a group and waits for it)
+   uses the stack of its own recursion, not of the queue's length: 2^20
+   leaves complete on a 128 KiB stack.
+   ------------------------------------------------------------------------- */
+
+#if defined(__cplusplus)
+#  define WP__ALIGN8 alignas(8)
+#else
+#  define WP__ALIGN8 _Alignas(8)
+#endif
+
+/* wp_group: a set of jobs to wait for, cancel and count as one. Caller-owned
+   memory, no heap: a zeroed wp_group (`wp_group g = {0};`, or static) is
+   ready, with no token; wp_group_init sets one up with a token. Jobs join it
+   at submission (wp_job.group); any number of jobs, of one pool at a time
+   (the pool wp_group_wait helps). It must outlive its members and its
+   continuation; it may be reused once it has no member pending (counts
+   then go on adding up: wp_group_init starts them from zero).
+   The group is complete while no member is pending and no continuation is
+   being submitted; a group that never had a member is complete. */
+struct wp_group {
+    WP__ALIGN8 unsigned char wp__opaque[256];
+};
+
+/* wp_group_counts: what wp_group_query reports.
+     pending        members accepted that have no outcome yet, and
+                    continuations armed elsewhere to join it (see
+                    wp_group_then).
+     completed, failed, canceled, expired, evicted
+                    members' outcomes so far (see wp_result.status).
+     first_error    the code the first member that failed returned (0 if
+                    none failed yet).
+     then_status    the status with which the last continuation was
+                    submitted (WP_OK before any). */
+typedef struct wp_group_counts {
+    uint64_t pending;
+    uint64_t completed;
+    uint64_t failed;
+    uint64_t canceled;
+    uint64_t expired;
+    uint64_t evicted;
+    int first_error;
+    wp_status then_status;
+} wp_group_counts;
+
+/* wp_group_init: makes `group` empty, not canceled, with counts at zero,
+   under `token` (NULL = none): canceling the token cancels the group's
+   members as wp_group_cancel does. Needed only for a token, or to reset a
+   group for reuse.
+   Thread safety: no member of the group may be pending, and no other thread
+   may use the group during the call. */
+WP_API void wp_group_init(wp_group *group, wp_token *token);
+
+/* wp_group_wait: waits up to `timeout` (WP_NOWAIT, WP_FOREVER or a duration)
+   for `group` to be complete. Meanwhile the calling thread runs queued jobs
+   of `pool` (any of them, in the pool's order, up to WP_NEST_MAX levels deep
+   on its stack, and not while the result channel is full), and parks when
+   there is none to run. The timeout is checked before each job it runs, so
+   a long job it runs may carry it past. Returns WP_OK (complete: every
+   member's outcome is counted, its callback has run and its writes are
+   visible to the caller), WP_TIMED_OUT, or WP_INVALID (NULL pool or group,
+   negative timeout).
+   Thread safety: any thread, also from inside jobs (a job may wait for a
+   group it created), any number at once. */
+WP_API wp_status wp_group_wait(wp_pool *pool, wp_group *group, int64_t timeout);
+
+/* wp_group_cancel: cancels the group for good (until wp_group_init): its
+   members still queued never run (WP_CANCELED), running members see
+   wp_ctx_should_stop() turn true, and members submitted later are accepted
+   and canceled. A continuation still runs when the group completes.
+   Thread safety: any thread, also from inside jobs. NULL is ignored. */
+WP_API void wp_group_cancel(wp_group *group);
+
+/* wp_group_query: stores the group's counts in `*out` (see
+   wp_group_counts); NULL arguments are ignored.
+   Thread safety: any thread, at any time; a snapshot, exact once the group
+   is complete. */
+WP_API void wp_group_query(const wp_group *group, wp_group_counts *out);
+
+/* wp_group_then: a continuation. When `group` is next complete, `*next` is
+   submitted to `pool` with wp_submit_job (its own policy; from whichever
+   thread ended the last member, so nothing blocks for it; at once, on the
+   calling thread, if the group is complete now: submit the members first,
+   then arm). `next` is copied. If it joins a group, it joins that group
+   now: the next group stays incomplete until the continuation has run, so
+   a chain (physics -> animation -> render) can be armed ahead, each link
+   as soon as its group has been armed or has members. A continuation fires
+   once per call. A loop (a continuation joining its own group, or a chain
+   of armed groups leading back to it) could never complete and is refused.
+   The status of its submission goes to then_status (with WP_BLOCK it is
+   accepted unless the pool is closed; on a worker, a full queue runs it in
+   place). Returns WP_OK; WP_INVALID for a NULL argument, an invalid job (as
+   wp_submit_job), a loop, or a group whose continuation has not fired yet
+   (one at a time).
+   Thread safety: any thread, also from inside jobs; one thread at a time
+   arms the groups of one chain. */
+WP_API wp_status wp_group_then(wp_pool *pool, wp_group *group, const wp_job *next);
+
+/* wp_range_fn: the function of a range job: runs items [begin, end). Return
+   0 for success; a nonzero code stops the range (chunks not started yet are
+   skipped) and is the range's code. wp_ctx_set_value is ignored. */
+typedef int (*wp_range_fn)(void *arg, size_t begin, size_t end, wp_ctx *ctx);
+
+/* wp_range: the caller-owned state of one range job in flight (no heap).
+   It must stay in place until the range has its outcome. */
+typedef struct wp_range {
+    WP__ALIGN8 unsigned char wp__opaque[384];
+} wp_range;
+
+/* wp_submit_range: submits fn(arg, begin, end, ctx) over [0, n) in chunks
+   of `grain` items (0 = chosen for the pool's size: about 4 chunks per
+   thread that may run it), as ONE job: it is queued, meets backpressure,
+   close, cancel and deadlines like any job, and has one outcome. The
+   thread that starts it offers shares of it to idle threads (queued
+   without waiting, never evicting: a full queue just means fewer helpers),
+   and every participant claims chunks from a shared cursor, so workers,
+   and a thread waiting on the range's group, work on it together. `job`
+   (NULL = defaults) gives the other fields of the submission: id, policy,
+   submit_timeout, priority, deadline, token, on_done, handle, group,
+   pinned; its fn and arg are ignored. The outcome (callback, handle,
+   group, result channel) reports `range` as its arg and:
+     WP_OK           every chunk ran and returned 0;
+     WP_TASK_FAILED  a chunk returned a code (the first one is the code),
+                     or the range stopped early (cancel, close, deadline)
+                     after it started: code WP_CANCELED or WP_EXPIRED;
+     WP_CANCELED, WP_EXPIRED, WP_EVICTED: it never started, as any job.
+   wp_stats counts the shares too: each is a job that was submitted and
+   ended; they never reach a callback or the result channel.
+   Returns as wp_submit_job; WP_INVALID also for a NULL range or fn, or n
+   above SIZE_MAX / 2.
+   Thread safety: any thread, also from inside jobs. */
+WP_API wp_status wp_submit_range(wp_pool *pool, wp_range *range, wp_range_fn fn, void *arg,
+                                 size_t n, size_t grain, const wp_job *job);
+
+/* wp_parallel_for: runs fn over [0, n) as one range job (see
+   wp_submit_range) and waits for it, the calling thread working on it
+   (wp_group_wait). Returns WP_OK when every chunk ran and returned 0;
+   WP_TASK_FAILED when one returned a code or the range stopped early;
+   WP_CANCELED or WP_EVICTED when it never ran (a WP_CANCEL close, a
+   WP_DROP_OLDEST pool); or the refusal of the submission (WP_CLOSED,
+   WP_FULL, ... WP_INVALID). Called from a stack already WP_NEST_MAX jobs
+   deep, it runs the whole range on the calling thread.
+   Thread safety: any thread, also from inside jobs. */
+WP_API wp_status wp_parallel_for(wp_pool *pool, wp_range_fn fn, void *arg, size_t n,
+                                 size_t grain);
+
+/* wp_pool_help_pinned: runs the pool's pinned jobs (wp_job.pinned) on the
+   calling thread, oldest first, until none is queued or `budget` (checked
+   before each job) is spent. Workers never run them; wp_pool_close runs
+   (or cancels) what is left, on the closing thread. Pinned jobs count as
+   queued for wp_pool_wait_idle. A full pinned queue refuses a submission
+   with WP_FULL (counted as rejected) whatever the policy, since the one
+   thread that drains it may be the submitter. Returns how many it took.
+   Thread safety: any thread; the thread that calls it is the one pinned
+   jobs run on (a game calls it from its main thread only). Nothing else
+   runs pinned jobs: wp_group_wait and wp_pool_help on that thread do not,
+   so a thread waiting for a group with pinned members calls this
+   meanwhile (see examples/game_frame.c). */
+WP_API size_t wp_pool_help_pinned(wp_pool *pool, int64_t budget);
+
 #ifdef __cplusplus
 }
 #endif
@@ -1192,8 +1400,11 @@ WP_API int wp_stats_format_prometheus(const wp_stats *stats, char *buf, size_t c
      running a job         verdict, run, conclude (the one outcome)
      taking jobs           lanes, fairness quota, rate limit
      threads that are not workers   helping, running in place, credits
-     waiting for idle, scaling, submission, pausing, shutdown,
-     create and destroy, stats, observability, formatters, test seams
+     waiting for idle, scaling, submission
+     fork-join             groups, ranges, continuations, pinned jobs (a
+                           module: seams in submit, conclude and close)
+     pausing, shutdown, create and destroy, stats, observability,
+     formatters, test seams
 
    Invariants, and where each is kept:
    - Every accepted job gets exactly one outcome, counted once: acceptance
@@ -1213,7 +1424,9 @@ WP_API int wp_stats_format_prometheus(const wp_stats *stats, char *buf, size_t c
      a blocked submitter gives up on a stalled result channel (submission).
    - A thread runs jobs on its own stack at most WP_NEST_MAX deep: every
      nested run goes through wp__execute, which counts depth in the runner
-     record; wp__help_one and wp__run_here refuse past the bound.
+     record; wp__help_one and wp__run_here refuse past the bound (group
+     members submitted at it run in place up to 4 x the bound, so that a
+     recursive fork-join cannot leave every thread parked: fork-join).
    - The submit and run fast paths take no lock, allocate nothing and make
      no system call while a worker is awake (submission: push, then
      wp__ws_notify, which costs a fence and a load when nobody sleeps).
@@ -1420,8 +1633,12 @@ static bool wp__wall_slice(int64_t deadline, struct timespec now, struct timespe
 
 #if defined(WP_THREADS_C11)
 
-static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
+/* thrd_create cannot size a stack: wp__resolve_config refuses a stack size
+   on this backend, so `stack` is always 0 here. */
+#define WP__NO_STACK_SIZE 1
+static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg, size_t stack)
 {
+    (void)stack;
     return thrd_create(t, fn, arg) == thrd_success ? 0 : -1;
 }
 static void wp__thread_join(wp__thread t) { thrd_join(t, NULL); }
@@ -1464,13 +1681,17 @@ static unsigned __stdcall wp__win32_thread_main(void *p)
     fn(arg);
     return 0;
 }
-static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
+static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg, size_t stack)
 {
     t->fn = fn;
     t->arg = arg;
     /* _beginthreadex, not CreateThread: it sets up the C runtime's per-thread
-       state for the new thread (errno, strtok, ...). */
-    uintptr_t h = _beginthreadex(NULL, 0, wp__win32_thread_main, t, 0, NULL);
+       state for the new thread (errno, strtok, ...). The size is what the
+       thread commits first; STACK_SIZE_PARAM_IS_A_RESERVATION would make it
+       the whole stack, which is what we promise. */
+    unsigned size = stack > 0xffff0000u ? 0xffff0000u : (unsigned)stack;
+    uintptr_t h = _beginthreadex(NULL, size, wp__win32_thread_main, t,
+                                 stack ? STACK_SIZE_PARAM_IS_A_RESERVATION : 0, NULL);
     t->handle = (HANDLE)h;
     return h != 0 ? 0 : -1;
 }
@@ -1509,9 +1730,23 @@ static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 
 #else /* pthreads */
 
-static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
+static int wp__thread_start(wp__thread *t, wp__thread_fn fn, void *arg, size_t stack)
 {
-    return pthread_create(t, NULL, fn, arg) == 0 ? 0 : -1;
+    if (stack == 0)
+        return pthread_create(t, NULL, fn, arg) == 0 ? 0 : -1;
+    /* Rounded up to whole 16 KiB (a multiple of every common page size)
+       and to the platform's least. */
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return -1;
+    size_t size = stack > SIZE_MAX - 16383 ? stack : (stack + 16383) & ~(size_t)16383;
+#if defined(PTHREAD_STACK_MIN)
+    if (size < (size_t)PTHREAD_STACK_MIN)
+        size = (size_t)PTHREAD_STACK_MIN;
+#endif
+    int r = pthread_attr_setstacksize(&attr, size) == 0 ? pthread_create(t, &attr, fn, arg) : -1;
+    pthread_attr_destroy(&attr);
+    return r == 0 ? 0 : -1;
 }
 static void wp__thread_join(wp__thread t) { pthread_join(t, NULL); }
 static void wp__thread_yield(void) { sched_yield(); }
@@ -2189,9 +2424,14 @@ typedef struct wp__task {
    its slot's own token instead: `canceled` holds the generation that
    wp_job_cancel canceled (so a stale cancel cannot hit the slot's next
    job), `state` is the slot's state word, and `parent` the user's token,
-   which cancels the job as well. */
+   which cancels the job as well. A group's token (the first field of the
+   group, see the fork-join module) has `canceled` 0 or 1 and the group's
+   token as `parent`. Kind 0 is a group's, so that a zeroed wp_group is
+   ready. */
+enum { WP__TOKEN_GROUP = 0, WP__TOKEN_USER, WP__TOKEN_SLOT };
 struct wp_token {
     atomic_uint canceled;
+    unsigned char kind;
     wp_token *parent;
     atomic_uint_least64_t *state;
 };
@@ -2303,6 +2543,8 @@ struct wp_pool {
     void *allocation;
     wp_queue *lanes[WP__LANES];
     wp_queue *results;       /* NULL without a result channel */
+    wp_queue *pinned;        /* NULL without pinned jobs (fork-join) */
+    size_t stack_size;       /* of worker threads; 0 = the platform's */
     wp__worker *workers;
     size_t scale_up_threshold;
     int64_t scale_up_cooldown;
@@ -2397,10 +2639,16 @@ static void wp__observe_stop(wp_pool *pool);
 static bool wp__is_paused(wp_pool *pool);
 static bool wp__claim_start(wp_pool *pool, wp__worker *w);
 
+/* Fork-join (defined after submission): the seams in conclude, submit and
+   close. */
+static bool wp__group_conclude(wp_pool *pool, const wp__task *t, wp_status outcome, int code);
+static wp_status wp__submit_member(wp_pool *pool, const wp_job *job, wp__task *t);
+static bool wp__pinned_close(wp_pool *pool, int64_t deadline);
+static void wp__start_canceling(wp_pool *pool);
 /* Test seams (defined in the block at the end of the implementation): a
    test build starts threads through a wrapper that can fail on demand. */
 #ifdef WORKERPOOL_TESTING
-static int wp__test_thread_start(wp__thread *t, wp__thread_fn fn, void *arg);
+static int wp__test_thread_start(wp__thread *t, wp__thread_fn fn, void *arg, size_t stack);
 #  define WP__THREAD_START wp__test_thread_start
 #else
 #  define WP__THREAD_START wp__thread_start
@@ -2498,6 +2746,7 @@ wp_status wp_token_create(wp_token **out)
     if (!*out)
         return WP_NOMEM;
     atomic_init(&(*out)->canceled, 0);
+    (*out)->kind = WP__TOKEN_USER;
     (*out)->parent = NULL;
     (*out)->state = NULL;
     return WP_OK;
@@ -2507,7 +2756,7 @@ void wp_token_cancel(wp_token *token)
 {
     /* Release pairs with the acquire in wp_token_is_canceled: whatever the
        canceling thread did before is visible to a job that sees it. */
-    if (token && !token->state)
+    if (token && token->kind == WP__TOKEN_USER)
         atomic_store_explicit(&token->canceled, 1, memory_order_release);
 }
 
@@ -2516,8 +2765,10 @@ bool wp_token_is_canceled(const wp_token *token)
     if (!token)
         return false;
     unsigned c = atomic_load_explicit((atomic_uint *)&token->canceled, memory_order_acquire);
-    if (!token->state) /* a user's token */
+    if (token->kind == WP__TOKEN_USER)
         return c != 0;
+    if (token->kind == WP__TOKEN_GROUP)
+        return c != 0 || wp_token_is_canceled(token->parent);
     uint64_t state = atomic_load_explicit(token->state, memory_order_relaxed);
     return (c != 0 && c == (uint32_t)(state >> 32)) || wp_token_is_canceled(token->parent);
 }
@@ -2843,11 +3094,16 @@ static WP__NOINLINE void wp__conclude_full(wp_pool *pool, wp__worker *w, const w
                     wp__elapsed(start, end), w ? w->index : -1 };
     if (t->on_done)
         t->on_done(&r);
+    /* The slot is found before the group hears of the outcome, and the
+       group before the handle: once their waiters see it, the group's
+       memory and the slot's (with the token chain behind it) may be freed
+       or reused. */
     wp__slot *slot = wp__slot_of(t);
+    bool deliver = wp__group_conclude(pool, t, outcome, code); /* fork-join */
     if (slot)
         wp__slot_done(pool, slot, &r);
     wp__tally(w, counter);
-    if (pool->results)
+    if (deliver && pool->results)
         wp__deliver(pool, &r);
 }
 
@@ -3207,11 +3463,13 @@ static bool wp__inline_run_one(wp_pool *pool)
 }
 
 /* Runs a submission right here, on the submitting thread: a nested
-   submission into a full queue, or WP_CALLER_RUNS. A job that always submits
-   another would recurse without end: past WP_NEST_MAX it is refused. */
-static wp_status wp__run_here(wp_pool *pool, const wp__task *t)
+   submission into a full queue, or WP_CALLER_RUNS (limit WP_NEST_MAX), or a
+   group member submitted at that depth (a higher limit, see the fork-join
+   module). A job that always submits another would recurse without end:
+   past `limit` it is refused. */
+static wp_status wp__run_here(wp_pool *pool, const wp__task *t, int limit)
 {
-    if (!wp__may_nest()) {
+    if (wp__depth() >= limit) {
         wp__count(&pool->rejected);
         return WP_WOULD_DEADLOCK;
     }
@@ -3276,6 +3534,8 @@ static uint64_t wp__pending(const wp_pool *pool)
         accepted += wp__load(&pool->workers[i].ran_inline, memory_order_acquire);
     for (int i = 0; i < WP__LANES; i++)
         accepted += wp__queue_accepted(pool->lanes[i]);
+    if (pool->pinned)
+        accepted += wp__queue_accepted(pool->pinned);
     /* On 32-bit targets the lanes count modulo 2^31; so does the result,
        which is far below that. */
     return (accepted - ended) & ((uint64_t)SIZE_MAX >> 1);
@@ -3377,7 +3637,7 @@ static wp__thread_ret wp__worker_main(void *arg);
 
 static int wp__start_thread(wp__worker *w)
 {
-    return WP__THREAD_START(&w->thread, wp__worker_main, w);
+    return WP__THREAD_START(&w->thread, wp__worker_main, w, w->pool->stack_size);
 }
 
 /* Joins the thread a slot holds, if any; the caller holds slot_mu (or is
@@ -3929,14 +4189,14 @@ static wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
     case WP_DROP_OLDEST:
         return wp__evict_and_push(pool, lane, t);
     case WP_CALLER_RUNS:
-        return wp__run_here(pool, t);
+        return wp__run_here(pool, t, WP_NEST_MAX);
     default:
         break;
     }
     /* Waiting for room from inside the pool could wait on ourselves: run the
        job right here instead. */
     if (wp__on_own_thread(pool))
-        return wp__run_here(pool, t);
+        return wp__run_here(pool, t, WP_NEST_MAX);
     int64_t deadline = policy == WP_BLOCK ? WP_FOREVER : wp__deadline(timeout);
     if (pool->inline_only)
         return wp__help_until_pushed(pool, lane, t, deadline);
@@ -4084,6 +4344,8 @@ wp_status wp_submit_job(wp_pool *pool, const wp_job *job)
     if (!pool || !job || !wp__job_ok(job))
         return WP_INVALID;
     wp__task t = wp__task_of(pool, job);
+    if (job->group || job->pinned)
+        return wp__submit_member(pool, job, &t); /* fork-join */
     if (job->handle)
         return wp__submit_handled(pool, job, &t);
     return wp__submit(pool, wp__lane_of(job->priority), &t, wp__policy_of(pool, job),
@@ -4102,7 +4364,7 @@ static size_t wp__batch_run(const wp_pool *pool, const wp_job *jobs, size_t coun
     int64_t now = 0;
     size_t n = 0;
     while (n < count && n < WP__BATCH_RUN && wp__job_ok(&jobs[n]) && !jobs[n].handle
-           && wp__lane_of(jobs[n].priority) == lane) {
+           && !jobs[n].group && !jobs[n].pinned && wp__lane_of(jobs[n].priority) == lane) {
         run[n] = wp__task_of(pool, &jobs[n]);
         /* Timed as wp__submit does, with one clock read for the run. */
         if (observed || wp__timed(pool, &run[n])) {
@@ -4126,7 +4388,8 @@ size_t wp_submit_batch(wp_pool *pool, const wp_job *jobs, size_t count, wp_statu
     wp__task run[WP__BATCH_RUN];
     size_t accepted = 0;
     for (size_t i = 0; i < count;) {
-        if (!wp__job_ok(&jobs[i]) || jobs[i].handle) { /* one by one */
+        if (!wp__job_ok(&jobs[i]) || jobs[i].handle || jobs[i].group || jobs[i].pinned) {
+            /* one by one */
             wp_status s = wp_submit_job(pool, &jobs[i]);
             if (statuses)
                 statuses[i] = s;
@@ -4194,6 +4457,474 @@ wp_status wp_submit_retry(wp_pool *pool, const wp_job *job, const wp_retry *retr
         wp__sleep_ns(half + (int64_t)((double)(backoff - half) * wp__random() / 4294967296.0));
         backoff = backoff > cap / 2 ? cap : backoff * 2;
     }
+}
+
+/* --- fork-join: groups, ranges, continuations, pinned jobs ----------------
+
+   A module: its state lives in caller-owned groups and ranges and in the
+   pool's optional pinned queue. It joins the core at three seams: submit
+   (wp_submit_job hands it jobs with a group or pinned set), conclude
+   (wp__group_conclude counts a member's outcome, reached only by jobs with a
+   token, so plain jobs pay nothing) and close (the pinned queue). Waiting
+   uses the core's helping rule (wp__help_one, at most WP_NEST_MAX deep) and
+   parks on the pool's job_done waitset, which handles share.
+
+   A group's `pending` counts members accepted and not ended, plus
+   WP__ARMED while a continuation waits for it and WP__FIRING while one is
+   being submitted: the group is complete when it reads zero. A member's
+   join is sequenced before its push (release), and the push before its
+   pop (acquire), so the count never drops below a member's own add. */
+
+#define WP__ARMED (UINT64_C(1) << 62)
+#define WP__FIRING (UINT64_C(1) << 61)
+#define WP__MEMBERS(p) ((p) & (WP__FIRING - 1))
+/* How deep a thread runs group members in place (see wp__submit_member). */
+#define WP__MEMBER_NEST_MAX (4 * WP_NEST_MAX)
+
+typedef struct wp__group {
+    wp_token token; /* first: a member's token pointer leads back here */
+    atomic_uint_least64_t pending;
+    atomic_uint_least64_t ended[5]; /* completed, failed, canceled, expired, evicted */
+    atomic_int first_error;
+    atomic_int then_status;
+    unsigned char quiet;            /* a range's shares: counted, never delivered */
+    wp_pool *then_pool;             /* the armed continuation, written before */
+    wp_job then_job;                /* the WP__ARMED add (release) */
+} wp__group;
+
+_Static_assert(sizeof(wp__group) <= sizeof(wp_group), "wp_group too small");
+_Static_assert(_Alignof(wp__group) <= _Alignof(wp_group), "wp_group misaligned");
+
+static wp__group *wp__group_at(wp_group *g) { return (wp__group *)(void *)g; }
+
+/* The group a task is a member of: its token, or (with a handle) its
+   slot's parent. */
+static wp__group *wp__group_of(const wp__task *t)
+{
+    wp_token *k = t->token;
+    if (k && k->kind == WP__TOKEN_SLOT)
+        k = k->parent;
+    return k && k->kind == WP__TOKEN_GROUP ? (wp__group *)(void *)k : NULL;
+}
+
+static uint64_t wp__group_pending(wp__group *g)
+{
+    /* Acquire pairs with the acq_rel decrements: a waiter that reads zero
+       sees every member's work. */
+    return atomic_load_explicit(&g->pending, memory_order_acquire);
+}
+
+/* Submits the armed continuation of `g`, once no member is pending. A
+   thread that saw only WP__ARMED left claims it with a CAS (another such
+   thread, after a member joined and left meanwhile, may race it). The
+   winner holds the group incomplete (WP__FIRING), which also keeps
+   wp_group_then from writing the job, so only then does it read the job
+   (acquire: pairs with the arming's release); it lets go once the
+   submission's status is stored and never touches `g` again. */
+static void wp__group_leave(wp_pool *pool, wp__group *g);
+
+static void wp__group_fire(wp__group *g)
+{
+    uint64_t armed = WP__ARMED;
+    if (!atomic_compare_exchange_strong_explicit(&g->pending, &armed, WP__FIRING,
+                                                 memory_order_acq_rel, memory_order_relaxed))
+        return;
+    wp_pool *pool = g->then_pool;
+    wp_job next = g->then_job;
+    wp_status s = wp_submit_job(pool, &next);
+    atomic_store_explicit(&g->then_status, s, memory_order_relaxed);
+    if (atomic_fetch_sub_explicit(&g->pending, WP__FIRING, memory_order_acq_rel) == WP__FIRING)
+        wp__ws_notify(&pool->job_done, true);
+    /* The next group was held open since the arming (wp_group_then); the
+       job has joined it now, or was refused. */
+    if (next.group)
+        wp__group_leave(pool, wp__group_at(next.group));
+}
+
+/* One member (or a refused join) leaves. Reads nothing of `g` after its
+   decrement unless that left only the armed continuation. */
+static void wp__group_leave(wp_pool *pool, wp__group *g)
+{
+    uint64_t left = atomic_fetch_sub_explicit(&g->pending, 1, memory_order_acq_rel) - 1;
+    if (left == 0)
+        wp__ws_notify(&pool->job_done, true);
+    else if (left == WP__ARMED)
+        wp__group_fire(g);
+}
+
+static bool wp__group_conclude(wp_pool *pool, const wp__task *t, wp_status outcome, int code)
+{
+    wp__group *g = wp__group_of(t);
+    if (!g)
+        return true;
+    bool quiet = g->quiet;
+    if (!quiet) {
+        int i = outcome == WP_OK ? 0 : outcome == WP_TASK_FAILED ? 1 : outcome == WP_CANCELED ? 2
+              : outcome == WP_EXPIRED ? 3 : 4;
+        atomic_fetch_add_explicit(&g->ended[i], 1, memory_order_relaxed);
+        int none = 0;
+        if (outcome == WP_TASK_FAILED)
+            atomic_compare_exchange_strong_explicit(&g->first_error, &none, code,
+                                                    memory_order_relaxed, memory_order_relaxed);
+    }
+    wp__group_leave(pool, g);
+    return !quiet;
+}
+
+void wp_group_init(wp_group *group, wp_token *token)
+{
+    if (!group)
+        return;
+    memset(group, 0, sizeof *group);
+    wp__group *g = wp__group_at(group);
+    atomic_init(&g->token.canceled, 0);
+    g->token.kind = WP__TOKEN_GROUP;
+    g->token.parent = token;
+    atomic_init(&g->pending, 0);
+    for (int i = 0; i < 5; i++)
+        atomic_init(&g->ended[i], 0);
+    atomic_init(&g->first_error, 0);
+    atomic_init(&g->then_status, WP_OK);
+}
+
+void wp_group_cancel(wp_group *group)
+{
+    /* Release pairs with the acquire in wp_token_is_canceled. */
+    if (group)
+        atomic_store_explicit(&wp__group_at(group)->token.canceled, 1, memory_order_release);
+}
+
+void wp_group_query(const wp_group *group, wp_group_counts *out)
+{
+    if (!group || !out)
+        return;
+    wp__group *g = wp__group_at((wp_group *)(uintptr_t)group);
+    out->pending = WP__MEMBERS(wp__group_pending(g));
+    out->completed = wp__load(&g->ended[0], memory_order_relaxed);
+    out->failed = wp__load(&g->ended[1], memory_order_relaxed);
+    out->canceled = wp__load(&g->ended[2], memory_order_relaxed);
+    out->expired = wp__load(&g->ended[3], memory_order_relaxed);
+    out->evicted = wp__load(&g->ended[4], memory_order_relaxed);
+    out->first_error = atomic_load_explicit(&g->first_error, memory_order_relaxed);
+    out->then_status = (wp_status)atomic_load_explicit(&g->then_status, memory_order_relaxed);
+}
+
+typedef struct wp__group_wait_args {
+    wp_pool *pool;
+    wp__group *group;
+    bool helps;
+} wp__group_wait_args;
+
+static int wp__attempt_group(void *arg)
+{
+    wp__group_wait_args *a = (wp__group_wait_args *)arg;
+    if (wp__group_pending(a->group) == 0)
+        return WP__DONE;
+    return a->helps && wp__queued(a->pool) > 0 ? WP__HELP : WP__AGAIN;
+}
+
+/* Waits until `deadline` for `g` to be complete, running queued jobs
+   meanwhile up to WP_NEST_MAX deep (see wp__help_one); answers WP__DONE or
+   WP__AGAIN. The caller's own job, if any, is set aside while it waits, as
+   in wp_pool_wait_idle. */
+static int wp__group_await(wp_pool *pool, wp__group *g, int64_t deadline)
+{
+    if (wp__group_pending(g) == 0)
+        return WP__DONE;
+    wp__runner self;
+    wp__enter(&self, pool, NULL, false);
+    wp__group_wait_args a = { pool, g, self.depth < WP_NEST_MAX };
+    int r;
+    do {
+        size_t ran = 0;
+        while (a.helps && wp__group_pending(g) != 0
+               && (deadline == WP_FOREVER || wp__now_ns() < deadline)
+               && wp__help_one(pool, &self, false))
+            ran++;
+        r = wp__ws_await(&pool->job_done, deadline, wp__attempt_group, &a, NULL);
+        if (r == WP__HELP && ran == 0) /* rate-limited, or no room for results */
+            wp__sleep_ns(WP_US(100));
+    } while (r == WP__HELP && wp__budget_until(deadline) > 0);
+    wp__leave(&self);
+    return r == WP__DONE ? WP__DONE : WP__AGAIN;
+}
+
+wp_status wp_group_wait(wp_pool *pool, wp_group *group, int64_t timeout)
+{
+    if (!pool || !group || timeout < 0)
+        return WP_INVALID;
+    int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
+    return wp__group_await(pool, wp__group_at(group), deadline) == WP__DONE ? WP_OK : WP_TIMED_OUT;
+}
+
+/* Whether arming `g` with a continuation that joins `next` would close a
+   loop: a chain of armed groups, each holding the next open, that leads
+   back to `g` would never complete. */
+static bool wp__group_loops(wp__group *g, wp__group *next)
+{
+    for (int hops = 0; next; hops++) {
+        if (next == g || hops > 1000000)
+            return true;
+        /* Acquire pairs with the arming's release: its job is readable. */
+        if (!(wp__group_pending(next) & WP__ARMED))
+            return false;
+        next = next->then_job.group ? wp__group_at(next->then_job.group) : NULL;
+    }
+    return false;
+}
+
+wp_status wp_group_then(wp_pool *pool, wp_group *group, const wp_job *next)
+{
+    if (!pool || !group || !next || !wp__job_ok(next))
+        return WP_INVALID;
+    wp__group *g = wp__group_at(group);
+    if (wp__group_pending(g) & (WP__ARMED | WP__FIRING))
+        return WP_INVALID;
+    wp__group *then = next->group ? wp__group_at(next->group) : NULL;
+    if (then && wp__group_loops(g, then))
+        return WP_INVALID;
+    /* Holds the next group open until the continuation has joined it, so
+       that a chain armed ahead of its members cannot complete early. */
+    if (then)
+        atomic_fetch_add_explicit(&then->pending, 1, memory_order_relaxed);
+    g->then_pool = pool;
+    g->then_job = *next;
+    /* Release publishes the job to whichever thread fires it. */
+    if (atomic_fetch_add_explicit(&g->pending, WP__ARMED, memory_order_acq_rel) == 0)
+        wp__group_fire(g);
+    return WP_OK;
+}
+
+/* Pinned jobs wait in their own queue, which only wp_pool_help_pinned and
+   the close take from. */
+static wp_status wp__submit_pinned(wp_pool *pool, wp__task *t)
+{
+    if (wp__timed(pool, t))
+        t->enqueued_ns = wp__now_ns();
+    switch (wp__queue_push(pool->pinned, t, sizeof *t)) {
+    case WP__PUSHED: return WP_OK;
+    case WP__SHUT: return wp__refused_closed(pool);
+    default: wp__count(&pool->rejected); return WP_FULL;
+    }
+}
+
+/* A job with a group or pinned set (see wp_submit_job). The member joins
+   before it can run and leaves again if refused. A member submitted from
+   a stack already WP_NEST_MAX jobs deep runs in place: the thread would
+   only park if it waited for it, and every thread may be that deep (a
+   recursive fork-join), so queueing it could leave nobody to run it. */
+static wp_status wp__submit_member(wp_pool *pool, const wp_job *job, wp__task *t)
+{
+    wp__group *g = job->group ? wp__group_at(job->group) : NULL;
+    if (job->pinned && (!pool->pinned || job->handle))
+        return WP_INVALID;
+    if (g) {
+        if (job->token && job->token != g->token.parent)
+            return WP_INVALID;
+        t->token = &g->token;
+        atomic_fetch_add_explicit(&g->pending, 1, memory_order_relaxed);
+    }
+    wp_status s;
+    int depth = wp__depth();
+    if (job->pinned)
+        s = wp__submit_pinned(pool, t);
+    else if (job->handle)
+        s = wp__submit_handled(pool, job, t);
+    else if (g && depth >= WP_NEST_MAX && depth < WP__MEMBER_NEST_MAX)
+        s = wp__run_here(pool, t, WP__MEMBER_NEST_MAX);
+    else
+        s = wp__submit(pool, wp__lane_of(job->priority), t, wp__policy_of(pool, job),
+                       wp__timeout_of(pool, job));
+    if (s != WP_OK && g)
+        wp__group_leave(pool, g);
+    return s;
+}
+
+size_t wp_pool_help_pinned(wp_pool *pool, int64_t budget)
+{
+    if (!pool || budget < 0 || !pool->pinned)
+        return 0;
+    wp__runner self;
+    wp__enter(&self, pool, NULL, false);
+    int64_t deadline = wp__deadline(budget);
+    size_t ran = 0;
+    wp__task t;
+    while ((budget == WP_FOREVER || wp__now_ns() < deadline) && self.depth < WP_NEST_MAX
+           && wp__take_credit(pool)) {
+        if (!wp__queue_pop(pool->pinned, &t, sizeof t)) {
+            wp__give_credit(pool);
+            break;
+        }
+        wp__execute(pool, &self, &t);
+        ran++;
+    }
+    wp__leave(&self);
+    return ran;
+}
+
+/* The close's part: no pinned job is accepted any more; the closing thread
+   runs what is queued (or cancels it: WP_CANCEL, or once the deadline has
+   passed). Answers whether the deadline forced a cancel. */
+static bool wp__pinned_close(wp_pool *pool, int64_t deadline)
+{
+    wp__queue_close(pool->pinned);
+    bool forced = false;
+    wp__runner self;
+    wp__enter(&self, pool, NULL, false);
+    wp__task t;
+    while (!wp__queue_drained(pool->pinned)) {
+        if (deadline != WP_FOREVER && wp__now_ns() >= deadline
+            && !atomic_load_explicit(&pool->canceling, memory_order_acquire)) {
+            wp__start_canceling(pool);
+            forced = true;
+        }
+        if (!wp__take_credit(pool)) { /* an inline-only pool's full channel */
+            if (wp__await_credit(pool, deadline == WP_FOREVER ? WP_FOREVER : wp__deadline(WP_MS(10))))
+                wp__give_credit(pool); /* taken again above */
+            else if (deadline != WP_FOREVER && wp__now_ns() >= deadline)
+                break; /* no room for outcomes, and no time left */
+            continue;
+        }
+        if (wp__queue_pop(pool->pinned, &t, sizeof t))
+            wp__execute(pool, &self, &t);
+        else {
+            wp__give_credit(pool);
+            wp__thread_yield(); /* a submitter still copying into a cell */
+        }
+    }
+    wp__leave(&self);
+    return forced;
+}
+
+/* A range job: one queued task (wp__range_main) whose runner offers shares
+   (wp__range_share) to other threads; every participant claims chunks of
+   `grain` items from the shared cursor `next`. The shares are members of
+   the range's own quiet group, and the main task waits for them before
+   it ends, so no share can outlive the range's memory. Why a shared cursor
+   and not recursive halving: see bench/forkjoin.md. */
+typedef struct wp__range {
+    wp__group shares;
+    wp_range_fn fn;
+    void *arg;
+    size_t n, grain;
+    int lane;
+    bool pinned;        /* runs only where pinned jobs run: no shares */
+    atomic_size_t next;
+    atomic_int code;    /* the first chunk's failure; 0 = none */
+    atomic_int stop;    /* 1: a chunk failed; 2: a participant saw should_stop */
+} wp__range;
+
+_Static_assert(sizeof(wp__range) <= sizeof(wp_range), "wp_range too small");
+_Static_assert(_Alignof(wp__range) <= _Alignof(wp_range), "wp_range misaligned");
+
+static void wp__range_work(wp__range *r, wp_ctx *ctx)
+{
+    for (;;) {
+        if (atomic_load_explicit(&r->stop, memory_order_relaxed))
+            return;
+        if (wp_ctx_should_stop(ctx)) {
+            int none = 0;
+            atomic_compare_exchange_strong_explicit(&r->stop, &none, 2, memory_order_relaxed,
+                                                    memory_order_relaxed);
+            return;
+        }
+        size_t b = atomic_fetch_add_explicit(&r->next, r->grain, memory_order_relaxed);
+        if (b >= r->n)
+            return;
+        size_t e = r->n - b < r->grain ? r->n : b + r->grain;
+        int code = r->fn(r->arg, b, e, ctx);
+        if (code != 0) {
+            int none = 0;
+            atomic_compare_exchange_strong_explicit(&r->code, &none, code, memory_order_relaxed,
+                                                    memory_order_relaxed);
+            atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
+            return;
+        }
+    }
+}
+
+static int wp__range_share(void *arg, wp_ctx *ctx)
+{
+    wp__range_work((wp__range *)arg, ctx);
+    return 0;
+}
+
+static int wp__range_main(void *arg, wp_ctx *ctx)
+{
+    wp__range *r = (wp__range *)arg;
+    wp_pool *pool = ctx->pool;
+    /* Shares obey what the range obeys: its token chain and deadline. */
+    r->shares.token.parent = ctx->task->token;
+    size_t chunks = r->n / r->grain + (r->n % r->grain != 0);
+    size_t offer = pool->inline_only || r->pinned || !wp__may_nest()
+        ? 0 : (size_t)wp__started(wp__live(pool));
+    size_t others = chunks > 1 ? chunks - 1 : 0; /* chunks left for others */
+    if (offer > others)
+        offer = others;
+    wp__task share = { wp__range_share, r, ctx->task->id, 0, ctx->task->deadline_ns,
+                       &r->shares.token, NULL };
+    size_t offered = 0;
+    for (; offered < offer; offered++) {
+        atomic_fetch_add_explicit(&r->shares.pending, 1, memory_order_relaxed);
+        if (wp__queue_push(pool->lanes[r->lane], &share, sizeof share) != WP__PUSHED) {
+            atomic_fetch_sub_explicit(&r->shares.pending, 1, memory_order_relaxed);
+            break;
+        }
+    }
+    if (offered > 0)
+        wp__ws_notify(&pool->job_ready, offered > 1);
+    wp__range_work(r, ctx);
+    wp__group_await(pool, &r->shares, WP_FOREVER);
+    ctx->value = NULL;
+    int code = atomic_load_explicit(&r->code, memory_order_relaxed);
+    if (code == 0 && atomic_load_explicit(&r->stop, memory_order_relaxed))
+        code = wp_ctx_expired(ctx) ? WP_EXPIRED : WP_CANCELED;
+    return code;
+}
+
+wp_status wp_submit_range(wp_pool *pool, wp_range *range, wp_range_fn fn, void *arg, size_t n,
+                          size_t grain, const wp_job *job)
+{
+    static const wp_job none;
+    if (!pool || !range || !fn || n > SIZE_MAX / 2 || grain > SIZE_MAX / 4)
+        return WP_INVALID;
+    wp_job j = job ? *job : none;
+    j.fn = wp__range_main;
+    j.arg = range;
+    if (!wp__job_ok(&j))
+        return WP_INVALID;
+    wp__range *r = (wp__range *)(void *)range;
+    wp_group_init((wp_group *)(void *)&r->shares, NULL);
+    r->shares.quiet = 1;
+    r->fn = fn;
+    r->arg = arg;
+    r->n = n;
+    if (grain == 0) { /* about 4 chunks per thread that may take part */
+        size_t threads = (size_t)pool->slots + 1;
+        grain = n / (4 * threads);
+    }
+    r->grain = grain ? grain : 1;
+    r->lane = wp__lane_of(j.priority);
+    r->pinned = j.pinned;
+    atomic_init(&r->next, 0);
+    atomic_init(&r->code, 0);
+    atomic_init(&r->stop, 0);
+    return wp_submit_job(pool, &j);
+}
+
+wp_status wp_parallel_for(wp_pool *pool, wp_range_fn fn, void *arg, size_t n, size_t grain)
+{
+    wp_range range;
+    wp_group group;
+    wp_group_init(&group, NULL);
+    wp_status s = wp_submit_range(pool, &range, fn, arg, n, grain, &(wp_job){ .group = &group });
+    if (s != WP_OK)
+        return s;
+    wp__group_await(pool, wp__group_at(&group), WP_FOREVER);
+    wp_group_counts c;
+    wp_group_query(&group, &c);
+    return c.completed ? WP_OK : c.failed ? WP_TASK_FAILED : c.canceled ? WP_CANCELED
+         : c.expired ? WP_EXPIRED : WP_EVICTED;
 }
 
 /* --- pausing ------------------------------------------------------------- */
@@ -4303,7 +5034,8 @@ wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout)
     wp__ws_notify(&pool->job_ready, true);
     for (int i = 0; i < WP__LANES; i++)
         wp__ws_notify(&pool->job_room[i], true);
-    bool forced = pool->inline_only && wp__close_inline(pool, deadline);
+    bool forced = pool->pinned && wp__pinned_close(pool, deadline); /* fork-join */
+    forced = (pool->inline_only && wp__close_inline(pool, deadline)) || forced;
     if (wp__ws_await(&pool->exited, deadline, wp__attempt_all_exited, pool, NULL) == WP__DONE)
         return forced ? WP_FORCED : WP_OK;
     wp__start_canceling(pool);
@@ -4377,6 +5109,12 @@ static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
         return WP_INVALID;
     if (out->rate_burst == 0)
         out->rate_burst = 1;
+    if (out->pinned_capacity > WP__QUEUE_MAX_CAPACITY)
+        return WP_INVALID;
+#if defined(WP__NO_STACK_SIZE)
+    if (out->stack_size != 0)
+        return WP_INVALID;
+#endif
     if (out->max_handles == 0)
         out->max_handles = 256;
     if (out->max_handles > ((size_t)1 << 24))
@@ -4425,7 +5163,7 @@ wp_config wp_config_low_resource(void)
 
 /* One allocation holds the pool, its workers and both queues. */
 typedef struct wp__layout {
-    size_t workers, handles, lanes[WP__LANES], results, total;
+    size_t workers, handles, lanes[WP__LANES], results, pinned, total;
 } wp__layout;
 
 /* a + b, or false when it would not fit in a size_t (32-bit targets). */
@@ -4461,7 +5199,15 @@ static bool wp__plan(const wp_config *cfg, wp__layout *l)
         at &= ~(cl - 1);
     }
     l->results = at;
-    if (!wp__add(&at, results) || !wp__add(&at, cl)) /* + slack to align the block */
+    if (!wp__add(&at, results) || !wp__add(&at, cl))
+        return false;
+    at &= ~(cl - 1);
+    size_t pinned = cfg->pinned_capacity
+        ? wp_queue_footprint(cfg->pinned_capacity, sizeof(wp__task)) : 0;
+    if (cfg->pinned_capacity && pinned == 0)
+        return false;
+    l->pinned = at;
+    if (!wp__add(&at, pinned) || !wp__add(&at, cl)) /* + slack to align the block */
         return false;
     l->total = at;
     return true;
@@ -4510,6 +5256,7 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     for (uint32_t i = 0; i < pool->handle_count; i++) {
         wp__slot *slot = &pool->handles[i];
         atomic_init(&slot->token.canceled, 0);
+        slot->token.kind = WP__TOKEN_SLOT;
         slot->token.state = &slot->state;
         atomic_init(&slot->state, UINT64_C(1) << 32 | WP__H_FREE);
         atomic_init(&slot->next, i + 1 < pool->handle_count ? i + 2 : 0);
@@ -4523,10 +5270,16 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
         WP_ASSERT(s == WP_OK);
     }
     if (cfg->result_capacity) {
-        s = wp_queue_init(base + l->results, l->total - WP_CACHE_LINE - l->results,
+        s = wp_queue_init(base + l->results, l->pinned - l->results,
                           cfg->result_capacity, sizeof(wp_result), &pool->results);
         WP_ASSERT(s == WP_OK);
     }
+    if (cfg->pinned_capacity) {
+        s = wp_queue_init(base + l->pinned, l->total - WP_CACHE_LINE - l->pinned,
+                          cfg->pinned_capacity, sizeof(wp__task), &pool->pinned);
+        WP_ASSERT(s == WP_OK);
+    }
+    pool->stack_size = cfg->stack_size;
     (void)s;
     pool->scale_up_threshold = cfg->scale_up_threshold;
     pool->scale_up_cooldown = cfg->scale_up_cooldown;
@@ -4787,6 +5540,8 @@ static uint64_t wp__accepted(const wp_pool *pool)
     uint64_t accepted = WP__RUNNER_SUM(pool, ran_inline);
     for (int i = 0; i < WP__LANES; i++)
         accepted += wp__queue_accepted(pool->lanes[i]);
+    if (pool->pinned)
+        accepted += wp__queue_accepted(pool->pinned);
     return ended + ((accepted - ended) & ((uint64_t)SIZE_MAX >> 1));
 }
 
@@ -5186,7 +5941,7 @@ static int wp__observe_start(wp_pool *pool, const wp_config *cfg)
         return -1;
     }
     if (obs->on_stall) {
-        if (wp__thread_start(&obs->thread, wp__watchdog_main, pool) != 0) {
+        if (wp__thread_start(&obs->thread, wp__watchdog_main, pool, 0) != 0) {
             wp__cond_destroy(&obs->cv);
             wp__mutex_destroy(&obs->mu);
             return -1;
@@ -5752,13 +6507,13 @@ static atomic_int wp__failing_starts;
 WP_API void wp__test_fail_thread_starts(int n);
 WP_API void wp__test_fail_thread_starts(int n) { atomic_store(&wp__failing_starts, n); }
 
-static int wp__test_thread_start(wp__thread *t, wp__thread_fn fn, void *arg)
+static int wp__test_thread_start(wp__thread *t, wp__thread_fn fn, void *arg, size_t stack)
 {
     int n = atomic_load(&wp__failing_starts);
     while (n > 0)
         if (atomic_compare_exchange_weak(&wp__failing_starts, &n, n - 1))
             return -1;
-    return wp__thread_start(t, fn, arg);
+    return wp__thread_start(t, fn, arg, stack);
 }
 
 WP_API wp_queue *wp__pool_queue(wp_pool *pool);

@@ -112,6 +112,16 @@ static bool is_unknown(const char *text) { return text && strcmp(text, "unknown 
 #define BIG_CAPACITY (((size_t)1 << 30) + 1)
 
 /* The table. Keep rows grouped by function, in header order. */
+/* Jobs for the fork-join rows; none of them runs. */
+static int bad_job(void *arg, wp_ctx *ctx) {
+    (void)arg, (void)ctx;
+    return 0;
+}
+static int bad_range(void *arg, size_t begin, size_t end, wp_ctx *ctx) {
+    (void)arg, (void)begin, (void)end, (void)ctx;
+    return 0;
+}
+
 #define BAD_INPUT_ROWS(X)                                                                          \
     /* wp_status_str */                                                                            \
     X(status_str_int_min, F_NONE, 1, is_unknown(wp_status_str((wp_status)INT_MIN)))                \
@@ -316,6 +326,43 @@ static bool is_unknown(const char *text) { return text && strcmp(text, "unknown 
     X(help_null_pool, F_NONE, 0, wp_pool_help(NULL, WP_FOREVER))                                   \
     X(help_negative_budget, F_OPEN, 0, wp_pool_help(f->pool, -1))                                  \
     X(help_after_close, F_CLOSED, 0, wp_pool_help(f->pool, WP_FOREVER))                            \
+    /* fork-join */                                                                                \
+    X(group_init_null, F_NONE, 0, (wp_group_init(NULL, NULL), 0))                                  \
+    X(group_wait_null_pool, F_NONE, WP_INVALID, wp_group_wait(NULL, &(wp_group){ 0 }, WP_FOREVER)) \
+    X(group_wait_null_group, F_OPEN, WP_INVALID, wp_group_wait(f->pool, NULL, WP_FOREVER))         \
+    X(group_wait_negative_timeout, F_OPEN, WP_INVALID,                                             \
+      wp_group_wait(f->pool, &(wp_group){ 0 }, -1))\
+    X(group_wait_empty_after_close, F_CLOSED, WP_OK,                                               \
+      wp_group_wait(f->pool, &(wp_group){ 0 }, WP_FOREVER))\
+    X(group_cancel_null, F_NONE, 0, (wp_group_cancel(NULL), 0))                                    \
+    X(group_query_null, F_NONE, 0, (wp_group_query(NULL, NULL), 0))                                \
+    X(group_then_null_pool, F_NONE, WP_INVALID,                                                    \
+      wp_group_then(NULL, &(wp_group){ 0 }, &(wp_job){ .fn = bad_job }))\
+    X(group_then_null_job, F_OPEN, WP_INVALID, wp_group_then(f->pool, &(wp_group){ 0 }, NULL))     \
+    X(group_then_null_fn, F_OPEN, WP_INVALID,                                                      \
+      wp_group_then(f->pool, &(wp_group){ 0 }, &(wp_job){ .fn = NULL }))\
+    X(submit_range_null_pool, F_NONE, WP_INVALID,                                                  \
+      wp_submit_range(NULL, (wp_range *)(void *)f->memory, bad_range, NULL, 1, 1, NULL))\
+    X(submit_range_null_range, F_OPEN, WP_INVALID,                                                 \
+      wp_submit_range(f->pool, NULL, bad_range, NULL, 1, 1, NULL))\
+    X(submit_range_null_fn, F_OPEN, WP_INVALID,                                                    \
+      wp_submit_range(f->pool, (wp_range *)(void *)f->memory, NULL, NULL, 1, 1, NULL))\
+    X(submit_range_size_max, F_OPEN, WP_INVALID,                                                   \
+      wp_submit_range(f->pool, (wp_range *)(void *)f->memory, bad_range, NULL, SIZE_MAX, SIZE_MAX, NULL))\
+    X(submit_range_after_close, F_CLOSED, WP_CLOSED,                                               \
+      wp_submit_range(f->pool, (wp_range *)(void *)f->memory, bad_range, NULL, 1, 0, NULL))\
+    X(parallel_for_null_pool, F_NONE, WP_INVALID, wp_parallel_for(NULL, bad_range, NULL, 1, 1))    \
+    X(parallel_for_null_fn, F_OPEN, WP_INVALID, wp_parallel_for(f->pool, NULL, NULL, 1, 1))        \
+    X(parallel_for_size_max, F_OPEN, WP_INVALID,                                                   \
+      wp_parallel_for(f->pool, bad_range, NULL, SIZE_MAX, 0))\
+    X(parallel_for_after_close, F_CLOSED, WP_CLOSED,                                               \
+      wp_parallel_for(f->pool, bad_range, NULL, 10, 0))\
+    X(parallel_for_empty, F_OPEN, WP_OK, wp_parallel_for(f->pool, bad_range, NULL, 0, 0))          \
+    X(help_pinned_null_pool, F_NONE, 0, wp_pool_help_pinned(NULL, WP_FOREVER))                     \
+    X(help_pinned_negative_budget, F_OPEN, 0, wp_pool_help_pinned(f->pool, -1))                    \
+    X(help_pinned_no_pinned_queue, F_OPEN, 0, wp_pool_help_pinned(f->pool, WP_FOREVER))            \
+    X(submit_pinned_no_pinned_queue, F_OPEN, WP_INVALID,                                           \
+      wp_submit_job(f->pool, &(wp_job){ .fn = bad_job, .pinned = true }))\
     /* observability */                                                                            \
     X(latency_bound_negative, F_NONE, 1, wp_latency_bound(-1) == WP_FOREVER)                       \
     X(latency_bound_int_max, F_NONE, 1, wp_latency_bound(INT_MAX) == WP_FOREVER)                   \
