@@ -60,6 +60,7 @@
      tokens     wp_token_create / wp_token_cancel / wp_token_is_canceled /
                 wp_token_destroy
      stats      wp_pool_stats(pool, &stats)       wp_latency_bound(i)
+                wp_pool_queue_depth / wp_pool_active / wp_pool_workers(pool)
                 wp_stats_format_table / _json / _prometheus(&stats, buf, cap)
      config     wp_config_default()  wp_config_high_throughput()
                 wp_config_low_resource()
