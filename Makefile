@@ -73,8 +73,11 @@ $$($(1)_DIR)/%$(5): tests/%.c $(HEADERS)
 $(1)_BINS := $$(addprefix $$($(1)_DIR)/,$$(addsuffix $(5),$(TEST_NAMES)))
 endef
 
+# make test: C11 threads parking on the OS's address wait (futex), and
+# pthreads parking on the mutex + condition variable fallback; TSan and the
+# portability flavours take the address wait.
 $(eval $(call test_flavour,c11,$(OPT) -DWP_THREADS_C11))
-$(eval $(call test_flavour,pthread,$(OPT) -DWP_THREADS_PTHREAD))
+$(eval $(call test_flavour,pthread,$(OPT) -DWP_THREADS_PTHREAD -DWP_PARK_CONDVAR))
 $(eval $(call test_flavour,tsan,-O1 -g -fsanitize=thread -DWP_THREADS_PTHREAD))
 $(eval $(call test_flavour,asan,-O1 -g -fno-omit-frame-pointer -fsanitize=address$(comma)undefined -fno-sanitize-recover=all))
 
@@ -91,14 +94,17 @@ $(eval $(call test_flavour,musl_pthread,$(OPT) -DWP_THREADS_PTHREAD,$(MUSL_CC),b
 # Windows: MinGW-w64 (Debian's gcc-mingw-w64-x86-64), run under wine. The
 # library takes its Win32 backend by itself; the tests use MinGW's winpthreads
 # for their own threads and clocks. A second flavour forces the pthreads
-# backend onto winpthreads. Static, so that no MinGW DLL has to be found.
+# backend onto winpthreads, parking on its condition variables instead of
+# WaitOnAddress. Static, so that no MinGW DLL has to be found; WaitOnAddress
+# is in Synchronization.lib (-lsynchronization).
 MINGW_CC    ?= x86_64-w64-mingw32-gcc
 WINE        ?= wine
 WINEPREFIX  ?= $(CURDIR)/build/wine
 WIN_FLAGS   := $(OPT) -D__USE_MINGW_ANSI_STDIO=1 -static
 WINE_RUN    := WINEDEBUG=-all WINEPREFIX=$(WINEPREFIX) $(WINE)
 $(eval $(call test_flavour,win32,$(WIN_FLAGS),$(MINGW_CC),build/mingw/win32,.exe))
-$(eval $(call test_flavour,winpthread,$(WIN_FLAGS) -DWP_THREADS_PTHREAD,$(MINGW_CC),build/mingw/pthread,.exe))
+$(eval $(call test_flavour,winpthread,$(WIN_FLAGS) -DWP_THREADS_PTHREAD -DWP_PARK_CONDVAR,$(MINGW_CC),build/mingw/pthread,.exe))
+build/mingw/%: LDLIBS += -lsynchronization
 
 .PHONY: all test check test-c11 test-pthread test-tsan test-asan test-formats examples demo bench bench-smoke bench-tools bench-callgrind \
         test-std test-musl test-windows test-cpp test-linkage test-packaging test-portability \

@@ -1535,6 +1535,39 @@ WP_API size_t wp_pool_help_pinned(wp_pool *pool, int64_t budget);
 #  endif
 #endif
 
+/* Address wait: sleep while a 32-bit word holds an expected value, until a
+   wake on that word (or a timeout, or spuriously); the parking section builds
+   its event count on it. A wake is then one system call, and the woken thread
+   returns without taking a lock. Chosen once here, independently of the
+   threading backend:
+     Linux    futex (FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE)
+     Windows  WaitOnAddress, WakeByAddressSingle/All (Windows 8 or later, by
+              _WIN32_WINNT; in Synchronization.lib: MSVC links it by itself,
+              MinGW needs -lsynchronization)
+     macOS    __ulock_wait, __ulock_wake (what libc++'s atomic wait uses)
+     else     none: the parking section falls back to a mutex and a
+              condition variable per wait set.
+   WP_PARK_CONDVAR forces the fallback everywhere. */
+#if !defined(WP_PARK_CONDVAR)
+#  if defined(__linux__)
+#    include <errno.h>
+#    include <sys/syscall.h>
+#    if defined(SYS_futex) || defined(SYS_futex_time64)
+#      define WP__PARK_FUTEX 1
+#    endif
+#  elif defined(_WIN32) && defined(_WIN32_WINNT) && _WIN32_WINNT >= 0x0602
+#    define WP__PARK_WAITONADDRESS 1
+#    if defined(_MSC_VER)
+#      pragma comment(lib, "synchronization.lib")
+#    endif
+#  elif defined(__APPLE__)
+#    define WP__PARK_ULOCK 1
+#  endif
+#endif
+#if !defined(WP__PARK_FUTEX) && !defined(WP__PARK_WAITONADDRESS) && !defined(WP__PARK_ULOCK)
+#  define WP__PARK_CONDVAR 1
+#endif
+
 /* MSVC has no _Thread_local in any /std mode (clang-cl has); for the
    static variables of this file, __declspec(thread) means the same. */
 #if defined(_MSC_VER) && !defined(__clang__) && !defined(_Thread_local)
@@ -1657,8 +1690,10 @@ static void wp__mutex_unlock(wp__mutex *m) { mtx_unlock(m); }
 static int wp__cond_init(wp__cond *c) { return cnd_init(c) == thrd_success ? 0 : -1; }
 static void wp__cond_destroy(wp__cond *c) { cnd_destroy(c); }
 static void wp__cond_signal(wp__cond *c) { cnd_signal(c); }
+#if defined(WP__PARK_CONDVAR) /* only the parking fallback waits forever or wakes all */
 static void wp__cond_broadcast(wp__cond *c) { cnd_broadcast(c); }
 static void wp__cond_wait(wp__cond *c, wp__mutex *m) { cnd_wait(c, m); }
+#endif
 
 /* C11 only offers TIME_UTC deadlines: wait one slice, the caller re-checks. */
 static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
@@ -1712,8 +1747,10 @@ static void wp__mutex_unlock(wp__mutex *m) { ReleaseSRWLockExclusive(m); }
 static int wp__cond_init(wp__cond *c) { InitializeConditionVariable(c); return 0; }
 static void wp__cond_destroy(wp__cond *c) { (void)c; }
 static void wp__cond_signal(wp__cond *c) { WakeConditionVariable(c); }
+#if defined(WP__PARK_CONDVAR) /* only the parking fallback waits forever or wakes all */
 static void wp__cond_broadcast(wp__cond *c) { WakeAllConditionVariable(c); }
 static void wp__cond_wait(wp__cond *c, wp__mutex *m) { SleepConditionVariableSRW(c, m, INFINITE, 0); }
+#endif
 
 /* Windows waits take a relative timeout in milliseconds, which no clock step
    can move. Rounded up, so a wait does not end just short of the deadline
@@ -1763,8 +1800,10 @@ static void wp__mutex_lock(wp__mutex *m) { pthread_mutex_lock(m); }
 static void wp__mutex_unlock(wp__mutex *m) { pthread_mutex_unlock(m); }
 static void wp__cond_destroy(wp__cond *c) { pthread_cond_destroy(c); }
 static void wp__cond_signal(wp__cond *c) { pthread_cond_signal(c); }
+#if defined(WP__PARK_CONDVAR) /* only the parking fallback waits forever or wakes all */
 static void wp__cond_broadcast(wp__cond *c) { pthread_cond_broadcast(c); }
 static void wp__cond_wait(wp__cond *c, wp__mutex *m) { pthread_cond_wait(c, m); }
+#endif
 
 #  if defined(__APPLE__) || defined(_WIN32)
 /* macOS has no pthread_condattr_setclock, and MinGW's winpthreads refuses
@@ -1804,6 +1843,118 @@ static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 }
 #  endif
 #endif /* backend */
+
+#if defined(WP__PARK_FUTEX)
+/* Every Linux C library has syscall(); feature-test macros such as
+   _POSIX_C_SOURCE only hide its declaration, so it is declared here (the same
+   prototype as glibc's, musl's and bionic's). */
+long syscall(long number, ...);
+
+#  define WP__FUTEX_WAIT_PRIVATE 128 /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG */
+#  define WP__FUTEX_WAKE_PRIVATE 129 /* FUTEX_WAKE | FUTEX_PRIVATE_FLAG */
+/* The timespec of the system call, which is the kernel's, not the C
+   library's: a 32-bit target may have a 64-bit time_t (musl, glibc with
+   _TIME_BITS=64) while futex takes two longs there. futex_time64 serves a
+   32-bit target whose headers lack the old call. */
+#  if defined(SYS_futex) && !(defined(__x86_64__) && defined(__ILP32__))
+#    define WP__FUTEX_NR SYS_futex
+typedef long wp__kernel_time;
+#  elif defined(SYS_futex)
+#    define WP__FUTEX_NR SYS_futex /* x32: the 64-bit call */
+typedef long long wp__kernel_time;
+#  else
+#    define WP__FUTEX_NR SYS_futex_time64
+typedef long long wp__kernel_time;
+#  endif
+typedef struct wp__kernel_timespec {
+    wp__kernel_time tv_sec, tv_nsec;
+} wp__kernel_timespec;
+
+/* The timeout is relative, and FUTEX_WAIT measures it on CLOCK_MONOTONIC,
+   the clock of wp__now_ns: a wall-clock step cannot move it. errno is kept
+   as it was, so that no call of the library changes it. */
+static void wp__addr_wait(atomic_uint *word, unsigned expect, int64_t deadline)
+{
+    wp__kernel_timespec ts, *timeout = NULL;
+    if (deadline != WP_FOREVER) {
+        int64_t left = deadline - wp__now_ns();
+        if (left <= 0)
+            return;
+        int64_t sec = left / INT64_C(1000000000);
+        /* At most 68 years a call: the caller waits again if need be. */
+        ts.tv_sec = (wp__kernel_time)(sec > INT32_MAX ? INT32_MAX : sec);
+        ts.tv_nsec = (wp__kernel_time)(left % INT64_C(1000000000));
+        timeout = &ts;
+    }
+    int saved = errno;
+    syscall(WP__FUTEX_NR, (void *)word, (long)WP__FUTEX_WAIT_PRIVATE, (long)expect,
+            (void *)timeout, (void *)NULL, 0L);
+    errno = saved;
+}
+static void wp__addr_wake(atomic_uint *word, bool all)
+{
+    int saved = errno;
+    syscall(WP__FUTEX_NR, (void *)word, (long)WP__FUTEX_WAKE_PRIVATE, all ? (long)INT_MAX : 1L,
+            (void *)NULL, (void *)NULL, 0L);
+    errno = saved;
+}
+
+#elif defined(WP__PARK_WAITONADDRESS)
+/* A relative timeout in milliseconds, which no clock step can move, rounded
+   up (as in wp__cond_wait_until). */
+static void wp__addr_wait(atomic_uint *word, unsigned expect, int64_t deadline)
+{
+    DWORD wait = INFINITE;
+    if (deadline != WP_FOREVER) {
+        int64_t left = deadline - wp__now_ns();
+        if (left <= 0)
+            return;
+        int64_t ms = left / INT64_C(1000000) + (left % INT64_C(1000000) != 0);
+        wait = ms >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)ms;
+    }
+    WaitOnAddress((volatile VOID *)word, &expect, sizeof expect, wait);
+}
+static void wp__addr_wake(atomic_uint *word, bool all)
+{
+    if (all)
+        WakeByAddressAll((PVOID)word);
+    else
+        WakeByAddressSingle((PVOID)word);
+}
+
+#elif defined(WP__PARK_ULOCK)
+/* Darwin's private address wait (macOS 10.12 and later), declared here as
+   libSystem exports it; not tested by this project. The timeout is relative,
+   in microseconds (0: none). */
+#  include <stdint.h>
+extern int __ulock_wait(uint32_t operation, void *addr, uint64_t value, uint32_t timeout_us);
+extern int __ulock_wake(uint32_t operation, void *addr, uint64_t wake_value);
+#  define WP__UL_COMPARE_AND_WAIT 1u
+#  define WP__ULF_WAKE_ALL 0x100u
+#  define WP__ULF_NO_ERRNO 0x1000000u
+static void wp__addr_wait(atomic_uint *word, unsigned expect, int64_t deadline)
+{
+    uint32_t us = 0;
+    if (deadline != WP_FOREVER) {
+        int64_t left = deadline - wp__now_ns();
+        if (left <= 0)
+            return;
+        int64_t u = left / 1000 + (left % 1000 != 0);
+        us = u >= (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)u;
+    }
+    __ulock_wait(WP__UL_COMPARE_AND_WAIT | WP__ULF_NO_ERRNO, (void *)word, expect, us);
+}
+static void wp__addr_wake(atomic_uint *word, bool all)
+{
+    __ulock_wake(WP__UL_COMPARE_AND_WAIT | WP__ULF_NO_ERRNO | (all ? WP__ULF_WAKE_ALL : 0u),
+                 (void *)word, 0);
+}
+#endif
+
+#if !defined(WP__PARK_CONDVAR)
+/* The address waits take the word as 32 bits. */
+_Static_assert(sizeof(atomic_uint) == 4, "workerpool.h: the address wait needs a 32-bit atomic_uint");
+#endif
 
 #if defined(_WIN32)
 static int wp__online_cpus(void)
@@ -2190,20 +2341,65 @@ size_t wp_queue_capacity(const wp_queue *queue)
 /* ---------------------------------------------------------------------------
    Parking: a small event count.
 
-   A thread that found nothing to do registers as a waiter, then checks its
-   condition once more, and only then sleeps until the epoch moves. A thread
-   that changed the condition publishes the change, then looks at the waiter
-   count; only if someone is registered does it take the lock and bump the
-   epoch. Both sides put a seq_cst fence between their write and their read
-   (a Dekker handshake), so at least one of them sees the other: either the
-   waiter's re-check sees the change, or the notifier sees the waiter. The
-   common case, nobody waiting, costs the notifier one fence and one load.
+   A wait set is two words: `waiters`, the number of threads registered to
+   sleep, and `epoch`, which every notify that finds a waiter bumps and on
+   which the waiters sleep (the platform layer's address wait, or the
+   fallback below).
+
+     waiter (wp__ws_await_ex)          notifier (wp__ws_notify)
+       try the condition                 make the condition true
+       waiters++                         fence
+       fence                             if waiters == 0: done
+       E = epoch (acquire)               epoch++ (release)
+       try the condition again           wake one, or all, on epoch
+       sleep while epoch == E
+       waiters--
+
+   No lost wake-up. Both fences are seq_cst, so one of them comes first in
+   their single total order:
+   - the notifier's: then the waiter's second try, after the waiter's own
+     fence, sees the change (or a later state), and the waiter does not sleep;
+   - the waiter's: then the notifier's load sees the registration (or a later
+     count, which still includes this waiter until it unregisters), so the
+     notifier bumps the epoch and wakes. The waiter cannot have read the
+     bumped epoch as E: that acquire load would have made the change visible
+     to its second try, which would then have succeeded. So it sleeps on the
+     old E, and the address wait compares and queues the sleeper atomically
+     with respect to a wake: a wake issued after the word changed finds every
+     thread that saw the old value (the OS's promise), so the sleep either
+     never starts or ends.
+   Reading E after the second try would break this (a bump between the two
+   is then missed), and so would waking before bumping (the woken thread
+   finds E unchanged and sleeps again); tests/model/ checks both mistakes.
+   The common case, nobody registered, costs a notifier one fence and one
+   load.
+
+   A wake of one goes to some thread that sleeps on the epoch; a wake that
+   finds the epoch still at the sleeper's E sends it back to sleep. Such a
+   thread read E after the bump, so its second try came after the change
+   this notify announces and found the condition false: the change was
+   already used up. Every wait set notified one at a time (job_ready,
+   job_room, result_ready, result_room) waits for a condition that any of its
+   waiters can use; the per-waiter ones (job_done, idle, exited) are
+   broadcast. A notifier may still touch the wait set after the thread it
+   woke has returned: harmless, since wp_pool_destroy runs after every other
+   call has returned and joins every pool thread before freeing the sets.
 
    ThreadSanitizer does not model standalone fences (gcc even refuses them),
    so under TSan both sides use read-modify-writes of the waiter count
    instead: RMWs on one variable are totally ordered, and whichever comes
    second synchronises with the first. Correct, but it makes every notify
    write a shared cache line, which is why normal builds use the fences.
+
+   Without an address wait (WP_PARK_CONDVAR, or no known one), each wait set
+   has a mutex and a condition variable: a sleeper compares the epoch under
+   the mutex and waits on the condition variable; a waker, after its bump,
+   takes and drops the mutex, then signals. If the sleeper's critical
+   section comes first, it is already in the condition variable's wait set
+   when the waker gets the lock (cnd_wait releases the mutex and joins the
+   wait set in one step), so the signal finds it; if the waker's comes
+   first, the sleeper's compare sees the bump. The signal comes after the
+   unlock, so that the woken thread does not find the lock still held.
    ------------------------------------------------------------------------- */
 
 /* A full (seq_cst) fence. On x86-64, clang emits mfence for it, which is
@@ -2221,66 +2417,112 @@ static inline void wp__fence(void)
 
 typedef struct wp__waitset {
     _Alignas(WP_CACHE_LINE) atomic_uint waiters;
-    unsigned epoch; /* guarded by mu */
+    atomic_uint epoch; /* the word the waiters sleep on */
+#if defined(WP__PARK_CONDVAR)
     wp__mutex mu;
     wp__cond cv;
+#endif
 } wp__waitset;
 
 static int wp__ws_init(wp__waitset *ws)
 {
     atomic_init(&ws->waiters, 0);
-    ws->epoch = 0;
+    atomic_init(&ws->epoch, 0);
+#if defined(WP__PARK_CONDVAR)
     if (wp__mutex_init(&ws->mu) != 0)
         return -1;
     if (wp__cond_init(&ws->cv) != 0) {
         wp__mutex_destroy(&ws->mu);
         return -1;
     }
+#endif
     return 0;
 }
 
 static void wp__ws_destroy(wp__waitset *ws)
 {
+#if defined(WP__PARK_CONDVAR)
     wp__cond_destroy(&ws->cv);
     wp__mutex_destroy(&ws->mu);
+#else
+    (void)ws;
+#endif
 }
 
-/* Registers the caller as a waiter and returns the epoch to wait on. The lock
-   stays held: finish with wp__ws_cancel or wp__ws_wait. */
-static unsigned wp__ws_prepare(wp__waitset *ws)
+/* One sleep while the epoch holds `epoch`. It ends on a wake, at `deadline`
+   or for no reason; the caller looks at the epoch and the clock again. */
+#if defined(WP__PARK_CONDVAR)
+static void wp__ws_sleep(wp__waitset *ws, unsigned epoch, int64_t deadline)
 {
     wp__mutex_lock(&ws->mu);
+    /* Relaxed: a waker bumps before it takes the mutex, so once its
+       critical section comes first the bump happens before this load. */
+    if (atomic_load_explicit(&ws->epoch, memory_order_relaxed) == epoch) {
+        if (deadline == WP_FOREVER)
+            wp__cond_wait(&ws->cv, &ws->mu);
+        else
+            wp__cond_wait_until(&ws->cv, &ws->mu, deadline);
+    }
+    wp__mutex_unlock(&ws->mu);
+}
+
+static void wp__ws_wake(wp__waitset *ws, bool all)
+{
+    wp__mutex_lock(&ws->mu);
+    wp__mutex_unlock(&ws->mu);
+    if (all)
+        wp__cond_broadcast(&ws->cv);
+    else
+        wp__cond_signal(&ws->cv);
+}
+#else
+static void wp__ws_sleep(wp__waitset *ws, unsigned epoch, int64_t deadline)
+{
+    wp__addr_wait(&ws->epoch, epoch, deadline);
+}
+
+static void wp__ws_wake(wp__waitset *ws, bool all)
+{
+    wp__addr_wake(&ws->epoch, all);
+}
+#endif
+
+/* Registers the caller as a waiter and returns the epoch to wait on; the
+   caller then tries its condition once more, and finishes with
+   wp__ws_cancel or wp__ws_wait. */
+static unsigned wp__ws_prepare(wp__waitset *ws)
+{
 #ifdef WP__TSAN
     atomic_fetch_add_explicit(&ws->waiters, 1, memory_order_seq_cst);
 #else
     atomic_fetch_add_explicit(&ws->waiters, 1, memory_order_relaxed);
-    /* Pairs with the fence in wp__ws_notify: the caller's re-check below
-       cannot be ordered before the registration. */
+    /* Pairs with the fence in wp__ws_notify: the caller's second try cannot
+       be ordered before the registration. */
     wp__fence();
 #endif
-    return ws->epoch;
+    /* Acquire pairs with the release bump in wp__ws_notify: a waiter that
+       reads a bumped epoch also sees the change announced with it. */
+    return atomic_load_explicit(&ws->epoch, memory_order_acquire);
 }
 
 static void wp__ws_cancel(wp__waitset *ws)
 {
+    /* Relaxed: a notifier that still counts this waiter only wakes in vain. */
     atomic_fetch_sub_explicit(&ws->waiters, 1, memory_order_relaxed);
-    wp__mutex_unlock(&ws->mu);
 }
 
 /* Sleeps until the epoch moves past `epoch` (true) or `deadline` passes
-   (false), then unregisters and releases the lock. */
+   (false), then unregisters. */
 static bool wp__ws_wait(wp__waitset *ws, unsigned epoch, int64_t deadline)
 {
     bool woken = true;
-    while (ws->epoch == epoch) {
-        if (deadline == WP_FOREVER) {
-            wp__cond_wait(&ws->cv, &ws->mu);
-        } else if (wp__now_ns() >= deadline) {
+    /* Acquire pairs with the release bump in wp__ws_notify. */
+    while (atomic_load_explicit(&ws->epoch, memory_order_acquire) == epoch) {
+        if (deadline != WP_FOREVER && wp__now_ns() >= deadline) {
             woken = false;
             break;
-        } else {
-            wp__cond_wait_until(&ws->cv, &ws->mu, deadline);
         }
+        wp__ws_sleep(ws, epoch, deadline);
     }
     wp__ws_cancel(ws);
     return woken;
@@ -2297,30 +2539,10 @@ static void wp__ws_notify(wp__waitset *ws, bool all)
     if (atomic_load_explicit(&ws->waiters, memory_order_relaxed) == 0)
         return;
 #endif
-    wp__mutex_lock(&ws->mu);
-    ws->epoch++;
-    wp__mutex_unlock(&ws->mu);
-    /* Signalled after the unlock, so that the woken thread does not find
-       the lock still held and sleep once more on it (pingpong_sleep: p50
-       17.7 -> 12.6 us). Safe:
-       - no lost wake-up: a waiter reads the epoch under the lock and leaves
-         it only by entering the wait, so it either sees the new epoch or is
-         blocked when the signal comes;
-       - a signal may go to a waiter that registered after our bump and then
-         found the epoch unchanged (it goes back to sleep) instead of an
-         older one. Such a waiter re-checked its condition after the change
-         that this notify announces and found it false again, so the change
-         was already consumed; every waitset notified one at a time
-         (job_ready, job_room, result_ready, result_room) waits for a
-         condition any of its waiters can use. The per-waiter ones (job_done,
-         idle, exited) are broadcast, which wakes every blocked waiter;
-       - touching the condvar after the unlock cannot outlive the pool:
-         wp_pool_destroy runs after every other call has returned and joins
-         every pool thread before freeing the waitsets. */
-    if (all)
-        wp__cond_broadcast(&ws->cv);
-    else
-        wp__cond_signal(&ws->cv);
+    /* Release pairs with the acquire loads of the epoch in wp__ws_prepare
+       and wp__ws_wait. */
+    atomic_fetch_add_explicit(&ws->epoch, 1, memory_order_release);
+    wp__ws_wake(ws, all);
 }
 
 /* What an attempt inside wp__ws_await can answer. */

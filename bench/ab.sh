@@ -5,8 +5,8 @@
 # alternately, RUNS times each; prints per workload the medians of both
 # (Mjobs/s for throughput workloads, p50 in us for the ping-pongs) and their
 # ratio. The Go contender (build/bench-harness/CC/bench-go) and, for
-# pingpong_sleep, the condvar wake-up yardstick (bench-queues there) run in
-# the same rounds when built (make bench-smoke builds them).
+# pingpong_sleep, the condvar and bare-futex wake-up yardsticks (bench-queues
+# there) run in the same rounds when built (make bench-smoke builds them).
 #   sh bench/ab.sh REV RUNS WORKLOAD...   (e.g. empty_1p2w pingpong_sleep)
 # Environment: CC, JOBS (default 1000000; the ping-pongs use 2000),
 # NEW_CFLAGS (extra flags for the working tree's build only, e.g.
@@ -42,10 +42,10 @@ for w in "$@"; do
     case $w in pingpong_sleep) n=2000;; pingpong_latency) n=100000;; work1us*) n=200000;; *) n=${JOBS:-1000000};; esac
     i=0
     while [ "$i" -lt "$runs" ]; do
-        for b in old new go wake; do
+        for b in old new go wake futex; do
             case $b in
             go) [ -n "$gob" ] || continue; set -- "$gob" "$w" "$n";;
-            wake) [ -n "$qb" ] && [ "$w" = pingpong_sleep ] || continue; set -- "$qb" yardstick wake "$n";;
+            wake|futex) [ -n "$qb" ] && [ "$w" = pingpong_sleep ] || continue; set -- "$qb" yardstick "$b" "$n";;
             *) set -- "$tmp/${b}_b" "$w" "$n";;
             esac
             l=$(GOMAXPROCS=2 timeout 120 "$@" 2>/dev/null | grep '^RESULT' | tail -n 1)
@@ -56,6 +56,7 @@ for w in "$@"; do
     o=$(median "$tmp/$w.old"); nw=$(median "$tmp/$w.new")
     g=-; [ -f "$tmp/$w.go" ] && g=$(median "$tmp/$w.go")
     k=; [ -f "$tmp/$w.wake" ] && k="  wake: $(median "$tmp/$w.wake")"
+    [ -f "$tmp/$w.futex" ] && k="$k  futex: $(median "$tmp/$w.futex")"
     printf '%-18s %s: %-8s new: %-8s new/old: %s  go: %s%s  (old %s | new %s)\n' "$w" "$rev" "$o" "$nw" \
         "$(awk -v o="$o" -v n="$nw" 'BEGIN {printf "%.2f", n / o}')" "$g" "$k" \
         "$(sort -n "$tmp/$w.old" | tr '\n' ' ')" "$(sort -n "$tmp/$w.new" | tr '\n' ' ')"

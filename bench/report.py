@@ -68,7 +68,7 @@ def value(p, c, w):
         return None
     if w in LATENCY:
         return d["p50"] / 1000.0  # us
-    if w == "rtt" or w == "wake":
+    if w in ("rtt", "wake", "futex"):
         return d["p50"]
     return d["jobs"] / d["secs"] / 1e6 if d["secs"] > 0 else None  # M/s
 
@@ -201,6 +201,8 @@ W("| yardstick | median ns | min–max |")
 W("|---|---:|---:|")
 W(f"| cache-line round trip between 2 threads | {fmt(med(per_pass('yardstick', 'rtt', lambda p: value(p, 'yardstick', 'rtt'))), 1)} | {rng('yardstick', 'rtt', 1)} |")
 W(f"| wake-up of a thread sleeping on a condvar (p50) | {fmt(med(per_pass('yardstick', 'wake', lambda p: value(p, 'yardstick', 'wake'))), 0)} | {rng('yardstick', 'wake', 0)} |")
+if any((p, "yardstick", "futex") in res for p in passes):
+    W(f"| round trip to a thread parked on a bare futex, as its waker sees it (p50) | {fmt(med(per_pass('yardstick', 'futex', lambda p: value(p, 'yardstick', 'futex'))), 0)} | {rng('yardstick', 'futex', 0)} |")
 W("")
 
 # ---- targets ---------------------------------------------------------------
@@ -241,6 +243,7 @@ def targets_for(wp):
         ("pingpong_latency p50 / cache-line round trip", pp_ratio("pingpong_latency", "rtt"), "<=", 3.5),
         ("pingpong_latency p99 (µs)", p99(wp, "pingpong_latency"), "<=", 5.0),
         ("pingpong_sleep p50 / thread wake-up", pp_ratio("pingpong_sleep", "wake"), "<=", 1.3),
+        ("pingpong_sleep p50 / bare-futex round trip", pp_ratio("pingpong_sleep", "futex"), "<=", 1.2),
         ("queue_1p1c wp_queue / ring", ratio_to("wp_queue", "queue_1p1c", "ring", "queue_1p1c"), ">=", 0.9),
         ("queue_2p2c wp_queue / ring", ratio_to("wp_queue", "queue_2p2c", "ring", "queue_2p2c"), ">=", 0.9),
     ]

@@ -212,6 +212,7 @@ while [ $pass -le "$passes" ]; do
     done
     one $pass yardstick rtt "$out/bench-queues" yardstick rtt $N_RTT
     one $pass yardstick wake "$out/bench-queues" yardstick wake $N_WAKE
+    case $(uname -s) in Linux) one $pass yardstick futex "$out/bench-queues" yardstick futex $N_WAKE;; esac
     echo "bench: pass $pass/$passes done ($(( $(date +%s) - start )) s)"
     pass=$((pass + 1))
 done

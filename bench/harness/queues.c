@@ -5,6 +5,7 @@
                                             WORKLOAD: queue_1p1c, queue_2p2c
      bench-queues yardstick rtt TRIPS       cache-line round trip, ns per trip
      bench-queues yardstick wake N          thread wake-up latency (condvar), ns
+     bench-queues yardstick futex N         round trip to a thread parked on a bare futex (Linux)
      bench-queues calibrate                 spin iterations per microsecond
    Prints one RESULT line like the pool harness (harness.c).
 
@@ -37,6 +38,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#  include <sys/syscall.h>
+/* Hidden by _POSIX_C_SOURCE; the C library has it whatever the macros say. */
+long syscall(long number, ...);
+#endif
 
 #define QUEUE_CAPACITY 1024
 #define DEFAULT_PASSES 5
@@ -647,6 +653,84 @@ static void run_wake(long n)
     free(wake.lat);
 }
 
+/* ---------------------------------------------------------------------------
+   Machine yardstick: a wake-up on a bare futex, the least a round trip to a
+   parked thread can cost on Linux, measured the way pingpong_sleep measures a
+   pool: the sleeper waits on the word while it holds the generation it saw;
+   the waker sleeps 1 ms, stamps the time, bumps the word, wakes one waiter
+   (one system call, no mutex on either side) and spins until the sleeper's
+   acknowledgement: p50 and p99 are of that round trip, as the waker sees it.
+   wake_p50 is the one-way figure the condvar yardstick gives (the time until
+   the sleeper runs, by the sleeper's clock). They differ by more than the
+   acknowledgement where the waker's system call returns well after the
+   sleeper has started (in a VM, waking an idle virtual CPU costs its waker
+   an exit to the hypervisor).
+   ------------------------------------------------------------------------- */
+
+#if defined(__linux__) && defined(SYS_futex)
+#define YS_FUTEX_WAIT 128 /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG */
+#define YS_FUTEX_WAKE 129 /* FUTEX_WAKE | FUTEX_PRIVATE_FLAG */
+
+static struct {
+    _Alignas(CACHE_LINE) atomic_uint word;
+    int64_t sent;
+    _Alignas(CACHE_LINE) atomic_int ack;
+    long n;
+    int64_t *lat, *trip;
+} fwake;
+
+static void *futex_sleeper_thread(void *arg)
+{
+    (void)arg;
+    unsigned seen = 0;
+    for (long i = 0; i < fwake.n; i++) {
+        unsigned now;
+        while ((now = atomic_load_explicit(&fwake.word, memory_order_acquire)) == seen)
+            syscall(SYS_futex, (void *)&fwake.word, YS_FUTEX_WAIT, seen, NULL, NULL, 0);
+        int64_t t = now_ns();
+        seen = now;
+        fwake.lat[i] = t - fwake.sent;
+        atomic_store_explicit(&fwake.ack, 1, memory_order_release);
+    }
+    return NULL;
+}
+
+static void run_futex_wake(long n)
+{
+    pthread_t t;
+    struct timespec gap = {0, 1000000};
+    fwake.n = n;
+    fwake.lat = calloc((size_t)n, sizeof *fwake.lat);
+    fwake.trip = calloc((size_t)n, sizeof *fwake.trip);
+    if (fwake.lat == NULL || fwake.trip == NULL)
+        die("out of memory");
+    watchdog_arm(60 + (unsigned)(n / 100), "the futex wake-up yardstick");
+    int64_t t0 = now_ns();
+    if (pthread_create(&t, NULL, futex_sleeper_thread, NULL) != 0)
+        die("cannot start a thread");
+    for (long i = 0; i < n; i++) {
+        nanosleep(&gap, NULL);
+        atomic_store_explicit(&fwake.ack, 0, memory_order_relaxed);
+        fwake.sent = now_ns();
+        atomic_fetch_add_explicit(&fwake.word, 1, memory_order_release);
+        syscall(SYS_futex, (void *)&fwake.word, YS_FUTEX_WAKE, 1, NULL, NULL, 0);
+        while (!atomic_load_explicit(&fwake.ack, memory_order_acquire))
+            cpu_relax();
+        fwake.trip[i] = now_ns() - fwake.sent;
+    }
+    pthread_join(t, NULL);
+    alarm(0);
+    double secs = (double)(now_ns() - t0) / 1e9;
+    qsort(fwake.lat, (size_t)n, sizeof *fwake.lat, cmp_i64);
+    qsort(fwake.trip, (size_t)n, sizeof *fwake.trip, cmp_i64);
+    printf("RESULT yardstick futex jobs=%ld secs=%.6f p50=%lld p99=%lld wake_p50=%lld ok=1 flags=0\n",
+           n, secs, (long long)fwake.trip[n / 2], (long long)fwake.trip[(size_t)((double)n * 0.99)],
+           (long long)fwake.lat[n / 2]);
+    free(fwake.lat);
+    free(fwake.trip);
+}
+#endif
+
 /* The ~1 us job of work1us_1p2w: a serial chain of multiply-adds (the same
    loop as in harness.c and go/main.go). Returns iterations per microsecond,
    from the fastest of 200 timings of 100,000 iterations. */
@@ -683,7 +767,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc != 4) {
-        fprintf(stderr, "usage: %s CONTENDER WORKLOAD ITEMS | yardstick rtt|wake N | calibrate\n",
+        fprintf(stderr, "usage: %s CONTENDER WORKLOAD ITEMS | yardstick rtt|wake|futex N | calibrate\n",
                 argv[0]);
         return 2;
     }
@@ -699,6 +783,10 @@ int main(int argc, char **argv)
                    n, (double)(now_ns() - t0) / 1e9, rtt, mean);
         } else if (strcmp(argv[2], "wake") == 0) {
             run_wake(n);
+#if defined(__linux__) && defined(SYS_futex)
+        } else if (strcmp(argv[2], "futex") == 0) {
+            run_futex_wake(n);
+#endif
         } else {
             die("unknown yardstick");
         }

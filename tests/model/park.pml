@@ -23,11 +23,35 @@
    under weak fairness (run.sh does this with one job per producer: with
    two it takes some 35 s and 850 MB).
 
+   Run as it is, the model checks the address wait (futex, WaitOnAddress,
+   __ulock); with -DWS_CONDVAR, the mutex + condition variable fallback.
+
    BROKEN variants (spin must find an error in each):
      1  the worker does not re-check the queue after registering
      2  the notifier reads `waiters` before its push is visible (what a
-        missing fence allows: the load passes the earlier store) */
+        missing fence allows: the load passes the earlier store)
+     3  the worker reads the epoch after its second try, not before: a
+        notify between the two bumps an epoch it never waits on
+     4  the notifier wakes before it bumps the epoch: the woken worker finds
+        the epoch unchanged and sleeps again
+     5  (with WS_CONDVAR) the waker signals without taking the mutex after
+        its bump: the signal can fall between a sleeper's compare and its
+        cnd_wait. Checked with one worker: with two, the other one is either
+        in the wait set (the signal goes to it) or awake (it takes the job),
+        so the miss strands nothing. */
 
+#if BROKEN == 4
+#define WS_WAKE_FIRST
+#endif
+#if BROKEN == 5
+#define WS_WAKE_UNLOCKED
+#ifndef NWORKERS
+#define NWORKERS 1
+#endif
+#endif
+#ifndef NWORKERS
+#define NWORKERS 2
+#endif
 #define PARK_IS_VALID_END
 #define NWS 1
 #define MAXPID 6
@@ -60,7 +84,7 @@ proctype producer(byte first)
         q_publish(t, first + k);
         if
         :: seen == 0 -> skip
-        :: else -> ws_notify_locked(JR, false, j)
+        :: else -> ws_bump_wake(JR, false, j)
         fi;
         seen = 0;
 #else
@@ -82,6 +106,15 @@ proctype worker()
         :: ok -> goto got
         :: else -> skip
         fi;
+#if BROKEN == 3
+        ws_register(JR);
+        q_pop(job, ok);
+        if
+        :: ok -> ws_cancel(JR); goto got
+        :: else -> skip
+        fi;
+        ws_read_epoch(JR, e);
+#else
         ws_prepare(JR, e);
 #if BROKEN != 1
         q_pop(job, ok);
@@ -89,6 +122,7 @@ proctype worker()
         :: ok -> ws_cancel(JR); e = 0; goto got
         :: else -> skip
         fi;
+#endif
 #endif
         slept = true;
         ws_wait(JR, e, false, woken, expired);
@@ -131,7 +165,9 @@ init
     atomic {
         run producer(0);
         run producer(PER_PROD);
-        run worker();
         run worker()
+#if NWORKERS > 1
+        ; run worker()
+#endif
     }
 }

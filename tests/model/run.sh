@@ -23,19 +23,29 @@ if ! command -v "$SPIN" >/dev/null; then
     exit 1
 fi
 
-# check MODEL BROKEN [live]: runs one model; BROKEN=0 must hold, BROKEN>0
-# must fail. With "live", the model's LTL property is checked for acceptance
-# cycles under weak fairness (-DLIVENESS, pan -a -f), with one job per
-# producer.
+# check MODEL BROKEN [live] [condvar] [small]: runs one model; BROKEN=0 must
+# hold, BROKEN>0 must fail. With "live", the model's LTL property is checked
+# for acceptance cycles under weak fairness (-DLIVENESS, pan -a -f), with one
+# job per producer. The wait sets park on the address wait (futex), or with
+# "condvar" on the mutex + condition variable fallback (-DWS_CONDVAR).
+# "small": one job per producer (-DPER_PROD=1), where the full size takes
+# minutes and gigabytes.
 check() {
-    model=$1 broken=$2 live=$3
-    dir="$build/$model-$broken${live:+-live}"
+    model=$1 broken=$2 live=$3 backend=$4 small=$5
+    dir="$build/$model-$broken${live:+-live}${backend:+-$backend}${small:+-small}"
     defs="-DBROKEN=$broken" panflags="-m$DEPTH"
+    model_name=$model
+    if [ -n "$small" ]; then
+        defs="$defs -DPER_PROD=1"
+        model_name="$model_name (one job per producer)"
+    fi
     if [ -n "$live" ]; then
         defs="$defs -DLIVENESS -DPER_PROD=1" panflags="$panflags -a -f"
-        model_name="$model (liveness)"
-    else
-        model_name=$model
+        model_name="$model_name (liveness)"
+    fi
+    if [ "$backend" = condvar ]; then
+        defs="$defs -DWS_CONDVAR"
+        model_name="$model_name [condvar]"
     fi
     rm -rf "$dir" && mkdir -p "$dir" && cp "$here"/*.pml "$dir"/ || return 1
     (
@@ -71,12 +81,17 @@ check() {
     return 1
 }
 
-for run in park:0 park:1 park:2 park:0:live park:1:live park:2:live \
-           close:0 close:1 close:2 scale:0 scale:1; do
-    IFS=: read -r m b l <<EOF2
+# MODEL:BROKEN[:live[:condvar[:small]]]. The fallback's park model runs
+# small (with two jobs per producer: 41 million states, 2.5 GB); close.pml
+# uses the wait sets as park.pml does and runs on the default backend only.
+for run in park:0 park:1 park:2 park:3 park:4 park:0:live park:1:live park:2:live \
+           park:0::condvar:small park:1::condvar park:2::condvar park:3::condvar \
+           park:4::condvar park:5::condvar park:0:live:condvar \
+           close:0 close:1 close:2 scale:0 scale:1 scale:0::condvar; do
+    IFS=: read -r m b l v z <<EOF2
 $run
 EOF2
-    if check "$m" "$b" "$l"; then
+    if check "$m" "$b" "$l" "$v" "$z"; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))

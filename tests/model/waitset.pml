@@ -9,18 +9,25 @@
      semantics: every statement below is one atomic step of one thread, and
      the fence itself is therefore a no-op here. What a missing fence would
      allow (the notifier's load of `waiters` passing its earlier store) is
-     modelled explicitly by the BROKEN variants that reorder the two.
-   - The mutex is a variable that holds the owner's pid (0 = free); lock
-     blocks until it is free.
-   - The condition variable follows POSIX: cnd_wait joins the wait set and
-     releases the mutex in one step; signal wakes one thread that is in the
-     wait set (chosen nondeterministically), broadcast wakes all; a woken or
-     timed-out thread re-takes the mutex before it returns. A timed wait may
-     time out at any moment (the clock is abstracted away: any timeout is
-     possible, which covers every real one). No spurious wake-ups: they can
-     only help progress, so leaving them out keeps the check conservative.
-   - `epoch` is an unsigned counter in C; here a byte. A model run notifies
-     far fewer than 256 times, so it never wraps (C needs 2^32 notifies).
+     modelled explicitly by a BROKEN variant that reorders the two. The
+     epoch's release bump and acquire loads are sequentially consistent here
+     too (what they order is argued in the header).
+   - The address wait (futex, WaitOnAddress, __ulock), the default: a sleep
+     compares the epoch with the expected value and joins the word's wait
+     queue in one atomic step (or returns at once if they differ); a wake of
+     one takes one thread off the queue (chosen nondeterministically), a
+     wake of all takes every one. A timed sleep may time out at any moment
+     (the clock is abstracted away: any timeout is possible, which covers
+     every real one). No spurious wake-ups: they only send the sleeper round
+     its loop again, so leaving them out keeps the check conservative.
+   - With -DWS_CONDVAR, the fallback instead (WP_PARK_CONDVAR): the mutex
+     is a variable that holds the owner's pid (0 = free), lock blocks until
+     it is free; the condition variable follows POSIX: cnd_wait joins the
+     wait set and releases the mutex in one step; signal wakes one thread
+     of the wait set, broadcast all; a woken or timed-out thread re-takes
+     the mutex before it returns.
+   - `epoch` is a 32-bit word in C; here a byte. A model run notifies far
+     fewer than 256 times, so it never wraps (C needs 2^32 notifies).
    - The queue (Vyukov's bounded MPMC with the closed bit in the head
      ticket): a push claims a ticket in one atomic step (the CAS on head,
      which also fails when the closed bit is set, or FULL when the cell is
@@ -30,7 +37,12 @@
      and release). Tickets are not reduced modulo the capacity: each ticket
      has its own cell here, since wrap-around is not what these models check
      (the stress tests start the counters just below wrap-around instead).
-   - Processes index the wait sets by their _pid; MAXPID bounds the pids. */
+   - Processes index the wait sets by their _pid; MAXPID bounds the pids.
+
+   Mistakes a model can switch on (park.pml's BROKEN variants do):
+     WS_WAKE_FIRST      the notifier wakes before it bumps the epoch
+     WS_WAKE_UNLOCKED   (WS_CONDVAR) the waker signals without taking the
+                        mutex after its bump */
 
 #ifndef MAXPID
 #define MAXPID 6
@@ -57,9 +69,11 @@
 
 byte ws_waiters[NWS];
 byte ws_epoch[NWS];
-byte ws_mu[NWS];                 /* owner's pid + 1; 0 = free */
-bool ws_sleep[NWS * MAXPID];     /* in the condition variable's wait set */
+bool ws_sleep[NWS * MAXPID];     /* in the word's wait queue, or the condvar's wait set */
 byte ws_nsleep[NWS];
+#ifdef WS_CONDVAR
+byte ws_mu[NWS];                 /* owner's pid + 1; 0 = free */
+#endif
 
 /* The job queue: head/tail tickets, the closed bit, one cell per ticket. */
 byte q_head;
@@ -68,6 +82,7 @@ bool q_closed;
 bool q_pub[NTICKETS];            /* the cell's element is published */
 byte q_job[NTICKETS];            /* which job the cell holds */
 
+#ifdef WS_CONDVAR
 inline ws_lock(w)
 {
     atomic { ws_mu[w] == 0 -> ws_mu[w] = _pid + 1 }
@@ -78,53 +93,95 @@ inline ws_unlock(w)
     assert(ws_mu[w] == _pid + 1);
     ws_mu[w] = 0
 }
+#endif
 
-/* Steps that happen inside the mutex and touch nothing that is read
-   outside it except `waiters` are merged into one atomic step: no other
-   thread can observe the states in between, except a notifier reading
-   `waiters` (lock-free), and for it the merged step gives the same choices
-   (before or after). This keeps the state space small. */
+/* wp__ws_prepare: register (fetch_add), fence, read the epoch (acquire);
+   the caller's second try comes next. */
+inline ws_register(w)
+{
+    ws_waiters[w]++
+}
 
-/* wp__ws_prepare: lock, register (fetch_add), fence, read the epoch. */
+inline ws_read_epoch(w, e)
+{
+    e = ws_epoch[w]
+}
+
 inline ws_prepare(w, e)
 {
-    ws_lock(w);
-    atomic { ws_waiters[w]++; e = ws_epoch[w] }
+    ws_register(w);
+    ws_read_epoch(w, e)
 }
 
-/* wp__ws_cancel: unregister, unlock. */
+/* wp__ws_cancel: unregister. */
 inline ws_cancel(w)
 {
-    atomic { ws_waiters[w]--; ws_unlock(w) }
+    ws_waiters[w]--
 }
 
-/* wp__ws_wait: while the epoch has not moved, wait on the condition
-   variable (timed: it may time out); then unregister and unlock. `woken`
-   answers whether the epoch moved. */
+/* wp__ws_wait: while the epoch has not moved, check the deadline and sleep
+   once (wp__ws_sleep); then unregister. `woken` answers whether the epoch
+   moved; `expired` is set by a timed sleep that timed out (the deadline has
+   passed).
+
+   Merged steps: the loop's load of the epoch and the sleep's own compare
+   are one step here. Apart, a bump between the two only makes the sleep
+   return at once and the loop see the new epoch: the same end as the bump
+   coming before the merged step. In the fallback, re-taking the mutex after
+   a wake and dropping it again is one step (wait until it is free): holding
+   it for no work only delays others, which the interleaving covers; the
+   compare under the mutex stays a step of its own, apart from cnd_wait,
+   since that window is what the waker's lock closes. */
+#ifndef WS_CONDVAR
 inline ws_wait(w, e, timed, woken, expired)
 {
     woken = true;
     do
     :: atomic { ws_epoch[w] != e -> break }
     :: atomic { ws_epoch[w] == e && expired -> woken = false; break }
-    :: atomic { ws_epoch[w] == e && !expired ->
-            ws_sleep[w * MAXPID + _pid] = true;
-            ws_nsleep[w]++;
-            ws_mu[w] = 0 };
+    :: atomic { ws_epoch[w] == e && !expired ->                /* sleeps */
+            ws_sleep[w * MAXPID + _pid] = true; ws_nsleep[w]++ };
 PARK    if
-        :: atomic { !ws_sleep[w * MAXPID + _pid] -> skip }      /* signalled */
-        :: atomic { timed && ws_sleep[w * MAXPID + _pid] ->    /* timed out */
+        :: atomic { !ws_sleep[w * MAXPID + _pid] -> skip }      /* woken */
+        :: atomic { timed && ws_sleep[w * MAXPID + _pid] ->     /* timed out */
                 ws_sleep[w * MAXPID + _pid] = false;
                 ws_nsleep[w]--;
                 expired = true }
-        fi;
-        ws_lock(w)
+        fi
     od;
-    atomic { expired = false; e = 0; ws_waiters[w]--; ws_unlock(w) }
+    atomic { expired = false; e = 0; ws_waiters[w]-- }
 }
+#else
+inline ws_wait(w, e, timed, woken, expired)
+{
+    woken = true;
+    do
+    :: atomic { ws_epoch[w] != e -> break }
+    :: atomic { ws_epoch[w] == e && expired -> woken = false; break }
+    :: atomic { ws_epoch[w] == e && !expired -> ws_lock(w) };
+        if
+        :: ws_epoch[w] == e ->                                  /* under the mutex */
+            atomic {                                            /* cnd_wait */
+                ws_sleep[w * MAXPID + _pid] = true;
+                ws_nsleep[w]++;
+                ws_mu[w] = 0 };
+PARK        if
+            :: atomic { !ws_sleep[w * MAXPID + _pid] -> skip }  /* signalled */
+            :: atomic { timed && ws_sleep[w * MAXPID + _pid] -> /* timed out */
+                    ws_sleep[w * MAXPID + _pid] = false;
+                    ws_nsleep[w]--;
+                    expired = true }
+            fi;
+            atomic { ws_mu[w] == 0 -> skip }                    /* re-take, unlock */
+        :: else -> ws_unlock(w)
+        fi
+    od;
+    atomic { expired = false; e = 0; ws_waiters[w]-- }
+}
+#endif
 
-/* Wakes one thread of the condition variable's wait set, if there is one;
-   which one is the scheduler's choice (one branch per possible pid). */
+/* Wakes one thread of the wait queue, if there is one; which one is the
+   scheduler's choice (one branch per possible pid). */
 #define WS_WAKE(k) :: (k < MAXPID) && ws_sleep[w * MAXPID + k] -> \
         ws_sleep[w * MAXPID + k] = false; ws_nsleep[w]--
 inline ws_wake_one(w, j)
@@ -154,27 +211,39 @@ inline ws_wake_all(w, j)
     }
 }
 
-/* The locked half of wp__ws_notify: bump the epoch and signal/broadcast. */
-inline ws_notify_locked(w, all, j)
+/* wp__ws_wake: the address wait's wake, or the fallback's lock, unlock,
+   signal/broadcast. */
+inline ws_wake(w, all, j)
 {
-    ws_lock(w);
-    atomic {
-        ws_epoch[w]++;
-        if
-        :: all -> ws_wake_all(w, j)
-        :: else -> ws_wake_one(w, j)
-        fi;
-        ws_unlock(w)
-    }
+#if defined(WS_CONDVAR) && !defined(WS_WAKE_UNLOCKED)
+    atomic { ws_mu[w] == 0 -> skip };   /* lock, unlock: wait until it is free */
+#endif
+    if
+    :: all -> ws_wake_all(w, j)
+    :: else -> ws_wake_one(w, j)
+    fi
 }
 
-/* wp__ws_notify: fence, load `waiters`; only if someone is registered, lock
-   and bump the epoch. */
+/* The second half of wp__ws_notify, once it found a waiter: bump the epoch
+   (release), then wake. */
+inline ws_bump_wake(w, all, j)
+{
+#ifdef WS_WAKE_FIRST
+    ws_wake(w, all, j);
+    ws_epoch[w]++
+#else
+    ws_epoch[w]++;
+    ws_wake(w, all, j)
+#endif
+}
+
+/* wp__ws_notify: fence, load `waiters`; only if someone is registered, bump
+   and wake. */
 inline ws_notify(w, all, j)
 {
     if
     :: ws_waiters[w] == 0 -> skip
-    :: else -> ws_notify_locked(w, all, j)
+    :: else -> ws_bump_wake(w, all, j)
     fi
 }
 
