@@ -1574,6 +1574,14 @@ WP_API size_t wp_pool_help_pinned(wp_pool *pool, int64_t budget);
 #  define _Thread_local __declspec(thread)
 #endif
 
+/* The backend's wrappers that a build may not call (the condition variables
+   serve only the watchdog and the fallback parking). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define WP__MAYBE_UNUSED __attribute__((unused))
+#else
+#  define WP__MAYBE_UNUSED
+#endif
+
 #if defined(WP_THREADS_C11)
 #  include <threads.h>
 typedef int wp__thread_ret;
@@ -1683,20 +1691,20 @@ static void wp__sleep_ns(int64_t ns)
     while (thrd_sleep(&d, &left) == -1)
         d = left;
 }
-static int wp__mutex_init(wp__mutex *m) { return mtx_init(m, mtx_plain) == thrd_success ? 0 : -1; }
-static void wp__mutex_destroy(wp__mutex *m) { mtx_destroy(m); }
-static void wp__mutex_lock(wp__mutex *m) { mtx_lock(m); }
-static void wp__mutex_unlock(wp__mutex *m) { mtx_unlock(m); }
-static int wp__cond_init(wp__cond *c) { return cnd_init(c) == thrd_success ? 0 : -1; }
-static void wp__cond_destroy(wp__cond *c) { cnd_destroy(c); }
-static void wp__cond_signal(wp__cond *c) { cnd_signal(c); }
+WP__MAYBE_UNUSED static int wp__mutex_init(wp__mutex *m) { return mtx_init(m, mtx_plain) == thrd_success ? 0 : -1; }
+WP__MAYBE_UNUSED static void wp__mutex_destroy(wp__mutex *m) { mtx_destroy(m); }
+WP__MAYBE_UNUSED static void wp__mutex_lock(wp__mutex *m) { mtx_lock(m); }
+WP__MAYBE_UNUSED static void wp__mutex_unlock(wp__mutex *m) { mtx_unlock(m); }
+WP__MAYBE_UNUSED static int wp__cond_init(wp__cond *c) { return cnd_init(c) == thrd_success ? 0 : -1; }
+WP__MAYBE_UNUSED static void wp__cond_destroy(wp__cond *c) { cnd_destroy(c); }
+WP__MAYBE_UNUSED static void wp__cond_signal(wp__cond *c) { cnd_signal(c); }
 #if defined(WP__PARK_CONDVAR) /* only the parking fallback waits forever or wakes all */
-static void wp__cond_broadcast(wp__cond *c) { cnd_broadcast(c); }
-static void wp__cond_wait(wp__cond *c, wp__mutex *m) { cnd_wait(c, m); }
+WP__MAYBE_UNUSED static void wp__cond_broadcast(wp__cond *c) { cnd_broadcast(c); }
+WP__MAYBE_UNUSED static void wp__cond_wait(wp__cond *c, wp__mutex *m) { cnd_wait(c, m); }
 #endif
 
 /* C11 only offers TIME_UTC deadlines: wait one slice, the caller re-checks. */
-static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
+WP__MAYBE_UNUSED static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 {
     struct timespec now, until;
     timespec_get(&now, TIME_UTC);
@@ -1740,23 +1748,23 @@ static void wp__thread_yield(void) { SwitchToThread(); }
 static void wp__sleep_ns(int64_t ns) { Sleep((DWORD)((ns + WP_MS(1) - 1) / WP_MS(1))); }
 /* Slim reader/writer locks and condition variables (Vista and later) need no
    cleanup and cannot fail to initialise. */
-static int wp__mutex_init(wp__mutex *m) { InitializeSRWLock(m); return 0; }
-static void wp__mutex_destroy(wp__mutex *m) { (void)m; }
-static void wp__mutex_lock(wp__mutex *m) { AcquireSRWLockExclusive(m); }
-static void wp__mutex_unlock(wp__mutex *m) { ReleaseSRWLockExclusive(m); }
-static int wp__cond_init(wp__cond *c) { InitializeConditionVariable(c); return 0; }
-static void wp__cond_destroy(wp__cond *c) { (void)c; }
-static void wp__cond_signal(wp__cond *c) { WakeConditionVariable(c); }
+WP__MAYBE_UNUSED static int wp__mutex_init(wp__mutex *m) { InitializeSRWLock(m); return 0; }
+WP__MAYBE_UNUSED static void wp__mutex_destroy(wp__mutex *m) { (void)m; }
+WP__MAYBE_UNUSED static void wp__mutex_lock(wp__mutex *m) { AcquireSRWLockExclusive(m); }
+WP__MAYBE_UNUSED static void wp__mutex_unlock(wp__mutex *m) { ReleaseSRWLockExclusive(m); }
+WP__MAYBE_UNUSED static int wp__cond_init(wp__cond *c) { InitializeConditionVariable(c); return 0; }
+WP__MAYBE_UNUSED static void wp__cond_destroy(wp__cond *c) { (void)c; }
+WP__MAYBE_UNUSED static void wp__cond_signal(wp__cond *c) { WakeConditionVariable(c); }
 #if defined(WP__PARK_CONDVAR) /* only the parking fallback waits forever or wakes all */
-static void wp__cond_broadcast(wp__cond *c) { WakeAllConditionVariable(c); }
-static void wp__cond_wait(wp__cond *c, wp__mutex *m) { SleepConditionVariableSRW(c, m, INFINITE, 0); }
+WP__MAYBE_UNUSED static void wp__cond_broadcast(wp__cond *c) { WakeAllConditionVariable(c); }
+WP__MAYBE_UNUSED static void wp__cond_wait(wp__cond *c, wp__mutex *m) { SleepConditionVariableSRW(c, m, INFINITE, 0); }
 #endif
 
 /* Windows waits take a relative timeout in milliseconds, which no clock step
    can move. Rounded up, so a wait does not end just short of the deadline
    and spin; the timer's granularity (often 1 to 16 ms) may still end it a
    little early or late, and the caller re-checks the deadline either way. */
-static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
+WP__MAYBE_UNUSED static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 {
     int64_t left = deadline - wp__now_ns();
     if (left <= 0)
@@ -1794,22 +1802,22 @@ static void wp__sleep_ns(int64_t ns)
     while (nanosleep(&d, &left) == -1)
         d = left;
 }
-static int wp__mutex_init(wp__mutex *m) { return pthread_mutex_init(m, NULL) == 0 ? 0 : -1; }
-static void wp__mutex_destroy(wp__mutex *m) { pthread_mutex_destroy(m); }
-static void wp__mutex_lock(wp__mutex *m) { pthread_mutex_lock(m); }
-static void wp__mutex_unlock(wp__mutex *m) { pthread_mutex_unlock(m); }
-static void wp__cond_destroy(wp__cond *c) { pthread_cond_destroy(c); }
-static void wp__cond_signal(wp__cond *c) { pthread_cond_signal(c); }
+WP__MAYBE_UNUSED static int wp__mutex_init(wp__mutex *m) { return pthread_mutex_init(m, NULL) == 0 ? 0 : -1; }
+WP__MAYBE_UNUSED static void wp__mutex_destroy(wp__mutex *m) { pthread_mutex_destroy(m); }
+WP__MAYBE_UNUSED static void wp__mutex_lock(wp__mutex *m) { pthread_mutex_lock(m); }
+WP__MAYBE_UNUSED static void wp__mutex_unlock(wp__mutex *m) { pthread_mutex_unlock(m); }
+WP__MAYBE_UNUSED static void wp__cond_destroy(wp__cond *c) { pthread_cond_destroy(c); }
+WP__MAYBE_UNUSED static void wp__cond_signal(wp__cond *c) { pthread_cond_signal(c); }
 #if defined(WP__PARK_CONDVAR) /* only the parking fallback waits forever or wakes all */
-static void wp__cond_broadcast(wp__cond *c) { pthread_cond_broadcast(c); }
-static void wp__cond_wait(wp__cond *c, wp__mutex *m) { pthread_cond_wait(c, m); }
+WP__MAYBE_UNUSED static void wp__cond_broadcast(wp__cond *c) { pthread_cond_broadcast(c); }
+WP__MAYBE_UNUSED static void wp__cond_wait(wp__cond *c, wp__mutex *m) { pthread_cond_wait(c, m); }
 #endif
 
 #  if defined(__APPLE__) || defined(_WIN32)
 /* macOS has no pthread_condattr_setclock, and MinGW's winpthreads refuses
    CLOCK_MONOTONIC in it: sliced wall-clock waits, as for C11. */
-static int wp__cond_init(wp__cond *c) { return pthread_cond_init(c, NULL) == 0 ? 0 : -1; }
-static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
+WP__MAYBE_UNUSED static int wp__cond_init(wp__cond *c) { return pthread_cond_init(c, NULL) == 0 ? 0 : -1; }
+WP__MAYBE_UNUSED static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 {
     struct timespec now, until;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -1820,7 +1828,7 @@ static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 #  else
 /* The condition variable waits on CLOCK_MONOTONIC, so a timeout follows the
    same clock as wp__now_ns and a wall-clock jump cannot move it. */
-static int wp__cond_init(wp__cond *c)
+WP__MAYBE_UNUSED static int wp__cond_init(wp__cond *c)
 {
     pthread_condattr_t attr;
     if (pthread_condattr_init(&attr) != 0)
@@ -1830,7 +1838,7 @@ static int wp__cond_init(wp__cond *c)
     pthread_condattr_destroy(&attr);
     return ok ? 0 : -1;
 }
-static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
+WP__MAYBE_UNUSED static void wp__cond_wait_until(wp__cond *c, wp__mutex *m, int64_t deadline)
 {
     /* A deadline a 32-bit time_t cannot hold is decades away: wait plainly
        (the caller re-checks) instead of passing a wrapped, past timespec. */
