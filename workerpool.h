@@ -2565,6 +2565,8 @@ enum { WP__AGAIN = 1, WP__DONE = 0 };
 #ifndef WP_ROOM_SPIN_COUNT
 #  define WP_ROOM_SPIN_COUNT 16
 #endif
+/* Pauses between two looks of a spinning waiter (see wp__ws_await_ex). */
+#define WP__SPIN_STRIDE 4
 /* The most jobs one thread's stack may hold at once (see wp__depth). */
 #ifndef WP_NEST_MAX
 #  define WP_NEST_MAX 16
@@ -2598,9 +2600,12 @@ static int wp__ws_await_ex(wp__waitset *ws, int64_t deadline, int (*attempt)(voi
     if (r != WP__AGAIN || deadline == INT64_MIN)
         return r;
     for (;;) {
-        for (int i = 0; i < spins; i++) {
+        /* A look costs tens of instructions and reads shared lines, a pause
+           a few cycles: look once every WP__SPIN_STRIDE pauses, which
+           delays a spinner's answer by a few pauses at most. */
+        for (int i = 1; i <= spins; i++) {
             wp__cpu_relax();
-            if ((r = attempt(ctx)) != WP__AGAIN)
+            if (i % WP__SPIN_STRIDE == 0 && (r = attempt(ctx)) != WP__AGAIN)
                 return r;
         }
         /* Give a thread that shares our core the chance to make progress. */
@@ -3363,6 +3368,34 @@ static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
     return WP_OK;
 }
 
+/* The default job's path: a plain job (no token, deadline or callback,
+   in a pool with no result channel and nothing observed) that a worker
+   took from the queue. The steps of wp__execute below with nothing to
+   time, mark or deliver: the pause handshake, the verdict (only close can
+   cancel it), the run, the count. */
+static void wp__run_plain(wp_pool *pool, wp__runner *by, const wp__task *t)
+{
+    wp__worker *w = by->as;
+    by->depth = 1;
+    by->in_job = true;
+    wp__claim_start(pool, w);
+    atomic_store_explicit(&w->phase, WP__PHASE_RUNNING, memory_order_relaxed);
+    atomic_uint_least64_t *counter = &w->canceled;
+    if (!atomic_load_explicit(&pool->canceling, memory_order_acquire)) {
+        wp_ctx ctx = { pool, t, NULL, w->index };
+        int code = t->fn(t->arg, &ctx);
+        counter = &w->completed;
+        if (code != 0) {
+            wp__observe_end(pool, w, t, code, 0); /* the last error */
+            counter = &w->failed;
+        }
+    }
+    wp__tally(w, counter);
+    atomic_store_explicit(&w->phase, WP__PHASE_IDLE, memory_order_relaxed);
+    by->depth = 0;
+    by->in_job = false;
+}
+
 /* Runs (or cancels, or expires) one task for the thread whose record is
    `by` (the innermost one), and records its one outcome. Meanwhile the
    record says "in a job, one level deeper": the run, the callback and the
@@ -3371,6 +3404,11 @@ static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
 {
     wp__worker *w = by->as;
     WP_ASSERT(by == wp__top);
+    if (by->depth == 0 && w->index >= 0 && t->token == NULL && t->on_done == NULL
+        && t->deadline_ns == 0 && pool->results == NULL && !wp__observe_times(pool)) {
+        wp__run_plain(pool, by, t);
+        return;
+    }
     bool was_in_job = by->in_job;
     int depth = by->depth++;
     by->in_job = true;
