@@ -860,7 +860,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.in = &in;
     atomic_store(&s.now, (long long)WP_SEC(1));
     uint8_t first = next_byte(&in);
-    s.capacity = (size_t)2 << (first % 3); /* 2, 4 or 8 */
+    static const size_t capacities[] = { 2, 3, 5, 8 }; /* exact bounds, not only powers of two */
+    s.capacity = capacities[first % 4];
     s.inline_mode = (first & 0x40) != 0;
     start_pool(&s);
     /* Bounded work per input keeps every run short. */

@@ -386,7 +386,7 @@ out:
 /* --- the matrix ------------------------------------------------------------ */
 
 static const int counts[] = { 1, 2, 4, 8 };
-static const size_t capacities[] = { 2, 64, 1024 };
+static const size_t capacities[] = { 2, 100, 1024 }  /* 100: a bound that is not a power of two */;
 static const wp_backpressure policies[] = { WP_BLOCK, WP_DROP, WP_REJECT, WP_TIMEOUT };
 
 static void run_one(const cell *c) {
@@ -451,7 +451,7 @@ int main(int argc, char **argv) {
                 if ((reduced || ci) && (p == 2 || w == 2 || (reduced && (p == 8 || w == 8))))
                     continue;
                 for (int v = 0; v < 3; v++) {
-                    cell c = { .producers = p, .workers = w, .capacity = v == 0 ? 2 : 64,
+                    cell c = { .producers = p, .workers = w, .capacity = v == 0 ? 2 : 100,
                                .policy = policies[po], .results = (pi + wi + po + (size_t)v) % 2 == 0,
                                .wrap = v == 0, .close = v == 1 ? CLOSE_DRAIN : v == 2 ? CLOSE_CANCEL : NO_CLOSE,
                                .per_producer = jobs / (size_t)p };
