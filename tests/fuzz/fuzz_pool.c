@@ -592,6 +592,16 @@ static void op_recv(state *s)
        a job that has its outcome is waiting. */
     bool sure = s->inline_mode ? false : pending > 0 && !s->paused;
     int64_t timeout = (b & 1) && sure ? WP_FOREVER : (b & 2) ? WP_US(100) : WP_NOWAIT;
+    /* Inline: a receiver that finds no result runs queued jobs itself, one
+       at a time; the model follows that only through their callbacks. */
+    if (s->inline_mode && !inline_all_callbacks(s)
+        && s->lane_len[0] + s->lane_len[1] + s->lane_len[2] > 0) {
+        bool waiting = false;
+        for (uint64_t i = 0; i < s->jobs; i++)
+            waiting |= s->rec[i].accepted && s->rec[i].concluded && !s->rec[i].received;
+        if (!waiting)
+            return;
+    }
     wp_result r;
     wp_status st = wp_result_recv(s->pool, &r, timeout);
     if (st == WP_OK) {
