@@ -1266,8 +1266,9 @@ WP_API void wp_group_init(wp_group *group, wp_token *token);
 /* wp_group_wait: waits up to `timeout` (WP_NOWAIT, WP_FOREVER or a duration)
    for `group` to be complete. Meanwhile the calling thread runs queued jobs
    of `pool` (any of them, in the pool's order, up to WP_NEST_MAX levels deep
-   on its stack, and not while the result channel is full), and parks when
-   there is none to run. The timeout is checked before each job it runs, so
+   on its stack), and parks when there is none to run. In a pool with workers
+   and a result channel only the pool's own workers help this way: another
+   thread may be the receiver, and a job it ran could wait for room. The timeout is checked before each job it runs, so
    a long job it runs may carry it past. Returns WP_OK (complete: every
    member's outcome is counted, its callback has run and its writes are
    visible to the caller), WP_TIMED_OUT, or WP_INVALID (NULL pool or group,
@@ -4902,7 +4903,12 @@ static int wp__group_await(wp_pool *pool, wp__group *g, int64_t deadline)
         return WP__DONE;
     wp__runner self;
     wp__enter(&self, pool, NULL, false);
-    wp__group_wait_args a = { pool, g, self.depth < WP_NEST_MAX };
+    /* A thread that is not one of the pool's workers helps only where a
+       job it runs cannot wait for a receiver: no result channel, or an
+       inline-only pool's credits. Else the delivery could outlast the
+       timeout, and its receiver may be this very thread. */
+    bool may_help = !pool->results || pool->credited || self.as->index >= 0;
+    wp__group_wait_args a = { pool, g, may_help && self.depth < WP_NEST_MAX };
     int r;
     do {
         size_t ran = 0;

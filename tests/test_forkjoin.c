@@ -113,7 +113,9 @@ static void test_group_counts_outcomes_and_the_first_error(void) {
     CHECK_EQ_UINT(c.completed, 1);
     CHECK_EQ_UINT(c.failed, 2);
     CHECK_EQ_UINT(c.expired, 1);
-    CHECK_EQ_INT(c.first_error, 7);
+    /* the first to fail in time: the waiting caller helps, so 9 may run
+       (and fail) while the worker runs 7 */
+    CHECK(c.first_error == 7 || c.first_error == 9);
     wp_pool_destroy(pool);
 }
 
