@@ -186,6 +186,33 @@ static void test_d03_wait_idle_from_an_eviction_callback_sets_it_aside(void) {
     check_eviction_callback(on_evicted_wait_idle, &evict_idle_status, WP_OK);
 }
 
+/* Eviction x inline-only x a result channel: the evicted job's outcome
+   takes a credit like any runner's, so every outcome reaches the channel
+   and no later runner waits for room. */
+static void test_d03_eviction_in_an_inline_pool_with_a_result_channel(void) {
+    wp_pool *pool = NULL;
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .queue_capacity = 2,
+                                                .result_capacity = 2,
+                                                .backpressure = WP_DROP_OLDEST }, &pool), WP_OK);
+    atomic_int ran;
+    atomic_init(&ran, 0);
+    for (int i = 0; i < 3; i++) /* the third evicts the first */
+        CHECK_STATUS(wp_submit(pool, count_job, &ran), WP_OK);
+    wp_result r;
+    CHECK_STATUS(wp_result_recv(pool, &r, WP_SEC(5)), WP_OK);
+    CHECK_STATUS(r.status, WP_EVICTED);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_SEC(5)), WP_OK);
+    int ok = 0;
+    while (wp_result_recv(pool, &r, WP_SEC(5)) == WP_OK)
+        ok += r.status == WP_OK;
+    CHECK_EQ_INT(ok, 2);
+    CHECK_EQ_INT(atomic_load(&ran), 2);
+    wp_stats st = pool_stats(pool);
+    CHECK_EQ_UINT(st.evicted, 1);
+    CHECK_STATS_BALANCE(st);
+    CHECK_STATUS(wp_pool_destroy(pool), WP_OK);
+}
+
 /* ------------------------------------------------------------------------ */
 /* 4. Jobs waiting for jobs queued behind them, a third worker idle          */
 
@@ -471,6 +498,7 @@ static const wpt_test tests[] = {
     WPT_TEST(test_d02_inline_timeout_submit_with_full_channel_times_out),
     WPT_TEST(test_d03_close_from_an_eviction_callback_would_deadlock),
     WPT_TEST(test_d03_wait_idle_from_an_eviction_callback_sets_it_aside),
+    WPT_TEST(test_d03_eviction_in_an_inline_pool_with_a_result_channel),
     WPT_TEST(test_d04_jobs_waiting_for_jobs_queued_behind_them_finish),
     WPT_TEST(test_d07_a_job_taken_before_pause_does_not_start_after_it),
     WPT_TEST(test_d09_job_wait_racing_release_reads_no_reused_slot),
