@@ -2638,11 +2638,14 @@ static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *
    ------------------------------------------------------------------------- */
 
 /* Slow halves of the job path stay out of line, so that a plain job's path
-   keeps its size and register use. */
+   keeps its size and register use; its few steps are inlined into the
+   loops that run them (a call costs its callee's register saves). */
 #if defined(__GNUC__) || defined(__clang__)
 #  define WP__NOINLINE __attribute__((noinline))
+#  define WP__HOT_INLINE inline __attribute__((always_inline))
 #else
 #  define WP__NOINLINE
+#  define WP__HOT_INLINE inline
 #endif
 
 /* What travels through a job queue: 56 bytes on 64-bit targets, so a cell
@@ -2874,7 +2877,7 @@ static int wp__observe_start(wp_pool *pool, const wp_config *cfg);
 static void wp__observe_stop(wp_pool *pool);
 
 static bool wp__is_paused(wp_pool *pool);
-static bool wp__claim_start(wp_pool *pool, wp__worker *w);
+static inline bool wp__claim_start(wp_pool *pool, wp__worker *w);
 
 /* Fork-join (defined after submission): the seams in conclude, submit and
    close. */
@@ -3374,7 +3377,7 @@ static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
    took from the queue. The steps of wp__execute below with nothing to
    time, mark or deliver: the pause handshake, the verdict (only close can
    cancel it), the run, the count. */
-static void wp__run_plain(wp_pool *pool, wp__runner *by, const wp__task *t)
+static WP__HOT_INLINE void wp__run_plain(wp_pool *pool, wp__runner *by, const wp__task *t)
 {
     wp__worker *w = by->as;
     by->depth = 1;
@@ -3401,15 +3404,9 @@ static void wp__run_plain(wp_pool *pool, wp__runner *by, const wp__task *t)
    `by` (the innermost one), and records its one outcome. Meanwhile the
    record says "in a job, one level deeper": the run, the callback and the
    delivery happen inside the job. */
-static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
+static WP__NOINLINE void wp__execute_full(wp_pool *pool, wp__runner *by, const wp__task *t)
 {
     wp__worker *w = by->as;
-    WP_ASSERT(by == wp__top);
-    if (by->depth == 0 && w->index >= 0 && t->token == NULL && t->on_done == NULL
-        && t->deadline_ns == 0 && pool->results == NULL && !wp__observe_times(pool)) {
-        wp__run_plain(pool, by, t);
-        return;
-    }
     bool was_in_job = by->in_job;
     int depth = by->depth++;
     by->in_job = true;
@@ -3448,6 +3445,19 @@ static void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
     }
     by->depth = depth;
     by->in_job = was_in_job;
+}
+
+/* Runs one task for the thread whose record is `by` (the innermost one):
+   a plain job a worker took from the queue on the lean path, anything
+   else on the full one. */
+static WP__HOT_INLINE void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
+{
+    WP_ASSERT(by == wp__top);
+    if (by->depth == 0 && by->as->index >= 0 && t->token == NULL && t->on_done == NULL
+        && t->deadline_ns == 0 && pool->results == NULL && !wp__observe_times(pool))
+        wp__run_plain(pool, by, t);
+    else
+        wp__execute_full(pool, by, t);
 }
 
 /* --- taking jobs: priorities, fairness, rate limit ------------------------ */
@@ -3550,7 +3560,7 @@ enum { WP__GOT = 2, WP__FINISHED = 3, WP__RETIRE = 4, WP__RATED = 5, WP__HELP = 
 /* Takes the next task for any thread, honouring the rate limit (which jobs
    canceled at close skip). Answers WP__GOT, WP__RATED (with *wait set, in
    pool-clock ns), WP__FINISHED (closed and drained) or WP__AGAIN. */
-static inline int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
+static WP__HOT_INLINE int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
 {
     bool limited = pool->rate_interval != 0
         && !atomic_load_explicit(&pool->canceling, memory_order_acquire);
@@ -4108,19 +4118,27 @@ static int wp__attempt_unpaused(void *arg)
    once the job has started, or the worker sees the pause and holds the job
    until resume (or close, which resumes): no job starts after
    wp_pool_pause has returned. Answers whether a pause held it. */
-static bool wp__claim_start(wp_pool *pool, wp__worker *w)
+static WP__NOINLINE bool wp__claim_start_paused(wp_pool *pool, wp__worker *w)
 {
     bool held = false;
     for (;;) {
-        atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
-        if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst))
-            return held;
         if (wp__is_closed(pool)) /* close resumes: see wp_pool_close */
             return held;
         atomic_store_explicit(&w->phase, WP__PHASE_IDLE, memory_order_release);
         wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_unpaused, pool, NULL);
         held = true;
+        atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
+        if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst))
+            return held;
     }
+}
+
+static inline bool wp__claim_start(wp_pool *pool, wp__worker *w)
+{
+    atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
+    if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst))
+        return false;
+    return wp__claim_start_paused(pool, w); /* out of line: the job path stays small */
 }
 
 
@@ -4135,7 +4153,7 @@ typedef struct wp__take_args {
     int64_t idle_ns; /* when it last reached the yield-or-park point */
 } wp__take_args;
 
-static int wp__attempt_take_or_retire(void *arg)
+static inline int wp__attempt_take_or_retire(void *arg)
 {
     wp__take_args *a = (wp__take_args *)arg;
     wp_pool *pool = a->pool;
@@ -4214,10 +4232,15 @@ static wp__thread_ret wp__worker_main(void *arg)
     int64_t idle_since = -1;
     int r;
     for (;;) {
-        bool slept;
-        int64_t deadline = wp__idle_deadline(pool, &idle_since);
-        r = wp__ws_await_ex(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a, &slept,
-                            wp__worker_may_yield, WP_SPIN_COUNT);
+        bool slept = false;
+        /* A busy pool's worker finds its next job here, without the
+           waiting machinery's calls through a pointer. */
+        r = wp__attempt_take_or_retire(&a);
+        if (r == WP__AGAIN) {
+            int64_t deadline = wp__idle_deadline(pool, &idle_since);
+            r = wp__ws_await_ex(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a,
+                                &slept, wp__worker_may_yield, WP_SPIN_COUNT);
+        }
         if (slept) { /* parked since a.idle_ns */
             a.streak = 0;
             a.short_park = wp__now_ns() - a.idle_ns < WP__SHORT_PARK_NS;
@@ -4438,7 +4461,7 @@ static wp_status wp__help_until_pushed(wp_pool *pool, int lane, const wp__task *
 }
 
 /* The lane was full (or closed): apply the backpressure policy. */
-static wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
+static WP__NOINLINE wp_status wp__submit_slow(wp_pool *pool, int lane, const wp__task *t,
                                  wp_backpressure policy, int64_t timeout,
                                  enum wp__push_result first)
 {
@@ -4525,7 +4548,7 @@ static void wp__use_lane(wp_pool *pool, int lane)
         atomic_store_explicit(&pool->lanes_used, 1, memory_order_release);
 }
 
-static wp_status wp__submit(wp_pool *pool, int lane, wp__task *t, wp_backpressure policy,
+static inline wp_status wp__submit(wp_pool *pool, int lane, wp__task *t, wp_backpressure policy,
                             int64_t timeout)
 {
     wp__use_lane(pool, lane);
