@@ -103,10 +103,12 @@ def main():
         if mine is None:
             continue
         parts = []
+        fastest = []
         for k in keys:
             if k[0] == "ours" or med(k, field) is None:
                 continue
             parts.append(f"ours/{k[0]}({k[1]}) {med(mine, field)[0] / med(k, field)[0]:.2f}")
+            fastest.append(f"ours/{k[0]}({k[1]}) {med(mine, field)[1] / med(k, field)[1]:.2f}")
         if w == "frame":
             for k in keys:
                 if k[0] != "ours":
@@ -118,6 +120,10 @@ def main():
                 parts.append(f"ours(auto)/best peer {med(auto, field)[0] / best:.2f}")
         if parts:
             print(f"  ratio {w}{' p99' if w == 'frame' else ''}: " + "; ".join(parts))
+        # Interference from other load only ever slows a pass down: the
+        # fastest pass of each is the other estimate worth a look.
+        if fastest and passes > 1:
+            print(f"  ratio {w}{' p99' if w == 'frame' else ''}, fastest passes: " + "; ".join(fastest))
     ok = len(contenders) * len(WORKLOADS) - len(failed)
     print()
     print(f"forkjoin: {ok} passed, {len(failed)} failed")
