@@ -6,8 +6,11 @@
 #   make test-formats    the stats formatters' JSON and Prometheus output checked by
 #                        python3's json module and promtool (Debian: prometheus)
 #   make examples        build every example; make demo runs the backpressure demo
+#   make examples-check  run every example and check its output
 #   make bench           workerpool.h against other pools (bench/README.md); BENCH_PASSES=5
 #   make bench-smoke     every bench contender and workload once, tiny sizes (< 1 min)
+#   make bench-forkjoin  parallel_for, SAXPY, fib and a frame against OpenMP and
+#                        oneTBB (bench/forkjoin.sh; BENCH_THREADS, BENCH_PASSES)
 #   make bench-tools     pool_bench (empty_1p2w alone) and scale_bench
 #   make bench-callgrind instructions per empty job (valgrind); BENCH_BASE=<commit> compares
 #   make install         workerpool.h, workerpool.pc and the CMake package under
@@ -106,7 +109,7 @@ $(eval $(call test_flavour,win32,$(WIN_FLAGS),$(MINGW_CC),build/mingw/win32,.exe
 $(eval $(call test_flavour,winpthread,$(WIN_FLAGS) -DWP_THREADS_PTHREAD -DWP_PARK_CONDVAR,$(MINGW_CC),build/mingw/pthread,.exe))
 build/mingw/%: LDLIBS += -lsynchronization
 
-.PHONY: all test check test-c11 test-pthread test-tsan test-asan test-formats examples demo bench bench-smoke bench-tools bench-callgrind \
+.PHONY: all test check test-c11 test-pthread test-tsan test-asan test-formats examples examples-check demo bench bench-smoke bench-forkjoin bench-tools bench-callgrind \
         test-std test-musl test-windows test-cpp test-linkage test-packaging test-portability \
         stress stress-ci stress-tsan stress-asan test-faketime test-cross \
         model fuzz fuzz-replay soak install uninstall clean
@@ -153,6 +156,10 @@ $(BUILD)/examples/%: examples/%.c workerpool.h
 
 examples: $(addprefix $(BUILD)/examples/,$(EXAMPLE_NAMES))
 
+# Every example run and its output checked (.ci/examples-check.sh).
+examples-check:
+	@CC="$(CC)" bash .ci/examples-check.sh
+
 demo: $(BUILD)/examples/backpressure
 	./$(BUILD)/examples/backpressure
 
@@ -165,9 +172,17 @@ $(BUILD)/bench/%: bench/%.c workerpool.h
 BENCH_PASSES ?= 5
 bench:
 	@CC="$(CC)" CXX="$(CXX)" BENCH_PASSES="$(BENCH_PASSES)" sh bench/run.sh
+	@CC="$(CC)" CXX="$(CXX)" BENCH_PASSES="$(BENCH_PASSES)" sh bench/forkjoin.sh
 
+# The fork-join smoke run goes first: its "forkjoin: N passed, N failed"
+# line stops make when it fails, else the harness's "bench:" line is the last.
 bench-smoke:
+	@CC="$(CC)" CXX="$(CXX)" sh bench/forkjoin.sh --smoke
 	@CC="$(CC)" CXX="$(CXX)" sh bench/run.sh --smoke
+
+# Fork-join against OpenMP and oneTBB (bench/forkjoin.md).
+bench-forkjoin:
+	@CC="$(CC)" CXX="$(CXX)" BENCH_PASSES="$(BENCH_PASSES)" sh bench/forkjoin.sh
 
 bench-tools: $(addprefix $(BUILD)/bench/,$(BENCH_NAMES))
 	@for b in $^; do ./$$b || exit 1; done

@@ -78,11 +78,12 @@ if check image_pipeline '^speed-up [0-9]+\.[0-9]x on [0-9]+ workers?$' \
     fi
 fi
 
-# --- batch_results, game_frame, rate_limit_retry: their own checks, then the
+# --- batch_results, game_frame, merge_sort, rate_limit_retry: their own checks, then the
 # line each prints only when every check passed ----------------------------------
 check batch_results '^all [0-9]+ ids came back exactly once, every checksum matches$' \
     "$bin/batch_results"
 check game_frame '^simulation matches the single-threaded run bit for bit$' "$bin/game_frame"
+check merge_sort '^output is sorted and a permutation of the input$' "$bin/merge_sort"
 check rate_limit_retry '^retry: [0-9]+ attempts.*: ([0-9]+) of \1 jobs in, [0-9]+ refusals retried, none given up$' \
     "$bin/rate_limit_retry"
 

@@ -111,8 +111,10 @@ static double run(int how, wp_pool *pool, wp_range_fn fn, size_t n, size_t grain
         default:
 #ifdef _OPENMP
         {
+            /* one loop iteration per chunk of `grain` items, handed out
+               one at a time: schedule(dynamic, grain) over the items */
             long long chunk = (long long)grain;
-#pragma omp parallel for schedule(dynamic, chunk)
+#pragma omp parallel for schedule(dynamic, 1)
             for (long long i = 0; i < (long long)n; i += chunk)
                 fn(NULL, (size_t)i, (size_t)(i + chunk) < n ? (size_t)(i + chunk) : n, NULL);
         }
