@@ -87,7 +87,9 @@
                            histograms, task, error or stall hooks, watchdog
                            or last-error record, and no call for them on the
                            job path. Its wp_config fields stay declared; a
-                           config that sets one is WP_INVALID.
+                           config that sets one (wp_config.observe, or a
+                           hook other than thread_start/thread_stop) is
+                           WP_INVALID.
      WP_SPIN_COUNT         pauses a worker (or a waiting caller) spins before it
                            parks (default: 256)
      WP_ROOM_SPIN_COUNT    the same for a submitter blocked on a full queue lane
@@ -342,11 +344,11 @@ typedef int (*wp_job_fn)(void *arg, wp_ctx *ctx);
      queued_ns    time between acceptance and the start of the run (or the
                   outcome, for a job that never ran); measured only when the
                   pool has a result channel, the job a callback or a handle,
-                  or the pool observes timings (wp_config.measure_latency,
-                  on_task_start/on_task_end, on_stall); 0 otherwise.
+                  or the pool observes timings (wp_config.observe.latency,
+                  hooks.task_start/task_end/stall); 0 otherwise.
      run_ns       time the job ran (0 if it did not run).
                   Both are on the pool's clock (wp_config.clock), the same
-                  readings as the latency histograms and on_task_end.
+                  readings as the latency histograms and the hooks.
      worker       index of the worker that ran or ended it; -1 for any other
                   thread (wp_pool_help, WP_CALLER_RUNS, an eviction). */
 typedef struct wp_result {
@@ -554,150 +556,172 @@ typedef struct wp_allocator {
     void *user;
 } wp_allocator;
 
-/* wp_thread_hook: called on a worker thread with its index, as the thread starts
-   (before its first job) or stops (after its last), e.g. to name it, pin it or
-   set up thread-local state. */
-typedef void (*wp_thread_hook)(int worker, void *user);
-
 /* wp_clock_fn: a monotonic clock in nanoseconds, for wp_config.clock. */
 typedef int64_t (*wp_clock_fn)(void *user);
 
-/* wp_config: how to build a pool. Zero-initialise it and set what you need;
-   every zero field takes the default written beside it. NULL config = all
-   defaults. wp_config_default() and friends return documented presets.
-     name             for stats and thread names; default "workerpool".
-     max_workers      most worker threads; 0 = online CPUs. At most 1024;
-                      also the most wp_pool_resize can raise it to later.
-     min_workers      fewest worker threads; 0 = max_workers (a fixed set).
-                      min < max turns auto-scaling on: the pool starts min
-                      workers and adds one when it sees more than
-                      scale_up_threshold jobs queued (at most one per
-                      scale_up_cooldown). It looks when a worker finishes a
-                      job and when a submitter finds the queue full, never
-                      on the submit fast path; so while every worker is in a
-                      long job, it grows once the queue fills. A worker idle
-                      for idle_timeout exits while more than min are alive
-                      (at most one per scale_down_cooldown). min > max is
-                      WP_INVALID.
-     queue_capacity   queued jobs before backpressure applies, exactly (2 at
-                      the least); 0 = 1024; at most 2^30. Memory is
+/* wp_event_kind: which hook an event is for (see wp_hooks). */
+typedef enum wp_event_kind {
+    WP_EVENT_THREAD_START = 1,
+    WP_EVENT_THREAD_STOP,
+    WP_EVENT_TASK_START,
+    WP_EVENT_TASK_END,
+    WP_EVENT_ERROR,
+    WP_EVENT_STALL
+} wp_event_kind;
+
+/* wp_event: what a hook is told. A field that does not apply to the kind
+   is 0 (arg NULL). Times are on the pool's clock (wp_config.clock), the
+   same readings as wp_result and the latency histograms.
+     kind      always.
+     worker    always: the index (0 .. workers-1) of the worker the event
+               is about. Task hooks run only for jobs a worker runs, not
+               for jobs other threads run (wp_pool_help, WP_CALLER_RUNS).
+     job_id    TASK_START, TASK_END, ERROR, STALL: the job's id.
+     arg       TASK_START, TASK_END, ERROR: the job's arg (STALL: NULL; the
+               watchdog knows only the id).
+     code      TASK_END, ERROR: what the job returned (ERROR: never 0).
+     wait_ns   TASK_START, TASK_END: time from acceptance to the start.
+     run_ns    TASK_END: time the job ran; STALL: time it has run so far.
+   The event lives only for the call: copy what you keep. */
+typedef struct wp_event {
+    wp_event_kind kind;
+    int worker;
+    uint64_t job_id;
+    void *arg;
+    int code;
+    int64_t wait_ns;
+    int64_t run_ns;
+} wp_event;
+
+/* wp_hook_fn: the one type of every hook; `user` is wp_hooks.user. */
+typedef void (*wp_hook_fn)(const wp_event *event, void *user);
+
+/* wp_scaling: auto-scaling, on when min_workers < max_workers. The pool
+   starts min_workers workers and adds one when it sees more than
+   up_threshold jobs queued (at most one per up_cooldown). It looks when a
+   worker finishes a job and when a submitter finds the queue full, never on
+   the submit fast path; so while every worker is in a long job, it grows
+   once the queue fills. A worker idle for idle_timeout exits while more
+   than min_workers are alive (at most one per down_cooldown). The times
+   are on the pool's clock. min_workers > max_workers, or a negative value,
+   is WP_INVALID. wp_pool_scale and wp_pool_resize work on every pool. */
+typedef struct wp_scaling {
+    int min_workers;       /* 0 = max_workers (a fixed set) */
+    size_t up_threshold;   /* 0 = 4 (at most queue_capacity - 1) */
+    int64_t up_cooldown;   /* 0 = 10 ms */
+    int64_t idle_timeout;  /* 0 = 10 s */
+    int64_t down_cooldown; /* 0 = 1 s */
+} wp_scaling;
+
+/* wp_rate: the most jobs per second the pool starts: a token bucket on the
+   pool's clock, applied when a job is taken from the queue (by workers and
+   wp_pool_help alike; jobs canceled at close skip it). `burst` jobs may
+   start at once after a quiet spell (the bucket's size). A limit that is
+   negative, NaN, or below one job in 30 years is WP_INVALID. */
+typedef struct wp_rate {
+    double limit; /* 0 = no limit */
+    size_t burst; /* 0 = 1 */
+} wp_rate;
+
+/* wp_observe: what the pool measures (see the Observability section).
+   latency: time every job (three clock reads: submit, start, end) into the
+   queue-wait and run-time histograms of wp_stats, and track the queue's
+   high-water mark on every submission; off, no clock is read per job.
+   stall_threshold: how long a job runs before hooks.stall reports it
+   (negative is WP_INVALID); only read when hooks.stall is set. Built with
+   WP_NO_OBSERVABILITY, a config that sets either field is WP_INVALID. */
+typedef struct wp_observe {
+    bool latency;            /* false = off */
+    int64_t stall_threshold; /* 0 = 1 s */
+} wp_observe;
+
+/* wp_hooks: callbacks at points of a worker's life, all of type wp_hook_fn,
+   each given `user`. Each runs on the thread named below and should be
+   short: the worker (or the watchdog) waits for it.
+     thread_start  on a new worker thread, before its first job (name it,
+                   pin it, set up thread-local state); thread_stop on it
+                   after its last. With auto-scaling they run for every
+                   thread the pool starts or retires.
+     task_start, task_end
+                   on the worker just before and just after each job it
+                   runs (not for canceled or expired jobs). Setting either
+                   turns job timing on (wait_ns, run_ns).
+     error         on the worker after every job that returned nonzero.
+     stall         set = the pool starts one watchdog thread that reports
+                   each job running longer than observe.stall_threshold
+                   once, checking every threshold/4 (1 ms to 100 ms of
+                   system time). WP_INVALID in an inline_only pool, which
+                   starts no thread (and has no worker to watch).
+   Built with WP_NO_OBSERVABILITY, a config that sets task_start, task_end,
+   error or stall is WP_INVALID; the thread hooks stay. */
+typedef struct wp_hooks {
+    wp_hook_fn thread_start; /* NULL = none */
+    wp_hook_fn thread_stop;  /* NULL = none */
+    wp_hook_fn task_start;   /* NULL = none */
+    wp_hook_fn task_end;     /* NULL = none */
+    wp_hook_fn error;        /* NULL = none */
+    wp_hook_fn stall;        /* NULL = no watchdog thread */
+    void *user;              /* passed to every hook */
+} wp_hooks;
+
+/* wp_config: how to build a pool. Zero-initialise it and set what you need
+   (designated initialisers nest: `.scaling.min_workers = 1`); every zero
+   field takes the default written beside it. NULL config = all defaults.
+   wp_config_default() and friends return documented presets.
+     max_workers      also the most wp_pool_resize can raise it to later.
+     queue_capacity   the exact bound before backpressure applies; memory is
                       reserved for the next power of two.
-     backpressure     policy when the queue is full; 0 = WP_BLOCK.
      submit_timeout   the bound of WP_TIMEOUT, for jobs that use that policy
-                      without a submit_timeout of their own; 0 = 1 second.
-     result_capacity  0 = no result channel; otherwise its capacity (exact,
-                      2 at the least, at most 2^30). When the channel is
-                      full, workers wait for a receiver: receive while jobs run
-                      (a thread that both submits and receives keeps at most
-                      this many jobs outstanding: examples/streaming.c), or
-                      size it for the whole load.
-     allocator        for the pool's memory; zero = WP_MALLOC / WP_FREE.
-     on_thread_start, on_thread_stop, hook_user
-                      optional hooks, see wp_thread_hook. With auto-scaling
-                      they run for every thread the pool starts or retires.
-     scale_up_threshold   queued jobs beyond which the pool adds a worker;
-                          0 = 4 (clamped to queue capacity - 1).
-     scale_up_cooldown    least time between two automatic scale-ups;
-                          0 = 10 ms.
-     idle_timeout         how long a surplus worker waits for work before it
-                          exits; 0 = 10 seconds.
-     scale_down_cooldown  least time between two automatic scale-downs;
-                          0 = 1 second.
-     inline_only      true = no worker threads at all (min_workers and
-                      max_workers must be 0): jobs run only when a thread
-                      calls wp_pool_help, wp_pool_wait_idle or wp_pool_close,
-                      or under WP_CALLER_RUNS. Deterministic, for tests,
-                      replays and builds without threads. It starts no
-                      thread at all, so on_stall (a watchdog thread) is
-                      WP_INVALID with it.
-     rate_limit       0 = none; else the most jobs per second the pool starts
-                      (a token bucket on the pool's clock, applied when a job
-                      is taken from the queue: workers and wp_pool_help
-                      alike; jobs canceled at close skip it).
-     rate_burst       jobs that may start at once after a quiet spell (the
-                      bucket's size); 0 = 1.
-     max_handles      jobs that may hold a wp_handle at once; 0 = 256; at
-                      most 2^24. Each slot costs about 100 bytes.
-     clock, clock_user    the pool's clock: NULL = the system's monotonic
-                          clock. Every time the pool keeps runs on it:
-                          scaling decisions, deadlines, the rate limit, the
-                          stats times, and every timing of a job (its
-                          enqueue, start and end; wp_result.queued_ns and
-                          run_ns; the latency histograms; on_task_end's
-                          wait and run; the stall watchdog), so any two of
-                          them can be compared. Only the timeouts of calls
-                          that wait (submit, recv, close, wait_idle, help's
-                          budget, job_wait) use the system's monotonic
-                          clock. Lets tests drive idle timeouts and
-                          cooldowns without sleeping (surplus workers then
-                          re-read it every millisecond while idle).
-   Observability (see the Observability section below; every hook gets
-   hook_user as its last argument, and runs on the thread named). Built
-   with WP_NO_OBSERVABILITY, a config that sets any of these fields is
-   WP_INVALID:
-     measure_latency  false = off (no clock read per job). true = time every
-                      job (three clock reads: submit, start, end) into the
-                      queue-wait and run-time histograms of wp_stats, and
-                      track the queue's high-water mark on every submission.
-     on_task_start, on_task_end
-                      NULL = none. Called on the worker just before and just
-                      after each job runs (not for canceled jobs), with the
-                      worker index, job id and arg; on_task_end also gets the
-                      job's code, its queue wait and run time in ns (timed on
-                      the pool's clock; setting either hook turns timing on).
-     on_error         NULL = none. Called on the worker after every job that
-                      returned nonzero, with worker, id, arg and that code.
-     stall_threshold, on_stall
-                      on_stall NULL = no watchdog (and no thread). Otherwise
-                      the pool starts one watchdog thread that calls
-                      on_stall(worker, job id, running ns, user) once for each
-                      job running longer than stall_threshold (0 = 1 second;
-                      negative is WP_INVALID) on the pool's clock, checking
-                      every threshold/4 (1 ms to 100 ms of system time).
-                      WP_INVALID in an inline_only pool, which starts no
-                      thread (and has no worker to watch).
-   Fork-join (see the Fork-join section):
-     stack_size       0 = the platform's default; else the stack size, in
-                      bytes, of every worker thread (rounded up to what the
-                      platform accepts). The pthreads and Win32 backends
-                      honour it; C11's thrd_create cannot size a stack, so
-                      with WP_THREADS_C11 a nonzero stack_size makes
-                      wp_pool_create answer WP_INVALID (choose
-                      WP_THREADS_PTHREAD where stack size matters).
-     pinned_capacity  0 = no pinned queue (a job with `pinned` set is then
-                      WP_INVALID); else the most pinned jobs queued at once
-                      (at most 2^30). */
+                      without a submit_timeout of their own.
+     result_capacity  when the channel is full, workers wait for a receiver:
+                      receive while jobs run (a thread that both submits and
+                      receives keeps at most this many jobs outstanding:
+                      examples/streaming.c), or size it for the whole load.
+     inline_only      no worker threads at all (max_workers and
+                      scaling.min_workers must be 0): jobs run only when a
+                      thread calls wp_pool_help, wp_pool_wait_idle or
+                      wp_pool_close, or under WP_CALLER_RUNS. Deterministic,
+                      for tests, replays and builds without threads.
+     max_handles      each slot costs about 100 bytes.
+     clock, clock_user
+                      the pool's clock. Every time the pool keeps runs on it:
+                      scaling decisions, deadlines, the rate limit, the stats
+                      times, and every timing of a job (its enqueue, start
+                      and end; wp_result.queued_ns and run_ns; the latency
+                      histograms; the hooks' wait_ns and run_ns; the stall
+                      watchdog), so any two of them can be compared. Only the
+                      timeouts of calls that wait (submit, recv, close,
+                      wait_idle, help's budget, job_wait) use the system's
+                      monotonic clock. Lets tests drive idle timeouts and
+                      cooldowns without sleeping (surplus workers then
+                      re-read it every millisecond while idle).
+     stack_size       rounded up to what the platform accepts. The pthreads
+                      and Win32 backends honour it; C11's thrd_create cannot
+                      size a stack, so with WP_THREADS_C11 a nonzero
+                      stack_size is WP_INVALID (choose WP_THREADS_PTHREAD
+                      where stack size matters).
+     pinned_capacity  without a pinned queue, a job with `pinned` set is
+                      WP_INVALID (see Fork-join).
+   Capacities are at most 2^30; a value out of the range written beside a
+   field is WP_INVALID. */
 typedef struct wp_config {
-    const char *name;
-    int min_workers;
-    int max_workers;
-    size_t queue_capacity;
-    wp_backpressure backpressure;
-    int64_t submit_timeout;
-    size_t result_capacity;
-    wp_allocator allocator;
-    wp_thread_hook on_thread_start;
-    wp_thread_hook on_thread_stop;
-    void *hook_user;
-    size_t scale_up_threshold;
-    int64_t scale_up_cooldown;
-    int64_t idle_timeout;
-    int64_t scale_down_cooldown;
-    bool inline_only;
-    double rate_limit;
-    size_t rate_burst;
-    size_t max_handles;
-    wp_clock_fn clock;
-    void *clock_user;
-    bool measure_latency;
-    void (*on_task_start)(int worker, uint64_t job_id, void *arg, void *user);
-    void (*on_task_end)(int worker, uint64_t job_id, void *arg, int code, int64_t wait_ns,
-                        int64_t run_ns, void *user);
-    void (*on_error)(int worker, uint64_t job_id, void *arg, int code, void *user);
-    int64_t stall_threshold;
-    void (*on_stall)(int worker, uint64_t job_id, int64_t running_ns, void *user);
-    size_t stack_size;
-    size_t pinned_capacity;
+    const char *name;               /* 0 = "workerpool"; for stats, thread names */
+    int max_workers;                /* 0 = online CPUs; at most 1024 */
+    size_t queue_capacity;          /* 0 = 1024; 2 at the least */
+    wp_backpressure backpressure;   /* 0 = WP_BLOCK; the policy when the queue is full */
+    int64_t submit_timeout;         /* 0 = 1 s */
+    size_t result_capacity;         /* 0 = no result channel; else 2 at the least */
+    wp_allocator allocator;         /* 0 = WP_MALLOC / WP_FREE; both functions or neither */
+    bool inline_only;               /* false = worker threads */
+    size_t max_handles;             /* 0 = 256; at most 2^24 */
+    wp_clock_fn clock;              /* 0 = the system's monotonic clock */
+    void *clock_user;               /* passed to clock */
+    size_t stack_size;              /* 0 = the platform's default */
+    size_t pinned_capacity;         /* 0 = no pinned queue */
+    wp_scaling scaling;             /* auto-scaling; 0 = off */
+    wp_rate rate;                   /* rate limit; 0 = none */
+    wp_observe observe;             /* measurements; 0 = none */
+    wp_hooks hooks;                 /* callbacks; 0 = none */
 } wp_config;
 
 /* wp_config_default: every field zero, so every default: a fixed set of one
@@ -813,7 +837,7 @@ WP_API wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout);
    WP_CANCELED, running jobs see wp_ctx_should_stop) and it returns WP_FORCED
    without waiting longer; the workers finish in the background and
    wp_pool_destroy waits for them. Otherwise returns WP_OK (workers retired
-   earlier by auto-scaling may still be finishing their on_thread_stop hook;
+   earlier by auto-scaling may still be finishing their thread_stop hook;
    wp_pool_destroy joins them). So WP_DRAIN with
    WP_NOWAIT cancels whatever has not finished. Every outcome, canceled ones
    included, goes through the result channel: with a full channel and nobody
@@ -917,7 +941,7 @@ WP_API size_t wp_pool_help(wp_pool *pool, int64_t budget);
    count reaches its target shortly after the call). Returns WP_OK (also when
    clamping left nothing to do), WP_THREAD_FAILED if a thread could not be
    started (the pool keeps the workers it has; also if a retiring worker's
-   on_thread_stop hook holds the only free slot for long), WP_CLOSED after
+   thread_stop hook holds the only free slot for long), WP_CLOSED after
    close, or WP_INVALID for a NULL pool or an inline-only one.
    Thread safety: any thread, also from inside jobs. */
 WP_API wp_status wp_pool_scale(wp_pool *pool, int delta);
@@ -949,7 +973,7 @@ WP_API wp_status wp_pool_destroy(wp_pool *pool);
    fixed-bucket log histogram, bucket i counting durations in
    (wp_latency_bound(i - 1), wp_latency_bound(i)] ns, on a 1-2-5 scale from
    100 ns to 50 s; the last bucket is everything above (+Inf). All zero
-   unless wp_config.measure_latency is set. Durations are on the pool's
+   unless wp_config.observe.latency is set. Durations are on the pool's
    clock (see wp_config.clock); one that reads negative (a clock that went
    back) counts as 0.
      count, mean_ns, max_ns   exact.
@@ -1111,7 +1135,7 @@ typedef struct wp_latency {
                              the pool's life). So depth <= capacity, and a
                              pool without priorities shows the bound set.
      queue_high_water        most jobs queued at once (over the same lanes):
-                             exact when measure_latency is on; otherwise
+                             exact when observe.latency is on; otherwise
                              only a full lane is noticed (then at least
                              one lane's bound), and any snapshot's depth.
      submitted               jobs accepted (WP_CALLER_RUNS and nested
@@ -2716,13 +2740,13 @@ typedef struct wp__obs_runner {
    after create and sits on a line of its own with the hooks. */
 typedef struct wp__obs_pool {
     _Alignas(WP_CACHE_LINE) unsigned observe;
-    void (*task_start)(int, uint64_t, void *, void *);
-    void (*task_end)(int, uint64_t, void *, int, int64_t, int64_t, void *);
-    void (*on_error)(int, uint64_t, void *, int, void *);
-    void (*on_stall)(int, uint64_t, int64_t, void *);
+    wp_hook_fn task_start;
+    wp_hook_fn task_end;
+    wp_hook_fn on_error;
+    wp_hook_fn on_stall;
     int64_t stall_threshold;
     /* Written when a submission finds the queue full, and by every
-       submission that raises the mark under measure_latency. */
+       submission that raises the mark under observe.latency. */
     _Alignas(WP_CACHE_LINE) atomic_size_t high_water;
     wp__mutex mu;              /* the watchdog's sleep */
     wp__cond cv;
@@ -2776,8 +2800,8 @@ struct wp_pool {
     bool inline_only;
     wp_backpressure backpressure;
     int64_t submit_timeout;
-    wp_thread_hook on_thread_start;
-    wp_thread_hook on_thread_stop;
+    wp_hook_fn on_thread_start;
+    wp_hook_fn on_thread_stop;
     void *hook_user;
     wp_allocator allocator;
     void *allocation;
@@ -2864,7 +2888,8 @@ struct wp_pool {
 #define WP__WAITSETS (6 + WP__LANES)
 
 /* Observability (defined after the stats): the calls the job and submit
-   paths make, and config checking, create and destroy. With
+   paths make, and create and destroy (wp__config_check checks its
+   fields). With
    WP_NO_OBSERVABILITY they are empty inline functions. */
 static inline bool wp__observe_times(const wp_pool *pool);
 static inline void wp__observe_submit(wp_pool *pool, size_t jobs);
@@ -2872,7 +2897,6 @@ static void wp__observe_full(wp_pool *pool);
 static inline int64_t wp__observe_begin(wp_pool *pool, wp__worker *w, const wp__task *t);
 static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task *t, int code,
                                    int64_t start);
-static bool wp__observe_config_ok(const wp_config *cfg);
 static int wp__observe_start(wp_pool *pool, const wp_config *cfg);
 static void wp__observe_stop(wp_pool *pool);
 
@@ -4218,6 +4242,13 @@ static void wp__await_rate(wp_pool *pool, int64_t wait)
     wp__ws_await(&pool->job_ready, wp__deadline(wait), wp__attempt_nothing, pool, NULL);
 }
 
+/* Tells a thread hook about worker `index` (see wp_event). */
+static void wp__hook_thread(wp_pool *pool, wp_hook_fn fn, wp_event_kind kind, int index)
+{
+    wp_event e = { kind, index, 0, NULL, 0, 0, 0 };
+    fn(&e, pool->hook_user);
+}
+
 static wp__thread_ret wp__worker_main(void *arg)
 {
     wp__worker *w = (wp__worker *)arg;
@@ -4225,7 +4256,7 @@ static wp__thread_ret wp__worker_main(void *arg)
     wp__runner self;
     wp__enter(&self, pool, w, false);
     if (pool->on_thread_start)
-        pool->on_thread_start(w->index, pool->hook_user);
+        wp__hook_thread(pool, pool->on_thread_start, WP_EVENT_THREAD_START, w->index);
 
     wp__task task;
     wp__take_args a = { pool, w, &task, 0, false, 0, false, 0 };
@@ -4280,7 +4311,7 @@ static wp__thread_ret wp__worker_main(void *arg)
         wp__ws_notify(&pool->job_ready, true);
     wp__ws_notify(&pool->idle, true);
     if (pool->on_thread_stop)
-        pool->on_thread_stop(w->index, pool->hook_user);
+        wp__hook_thread(pool, pool->on_thread_stop, WP_EVENT_THREAD_STOP, w->index);
     wp__leave(&self);
     /* A retiring worker already left `live`; marking the slot lets a spawner
        (or destroy) join this thread. */
@@ -5364,72 +5395,94 @@ static void wp__free(const wp_allocator *a, void *p)
         WP_FREE(p);
 }
 
-/* Fills in defaults and checks the limits documented in wp_config. */
-static wp_status wp__resolve_config(const wp_config *in, wp_config *out)
+/* Fills in the default of every zero field of `in` (NULL = all zero) into
+   `out`; touches nothing else, so wp__config_check sees what the user set
+   wherever it is not zero. Each default is the one written beside its
+   field in wp_config. */
+static void wp__config_resolve(const wp_config *in, wp_config *out)
 {
-    static const wp_config defaults = { 0 };
-    *out = in ? *in : defaults;
-    if (out->min_workers < 0 || out->max_workers < 0 || out->max_workers > WP_MAX_WORKERS
-        || out->min_workers > WP_MAX_WORKERS)
-        return WP_INVALID;
-    if (out->max_workers == 0 && !out->inline_only) {
-        int cpus = wp__online_cpus();
-        out->max_workers = out->min_workers > cpus ? out->min_workers : cpus;
-    }
-    if (out->inline_only) {
-        if (out->min_workers != 0 || out->max_workers != 0)
-            return WP_INVALID;
-    } else if (out->min_workers == 0) {
-        out->min_workers = out->max_workers;
-    }
-    if (out->min_workers > out->max_workers)
-        return WP_INVALID;
-    if (out->queue_capacity == 0)
-        out->queue_capacity = 1024;
-    if (out->queue_capacity > WP__QUEUE_MAX_CAPACITY || out->result_capacity > WP__QUEUE_MAX_CAPACITY)
-        return WP_INVALID;
-    if (!wp__policy_ok(out->backpressure))
-        return WP_INVALID;
-    if (out->backpressure == WP_BACKPRESSURE_DEFAULT)
-        out->backpressure = WP_BLOCK;
-    if (out->submit_timeout < 0)
-        return WP_INVALID;
-    if (out->submit_timeout == 0)
-        out->submit_timeout = WP_SEC(1);
-    if ((out->allocator.alloc == NULL) != (out->allocator.free == NULL))
-        return WP_INVALID;
+    static const wp_config zero = { 0 };
+    *out = in ? *in : zero;
     if (out->name == NULL)
         out->name = "workerpool";
-    if (out->scale_up_cooldown < 0 || out->idle_timeout < 0 || out->scale_down_cooldown < 0)
-        return WP_INVALID;
-    /* NaN fails the first test; a rate below one job in 30 years is absurd. */
-    if (!(out->rate_limit >= 0) || (out->rate_limit > 0 && out->rate_limit < 1e-9))
-        return WP_INVALID;
-    if (out->rate_burst == 0)
-        out->rate_burst = 1;
-    if (out->pinned_capacity > WP__QUEUE_MAX_CAPACITY)
-        return WP_INVALID;
-#if defined(WP__NO_STACK_SIZE)
-    if (out->stack_size != 0)
-        return WP_INVALID;
-#endif
+    if (!out->inline_only) {
+        /* Workers: max = the CPUs (or more, if min asks for more); min =
+           max (a fixed set). An inline-only pool keeps both at 0. */
+        if (out->max_workers == 0) {
+            int cpus = wp__online_cpus();
+            out->max_workers = out->scaling.min_workers > cpus ? out->scaling.min_workers : cpus;
+        }
+        if (out->scaling.min_workers == 0)
+            out->scaling.min_workers = out->max_workers;
+    }
+    if (out->queue_capacity == 0)
+        out->queue_capacity = 1024;
+    if (out->backpressure == WP_BACKPRESSURE_DEFAULT)
+        out->backpressure = WP_BLOCK;
+    if (out->submit_timeout == 0)
+        out->submit_timeout = WP_SEC(1);
     if (out->max_handles == 0)
         out->max_handles = 256;
-    if (out->max_handles > ((size_t)1 << 24))
-        return WP_INVALID;
-    if (!wp__observe_config_ok(out))
-        return WP_INVALID;
+    if (out->scaling.up_threshold == 0)
+        out->scaling.up_threshold = 4;
+    /* Past a full queue the pool would never see the threshold crossed. */
     size_t cap = out->queue_capacity < 2 ? 2 : out->queue_capacity;
-    if (out->scale_up_threshold == 0)
-        out->scale_up_threshold = 4;
-    if (out->scale_up_threshold > cap - 1)
-        out->scale_up_threshold = cap - 1;
-    if (out->scale_up_cooldown == 0)
-        out->scale_up_cooldown = WP_MS(10);
-    if (out->idle_timeout == 0)
-        out->idle_timeout = WP_SEC(10);
-    if (out->scale_down_cooldown == 0)
-        out->scale_down_cooldown = WP_SEC(1);
+    if (out->scaling.up_threshold > cap - 1)
+        out->scaling.up_threshold = cap - 1;
+    if (out->scaling.up_cooldown == 0)
+        out->scaling.up_cooldown = WP_MS(10);
+    if (out->scaling.idle_timeout == 0)
+        out->scaling.idle_timeout = WP_SEC(10);
+    if (out->scaling.down_cooldown == 0)
+        out->scaling.down_cooldown = WP_SEC(1);
+    if (out->rate.burst == 0)
+        out->rate.burst = 1;
+    /* Only a watchdog reads the threshold; left at zero without one, so a
+       build without observability still sees that nothing asked for it. */
+    if (out->hooks.stall && out->observe.stall_threshold == 0)
+        out->observe.stall_threshold = WP_SEC(1);
+}
+
+/* Checks a resolved config against the limits documented in wp_config and
+   its parts: WP_OK, or WP_INVALID for the first one it breaks. */
+static wp_status wp__config_check(const wp_config *c)
+{
+    /* Workers */
+    if (c->max_workers < 0 || c->max_workers > WP_MAX_WORKERS || c->scaling.min_workers < 0
+        || c->scaling.min_workers > c->max_workers)
+        return WP_INVALID;
+    if (c->inline_only && (c->max_workers != 0 || c->scaling.min_workers != 0))
+        return WP_INVALID;
+    /* Queues, policy, memory */
+    if (c->queue_capacity > WP__QUEUE_MAX_CAPACITY || c->result_capacity > WP__QUEUE_MAX_CAPACITY
+        || c->pinned_capacity > WP__QUEUE_MAX_CAPACITY)
+        return WP_INVALID;
+    if (!wp__policy_ok(c->backpressure) || c->submit_timeout < 0)
+        return WP_INVALID;
+    if ((c->allocator.alloc == NULL) != (c->allocator.free == NULL))
+        return WP_INVALID;
+    if (c->max_handles > ((size_t)1 << 24))
+        return WP_INVALID;
+#if defined(WP__NO_STACK_SIZE)
+    if (c->stack_size != 0)
+        return WP_INVALID;
+#endif
+    /* Scaling */
+    if (c->scaling.up_cooldown < 0 || c->scaling.idle_timeout < 0 || c->scaling.down_cooldown < 0)
+        return WP_INVALID;
+    /* Rate: NaN fails the first test; below one job in 30 years is absurd. */
+    if (!(c->rate.limit >= 0) || (c->rate.limit > 0 && c->rate.limit < 1e-9))
+        return WP_INVALID;
+    /* Observe and hooks: an inline-only pool starts no thread, so no
+       watchdog (and has no worker to watch). */
+    if (c->observe.stall_threshold < 0 || (c->inline_only && c->hooks.stall))
+        return WP_INVALID;
+#ifdef WP_NO_OBSERVABILITY
+    /* The module is left out: nothing may ask for it (thread hooks are core). */
+    if (c->observe.latency || c->observe.stall_threshold != 0 || c->hooks.task_start
+        || c->hooks.task_end || c->hooks.error || c->hooks.stall)
+        return WP_INVALID;
+#endif
     return WP_OK;
 }
 
@@ -5450,12 +5503,12 @@ wp_config wp_config_high_throughput(void)
 wp_config wp_config_low_resource(void)
 {
     wp_config c = wp_config_default();
-    c.min_workers = 1;
     c.queue_capacity = 256;
-    c.scale_up_threshold = 16;
-    c.scale_up_cooldown = WP_MS(50);
-    c.idle_timeout = WP_SEC(2);
-    c.scale_down_cooldown = WP_MS(500);
+    c.scaling.min_workers = 1;
+    c.scaling.up_threshold = 16;
+    c.scaling.up_cooldown = WP_MS(50);
+    c.scaling.idle_timeout = WP_SEC(2);
+    c.scaling.down_cooldown = WP_MS(500);
     return c;
 }
 
@@ -5545,9 +5598,9 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     pool->slots = cfg->max_workers;
     pool->backpressure = cfg->backpressure;
     pool->submit_timeout = cfg->submit_timeout;
-    pool->on_thread_start = cfg->on_thread_start;
-    pool->on_thread_stop = cfg->on_thread_stop;
-    pool->hook_user = cfg->hook_user;
+    pool->on_thread_start = cfg->hooks.thread_start;
+    pool->on_thread_stop = cfg->hooks.thread_stop;
+    pool->hook_user = cfg->hooks.user;
     pool->workers = (wp__worker *)(base + l->workers);
     pool->handles = (wp__slot *)(void *)(base + l->handles);
     pool->handle_count = (uint32_t)cfg->max_handles;
@@ -5579,18 +5632,18 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     }
     pool->stack_size = cfg->stack_size;
     (void)s;
-    pool->scale_up_threshold = cfg->scale_up_threshold;
-    pool->scale_up_cooldown = cfg->scale_up_cooldown;
-    pool->idle_timeout = cfg->idle_timeout;
-    pool->scale_down_cooldown = cfg->scale_down_cooldown;
+    pool->scale_up_threshold = cfg->scaling.up_threshold;
+    pool->scale_up_cooldown = cfg->scaling.up_cooldown;
+    pool->idle_timeout = cfg->scaling.idle_timeout;
+    pool->scale_down_cooldown = cfg->scaling.down_cooldown;
     pool->clock = cfg->clock;
     pool->clock_user = cfg->clock_user;
     pool->created_ns = wp__pool_now(pool);
     pool->inline_only = cfg->inline_only;
-    if (cfg->rate_limit > 0) {
-        double interval = 1e9 / cfg->rate_limit;
+    if (cfg->rate.limit > 0) {
+        double interval = 1e9 / cfg->rate.limit;
         pool->rate_interval = interval < 1 ? 1 : (int64_t)interval;
-        double tolerance = (double)pool->rate_interval * (double)(cfg->rate_burst - 1);
+        double tolerance = (double)pool->rate_interval * (double)(cfg->rate.burst - 1);
         pool->rate_tolerance = tolerance > 1e18 ? INT64_C(1000000000000000000) : (int64_t)tolerance;
     }
     atomic_init(&pool->rate_due, INT64_MIN / 2);
@@ -5616,9 +5669,9 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->shut, 0);
     atomic_init(&pool->destroying, 0);
     atomic_init(&pool->live, 0);
-    atomic_init(&pool->scaling, cfg->min_workers < cfg->max_workers);
+    atomic_init(&pool->scaling, cfg->scaling.min_workers < cfg->max_workers);
     atomic_init(&pool->retire_requests, 0);
-    atomic_init(&pool->min_workers, cfg->min_workers);
+    atomic_init(&pool->min_workers, cfg->scaling.min_workers);
     atomic_init(&pool->max_workers, cfg->max_workers);
     atomic_init(&pool->next_scale_up, INT64_MIN);
     atomic_init(&pool->next_scale_down, INT64_MIN);
@@ -5627,7 +5680,7 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->scale_ups, 0);
     atomic_init(&pool->scale_downs, 0);
     atomic_init(&pool->spawn_failures, 0);
-    atomic_init(&pool->peak, cfg->min_workers);
+    atomic_init(&pool->peak, cfg->scaling.min_workers);
     atomic_init(&pool->rejected, 0);
     atomic_init(&pool->dropped, 0);
     atomic_init(&pool->timed_out, 0);
@@ -5662,7 +5715,8 @@ wp_status wp_pool_create(const wp_config *config, wp_pool **out)
         return WP_INVALID;
     *out = NULL;
     wp_config cfg;
-    wp_status s = wp__resolve_config(config, &cfg);
+    wp__config_resolve(config, &cfg);
+    wp_status s = wp__config_check(&cfg);
     if (s != WP_OK)
         return s;
 
@@ -5684,7 +5738,7 @@ wp_status wp_pool_create(const wp_config *config, wp_pool **out)
     }
 
     /* The first min workers, all counted in before any starts. */
-    int n = cfg.min_workers;
+    int n = cfg.scaling.min_workers;
     atomic_store(&pool->live, cfg.inline_only ? 1 : n);
     for (int i = 0; i < n; i++) {
         wp__worker *w = &pool->workers[i];
@@ -5706,7 +5760,7 @@ wp_status wp_pool_create(const wp_config *config, wp_pool **out)
 
 /* Starts up to `count` workers now, within max; false if a start failed.
    A slot held by a retiring worker frees within moments (unless its
-   on_thread_stop hook dawdles), so that case is retried for a while. */
+   thread_stop hook dawdles), so that case is retried for a while. */
 static bool wp__add_workers(wp_pool *pool, int count)
 {
     int no_slot = 0;
@@ -5978,7 +6032,6 @@ int wp_pool_workers(wp_pool *pool) { return pool ? wp__workers_alive(pool) : 0; 
    watchdog and the last-error record: opt-in per pool, and all left out by
    WP_NO_OBSERVABILITY. The module owns pool->obs and each worker's obs, and
    meets the core only at these seams:
-     wp__observe_config_ok    create: its part of the config check
      wp__observe_start, _stop create and destroy
      wp__observe_times        submit: whether to stamp the enqueue time
      wp__observe_submit       submit: the high-water mark, before a push
@@ -6009,15 +6062,9 @@ int64_t wp_latency_bound(int i)
 enum {
     WP__OBS_TIME  = 1, /* read the clock at submit, start and end */
     WP__OBS_HIST  = 2, /* latency histograms and the exact high-water mark */
-    WP__OBS_HOOKS = 4, /* on_task_start / on_task_end */
+    WP__OBS_HOOKS = 4, /* hooks.task_start / hooks.task_end */
     WP__OBS_STALL = 8  /* publish the running job for the watchdog */
 };
-
-static bool wp__observe_config_ok(const wp_config *cfg)
-{
-    /* An inline-only pool starts no thread, and has no worker to watch. */
-    return cfg->stall_threshold >= 0 && !(cfg->inline_only && cfg->on_stall);
-}
 
 static inline bool wp__observe_times(const wp_pool *pool)
 {
@@ -6090,8 +6137,11 @@ static WP__NOINLINE int64_t wp__observe_begin_slow(wp_pool *pool, wp__worker *w,
         atomic_store_explicit(&o->job_start, now, memory_order_relaxed);
         atomic_store_explicit(&o->seq, (seq + 2) | 1, memory_order_release);
     }
-    if (pool->obs.task_start)
-        pool->obs.task_start(w->index, t->id, t->arg, pool->hook_user);
+    if (pool->obs.task_start) {
+        wp_event e = { WP_EVENT_TASK_START, w->index, t->id, t->arg, 0,
+                       wp__elapsed(t->enqueued_ns, now), 0 };
+        pool->obs.task_start(&e, pool->hook_user);
+    }
     return now;
 }
 
@@ -6115,9 +6165,11 @@ static WP__NOINLINE void wp__observe_end_slow(wp_pool *pool, wp__worker *w, cons
         }
         if (pool->obs.observe & WP__OBS_HIST)
             wp__obs_record(o->run, &o->run_sum, &o->run_max, run);
-        if (pool->obs.task_end)
-            pool->obs.task_end(w->index, t->id, t->arg, code, wp__elapsed(t->enqueued_ns, start),
-                               run, pool->hook_user);
+        if (pool->obs.task_end) {
+            wp_event e = { WP_EVENT_TASK_END, w->index, t->id, t->arg, code,
+                           wp__elapsed(t->enqueued_ns, start), run };
+            pool->obs.task_end(&e, pool->hook_user);
+        }
     }
     if (code != 0) {
         /* Per worker, like the counters: failures never meet on a shared
@@ -6129,8 +6181,10 @@ static WP__NOINLINE void wp__observe_end_slow(wp_pool *pool, wp__worker *w, cons
         atomic_store_explicit(&o->error_job, t->id, memory_order_relaxed);
         atomic_store_explicit(&o->error_at, wp__elapsed(pool->created_ns, wp__pool_now(pool)),
                               memory_order_release);
-        if (pool->obs.on_error)
-            pool->obs.on_error(w->index, t->id, t->arg, code, pool->hook_user);
+        if (pool->obs.on_error) {
+            wp_event e = { WP_EVENT_ERROR, w->index, t->id, t->arg, code, 0, 0 };
+            pool->obs.on_error(&e, pool->hook_user);
+        }
     }
 }
 
@@ -6142,7 +6196,7 @@ static inline void wp__observe_end(wp_pool *pool, wp__worker *w, const wp__task 
         wp__observe_end_slow(pool, w, t, code, start);
 }
 
-/* The stall watchdog: one thread, only when on_stall is set. It wakes every
+/* The stall watchdog: one thread, only when hooks.stall is set. It wakes every
    threshold/4 (1 ms to 100 ms) and reports each job once. */
 static void wp__watchdog_scan(wp_pool *pool)
 {
@@ -6166,7 +6220,8 @@ static void wp__watchdog_scan(wp_pool *pool)
         int64_t running = wp__elapsed(start, wp__pool_now(pool));
         if (running > pool->obs.stall_threshold) {
             o->reported = seq;
-            pool->obs.on_stall(w->index, id, running, pool->hook_user);
+            wp_event e = { WP_EVENT_STALL, w->index, id, NULL, 0, 0, running };
+            pool->obs.on_stall(&e, pool->hook_user);
         }
     }
 }
@@ -6198,17 +6253,17 @@ static wp__thread_ret wp__watchdog_main(void *arg)
 static int wp__observe_start(wp_pool *pool, const wp_config *cfg)
 {
     wp__obs_pool *obs = &pool->obs;
-    obs->task_start = cfg->on_task_start;
-    obs->task_end = cfg->on_task_end;
-    obs->on_error = cfg->on_error;
-    obs->on_stall = cfg->on_stall;
-    obs->stall_threshold = cfg->stall_threshold > 0 ? cfg->stall_threshold : WP_SEC(1);
+    obs->task_start = cfg->hooks.task_start;
+    obs->task_end = cfg->hooks.task_end;
+    obs->on_error = cfg->hooks.error;
+    obs->on_stall = cfg->hooks.stall;
+    obs->stall_threshold = cfg->observe.stall_threshold;
     unsigned flags = 0;
-    if (cfg->measure_latency)
+    if (cfg->observe.latency)
         flags |= WP__OBS_TIME | WP__OBS_HIST;
-    if (cfg->on_task_start || cfg->on_task_end)
+    if (cfg->hooks.task_start || cfg->hooks.task_end)
         flags |= WP__OBS_TIME | WP__OBS_HOOKS;
-    if (cfg->on_stall)
+    if (cfg->hooks.stall)
         flags |= WP__OBS_TIME | WP__OBS_STALL;
     obs->observe = flags;
     atomic_init(&obs->high_water, 0);
@@ -6339,12 +6394,6 @@ static void wp__stat_queue_wait(wp_pool *pool, wp_stats *out) { wp__obs_latency(
 static void wp__stat_run_time(wp_pool *pool, wp_stats *out) { wp__obs_latency(pool, &out->run_time, true); }
 
 #else /* WP_NO_OBSERVABILITY: the seams do nothing, and nothing is kept */
-
-static bool wp__observe_config_ok(const wp_config *cfg)
-{
-    return !cfg->measure_latency && !cfg->on_task_start && !cfg->on_task_end && !cfg->on_error
-        && cfg->stall_threshold == 0 && !cfg->on_stall;
-}
 
 static inline bool wp__observe_times(const wp_pool *pool)
 {

@@ -55,7 +55,7 @@ int main(void)
 
     /* 1. wp_pool_scale(+1), then back down. */
     wp_pool *pool;
-    if (wp_pool_create(&(wp_config){ .min_workers = 1, .max_workers = 2 }, &pool) != WP_OK)
+    if (wp_pool_create(&(wp_config){ .scaling.min_workers = 1, .max_workers = 2 }, &pool) != WP_OK)
         return 1;
     for (int i = 0; i < ROUNDS; i++) {
         int64_t t0 = wp__now_ns();
@@ -74,8 +74,8 @@ int main(void)
        submit finds it full and starts a second worker on the way. */
     for (int i = 0; i < ROUNDS; i++) {
         atomic_store(&release_gate, 0);
-        wp_config cfg = { .min_workers = 1, .max_workers = 2, .queue_capacity = 4,
-                          .backpressure = WP_REJECT, .scale_up_cooldown = WP_SEC(60) };
+        wp_config cfg = { .scaling.min_workers = 1, .max_workers = 2, .queue_capacity = 4,
+                          .backpressure = WP_REJECT, .scaling.up_cooldown = WP_SEC(60) };
         if (wp_pool_create(&cfg, &pool) != WP_OK)
             return 1;
         wp_submit(pool, wait_for_gate, NULL);

@@ -184,13 +184,13 @@ int main(void) {
     tty = isatty(STDOUT_FILENO);
     wp_config config = {
         .name = "autoscale",
-        .min_workers = MIN_WORKERS,
+        .scaling.min_workers = MIN_WORKERS,
         .max_workers = MAX_WORKERS,
         .queue_capacity = QUEUE,
-        .scale_up_threshold = THRESHOLD,
-        .scale_up_cooldown = SCALE_UP_COOLDOWN,
-        .idle_timeout = IDLE_TIMEOUT,
-        .scale_down_cooldown = SCALE_DOWN_COOLDOWN,
+        .scaling.up_threshold = THRESHOLD,
+        .scaling.up_cooldown = SCALE_UP_COOLDOWN,
+        .scaling.idle_timeout = IDLE_TIMEOUT,
+        .scaling.down_cooldown = SCALE_DOWN_COOLDOWN,
     };
     wp_pool *pool;
     wp_status status = wp_pool_create(&config, &pool);

@@ -91,16 +91,16 @@ static int job(void *arg, wp_ctx *ctx) {
     }
 }
 
-static void on_error(int worker, uint64_t id, void *arg, int code, void *user) {
-    (void)worker, (void)id, (void)arg, (void)code, (void)user;
+static void on_error(const wp_event *ev, void *user) {
+    (void)ev, (void)user;
     atomic_fetch_add(&errors_seen, 1);
 }
 
-static void on_stall(int worker, uint64_t id, int64_t running_ns, void *user) {
+static void on_stall(const wp_event *ev, void *user) {
     (void)user;
     atomic_fetch_add(&stalls_seen, 1);
-    printf("stall: job %llu on worker %d running for %.0f ms\n", (unsigned long long)id, worker,
-           (double)running_ns / 1e6);
+    printf("stall: job %llu on worker %d running for %.0f ms\n", (unsigned long long)ev->job_id,
+           ev->worker, (double)ev->run_ns / 1e6);
     fflush(stdout);
 }
 
@@ -258,16 +258,16 @@ int main(int argc, char **argv) {
     wp_pool *pool;
     wp_config cfg = {
         .name = "metrics-demo",
-        .min_workers = 1,
+        .scaling.min_workers = 1,
         .max_workers = 4,
         .queue_capacity = 64,
         .backpressure = WP_REJECT,
-        .scale_up_threshold = 16,
-        .idle_timeout = WP_MS(500),
-        .measure_latency = true,
-        .on_error = on_error,
-        .stall_threshold = STALL_NS,
-        .on_stall = on_stall,
+        .scaling.up_threshold = 16,
+        .scaling.idle_timeout = WP_MS(500),
+        .observe.latency = true,
+        .hooks.error = on_error,
+        .observe.stall_threshold = STALL_NS,
+        .hooks.stall = on_stall,
     };
     wp_status st = wp_pool_create(&cfg, &pool);
     if (st != WP_OK) {

@@ -3,7 +3,7 @@
    pool's own tools. `make examples` builds it
    (build/<cc>/examples/rate_limit_retry); it runs about two seconds.
 
-   Part 1, rate limit: a pool with rate_limit = 500 jobs/s and rate_burst = 25
+   Part 1, rate limit: a pool with rate.limit = 500 jobs/s and rate.burst = 25
    gets 525 quick jobs at once. Each job notes when it started. The first 25
    start at once (the full bucket), the rest at the configured pace, so the
    whole lot takes about a second however many workers are idle. It prints the
@@ -81,11 +81,11 @@ static int note_start(void *arg, wp_ctx *ctx) {
 }
 
 static void rate_limit(void) {
-    printf("1. rate_limit = %d jobs/s, rate_burst = %d: %d jobs submitted at once\n\n",
+    printf("1. rate.limit = %d jobs/s, rate.burst = %d: %d jobs submitted at once\n\n",
            RATE, BURST, RATE_JOBS);
     wp_pool *pool;
     wp_config config = { .name = "limited", .max_workers = 2, .queue_capacity = 1024,
-                         .rate_limit = RATE, .rate_burst = BURST };
+                         .rate.limit = RATE, .rate.burst = BURST };
     wp_status status = wp_pool_create(&config, &pool);
     if (status != WP_OK) {
         fail("wp_pool_create failed");

@@ -233,7 +233,7 @@ static void test_failed_create_with_bad_config_allocates_nothing(void) {
     ca_init(&ca);
     long defaults_before = atomic_load(&default_allocs);
     wp_pool *pool = NULL;
-    wp_config cfg = { .min_workers = 5, .max_workers = 2, .allocator = allocator_of(&ca) };
+    wp_config cfg = { .scaling.min_workers = 5, .max_workers = 2, .allocator = allocator_of(&ca) };
     CHECK_STATUS(wp_pool_create(&cfg, &pool), WP_INVALID);
     CHECK_EQ_INT(ca.allocs, 0);
     CHECK_EQ_INT(atomic_load(&default_allocs), defaults_before);

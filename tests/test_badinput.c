@@ -61,7 +61,7 @@ static void small_free(void *p, void *user) {
 
 /* Config helpers for rows: a default config with one field changed. */
 static const wp_config *cfg_workers(fixture *f, int min, int max) {
-    f->config = (wp_config){ .min_workers = min, .max_workers = max };
+    f->config = (wp_config){ .scaling.min_workers = min, .max_workers = max };
     return &f->config;
 }
 
@@ -78,8 +78,8 @@ static const wp_config *cfg_policy(fixture *f, int policy, int64_t submit_timeou
 }
 
 static const wp_config *cfg_scaling(fixture *f, int64_t up, int64_t idle, int64_t down) {
-    f->config = (wp_config){ .min_workers = 1, .max_workers = 2, .scale_up_cooldown = up,
-                             .idle_timeout = idle, .scale_down_cooldown = down };
+    f->config = (wp_config){ .scaling.min_workers = 1, .max_workers = 2, .scaling.up_cooldown = up,
+                             .scaling.idle_timeout = idle, .scaling.down_cooldown = down };
     return &f->config;
 }
 

@@ -624,12 +624,12 @@ static void test_pause_then_close_cancel_cancels_all(void) {
 
 static void test_inline_config_and_refusals(void) {
     wp_pool *pool = NULL;
-    CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .min_workers = 1 }, &pool),
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .scaling.min_workers = 1 }, &pool),
                  WP_INVALID);
     CHECK(pool == NULL);
     CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .max_workers = 1 }, &pool),
                  WP_INVALID);
-    CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .min_workers = 2,
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .scaling.min_workers = 2,
                                               .max_workers = 2 }, &pool), WP_INVALID);
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .inline_only = true }, &pool), WP_OK);
     wp_stats s = pool_stats(pool);
@@ -778,7 +778,7 @@ static void test_rate_limit_inline_fake_clock(void) {
     atomic_init(&clock, 1000000000LL);
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .queue_capacity = 16,
-                                                .rate_limit = 10.0, .rate_burst = 3,
+                                                .rate.limit = 10.0, .rate.burst = 3,
                                                 .clock = fake_clock, .clock_user = &clock },
                                   &pool), WP_OK);
     atomic_int runs;
@@ -821,7 +821,7 @@ static void test_rate_limit_workers_fake_clock(void) {
     atomic_init(&clock, 1000000000LL);
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .queue_capacity = 16,
-                                                .rate_limit = 10.0, .rate_burst = 3,
+                                                .rate.limit = 10.0, .rate.burst = 3,
                                                 .clock = fake_clock, .clock_user = &clock },
                                   &pool), WP_OK);
     atomic_int runs;
@@ -851,17 +851,17 @@ static void test_rate_limit_workers_fake_clock(void) {
 
 static void test_rate_limit_invalid(void) {
     wp_pool *pool = NULL;
-    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .rate_limit = -1.0 }, &pool),
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .rate.limit = -1.0 }, &pool),
                  WP_INVALID);
     CHECK(pool == NULL);
-    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .rate_limit = (double)NAN }, &pool),
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .rate.limit = (double)NAN }, &pool),
                  WP_INVALID);
-    CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .rate_limit = -0.5 }, &pool),
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .rate.limit = -0.5 }, &pool),
                  WP_INVALID);
     /* zero burst means one */
     atomic_llong clock;
     atomic_init(&clock, 1);
-    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .rate_limit = 1000.0,
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .rate.limit = 1000.0,
                                                 .clock = fake_clock, .clock_user = &clock },
                                   &pool), WP_OK);
     atomic_int runs;

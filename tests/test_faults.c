@@ -116,9 +116,9 @@ static const shape shapes[] = {
 };
 
 static wp_status run_cycle(const shape *sh, const wp_allocator *alloc, int jobs) {
-    wp_config cfg = { .name = sh->what, .min_workers = sh->min_workers, .max_workers = sh->max_workers,
+    wp_config cfg = { .name = sh->what, .scaling.min_workers = sh->min_workers, .max_workers = sh->max_workers,
                       .queue_capacity = sh->queue_capacity, .result_capacity = sh->result_capacity,
-                      .scale_up_threshold = 1, .scale_up_cooldown = WP_US(1) };
+                      .scaling.up_threshold = 1, .scaling.up_cooldown = WP_US(1) };
     if (alloc)
         cfg.allocator = *alloc;
     static int dummy;
@@ -267,13 +267,13 @@ typedef struct hook_count {
     atomic_int starts, stops;
 } hook_count;
 
-static void on_start(int worker, void *user) {
-    (void)worker;
+static void on_start(const wp_event *ev, void *user) {
+    (void)ev;
     atomic_fetch_add(&((hook_count *)user)->starts, 1);
 }
 
-static void on_stop(int worker, void *user) {
-    (void)worker;
+static void on_stop(const wp_event *ev, void *user) {
+    (void)ev;
     atomic_fetch_add(&((hook_count *)user)->stops, 1);
 }
 
@@ -289,9 +289,9 @@ static void test_create_with_every_count_of_failed_thread_starts(void) {
             hook_count h;
             atomic_init(&h.starts, 0);
             atomic_init(&h.stops, 0);
-            wp_config cfg = { .min_workers = mins[c], .max_workers = maxs[c], .queue_capacity = 16,
+            wp_config cfg = { .scaling.min_workers = mins[c], .max_workers = maxs[c], .queue_capacity = 16,
                               .result_capacity = 4, .allocator = { fa_alloc, fa_free, &fa },
-                              .on_thread_start = on_start, .on_thread_stop = on_stop, .hook_user = &h };
+                              .hooks.thread_start = on_start, .hooks.thread_stop = on_stop, .hooks.user = &h };
             static int dummy;
             wp_pool *pool = (wp_pool *)(void *)&dummy;
             long malloc_before = atomic_load(&malloc_live);
@@ -325,9 +325,9 @@ static void test_scale_up_with_failed_starts_keeps_the_pool_working(void) {
         hook_count h;
         atomic_init(&h.starts, 0);
         atomic_init(&h.stops, 0);
-        wp_config cfg = { .min_workers = 1, .max_workers = 6, .queue_capacity = 64, .result_capacity = 64,
-                          .idle_timeout = WP_SEC(60),
-                          .on_thread_start = on_start, .on_thread_stop = on_stop, .hook_user = &h };
+        wp_config cfg = { .scaling.min_workers = 1, .max_workers = 6, .queue_capacity = 64, .result_capacity = 64,
+                          .scaling.idle_timeout = WP_SEC(60),
+                          .hooks.thread_start = on_start, .hooks.thread_stop = on_stop, .hooks.user = &h };
         wp_pool *pool = NULL;
         REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
         wp__test_fail_thread_starts(f);

@@ -12,29 +12,19 @@
 #include "wp_test.h"
 #include "wp_fixtures.h"
 
-static void on_task_start(int worker, uint64_t id, void *arg, void *user) {
-    (void)worker, (void)id, (void)arg, (void)user;
-}
-static void on_task_end(int worker, uint64_t id, void *arg, int code, int64_t wait_ns,
-                        int64_t run_ns, void *user) {
-    (void)worker, (void)id, (void)arg, (void)code, (void)wait_ns, (void)run_ns, (void)user;
-}
-static void on_error(int worker, uint64_t id, void *arg, int code, void *user) {
-    (void)worker, (void)id, (void)arg, (void)code, (void)user;
-}
-static void on_stall(int worker, uint64_t id, int64_t running_ns, void *user) {
-    (void)worker, (void)id, (void)running_ns, (void)user;
+static void any_hook(const wp_event *ev, void *user) {
+    (void)ev, (void)user;
 }
 
 static void test_observability_fields_refused(void) {
     const wp_config refused[] = {
-        { .max_workers = 1, .measure_latency = true },
-        { .max_workers = 1, .on_task_start = on_task_start },
-        { .max_workers = 1, .on_task_end = on_task_end },
-        { .max_workers = 1, .on_error = on_error },
-        { .max_workers = 1, .stall_threshold = WP_MS(10) },
-        { .max_workers = 1, .on_stall = on_stall },
-        { .inline_only = true, .measure_latency = true },
+        { .max_workers = 1, .observe.latency = true },
+        { .max_workers = 1, .hooks.task_start = any_hook },
+        { .max_workers = 1, .hooks.task_end = any_hook },
+        { .max_workers = 1, .hooks.error = any_hook },
+        { .max_workers = 1, .observe.stall_threshold = WP_MS(10) },
+        { .max_workers = 1, .hooks.stall = any_hook },
+        { .inline_only = true, .observe.latency = true },
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         wp_pool *pool = (wp_pool *)&pool;

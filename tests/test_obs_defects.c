@@ -11,7 +11,7 @@
      item 8   stats.submitted came from size_t queue tickets and wrapped
               (after 2^31 jobs on 32-bit targets) while the outcome counters
               are 64-bit.
-     item 10  an inline-only pool with on_stall started a watchdog thread.
+     item 10  an inline-only pool with a stall hook started a watchdog thread.
 
    The clock override is a counter that only the test and the jobs move, so
    every timing is known exactly. Uses only the 0.2 API (and the test seam
@@ -58,11 +58,9 @@ static void log_init(end_log *l) {
     }
 }
 
-static void on_task_end(int worker, uint64_t id, void *arg, int code, int64_t wait_ns,
-                        int64_t run_ns, void *user) {
-    (void)worker;
-    (void)arg;
-    (void)code;
+static void on_task_end(const wp_event *ev, void *user) {
+    uint64_t id = ev->job_id;
+    int64_t wait_ns = ev->wait_ns, run_ns = ev->run_ns;
     end_log *l = (end_log *)user;
     if (id >= LOG_JOBS) {
         atomic_fetch_add(&l->bad_id, 1);
@@ -85,8 +83,8 @@ static void observe_ten(bool batch, wp_stats *at_peak, wp_stats *after, end_log 
     atomic_store(&fake_now, 4000000000000000000LL);
     log_init(log);
     wp_pool *pool;
-    wp_config cfg = { .max_workers = 1, .queue_capacity = 64, .measure_latency = true,
-                      .clock = fake_clock, .on_task_end = on_task_end, .hook_user = log };
+    wp_config cfg = { .max_workers = 1, .queue_capacity = 64, .observe.latency = true,
+                      .clock = fake_clock, .hooks.task_end = on_task_end, .hooks.user = log };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     gate g;
     gate_init(&g, false);
@@ -156,8 +154,8 @@ static void test_batch_waits_measured(void) {
     log_init(&log);
     wp_pool *pool;
     wp_config cfg = { .max_workers = 1, .queue_capacity = 64, .result_capacity = 64,
-                      .measure_latency = true, .clock = fake_clock, .on_task_end = on_task_end,
-                      .hook_user = &log };
+                      .observe.latency = true, .clock = fake_clock, .hooks.task_end = on_task_end,
+                      .hooks.user = &log };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     gate g;
     gate_init(&g, false);
@@ -196,7 +194,7 @@ static void test_batch_waits_measured(void) {
 static void test_latency_sum_saturates(void) {
     atomic_store(&fake_now, 1);
     wp_pool *pool;
-    wp_config cfg = { .max_workers = 1, .measure_latency = true, .clock = fake_clock };
+    wp_config cfg = { .max_workers = 1, .observe.latency = true, .clock = fake_clock };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     gate g;
     gate_init(&g, false);
@@ -247,8 +245,8 @@ static void check_one_clock(bool channel) {
     log_init(&log);
     wp_pool *pool;
     wp_config cfg = { .max_workers = 1, .result_capacity = channel ? 16 : 0,
-                      .measure_latency = true, .clock = fake_clock, .on_task_end = on_task_end,
-                      .hook_user = &log };
+                      .observe.latency = true, .clock = fake_clock, .hooks.task_end = on_task_end,
+                      .hooks.user = &log };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     gate g;
     gate_init(&g, false);
@@ -361,31 +359,29 @@ static void test_submitted_counts_across_the_wrap(void) {
 /* ------------------------------------------------------------------------ */
 /* Item 10: an inline-only pool starts no thread                             */
 
-static void on_stall(int worker, uint64_t id, int64_t running_ns, void *user) {
-    (void)worker;
-    (void)id;
-    (void)running_ns;
+static void on_stall(const wp_event *ev, void *user) {
+    (void)ev;
     (void)user;
 }
 
 static void test_inline_only_refuses_watchdog(void) {
     wp_pool *pool = (wp_pool *)&pool; /* not NULL: create must clear it */
-    CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .on_stall = on_stall }, &pool),
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .hooks.stall = on_stall }, &pool),
                  WP_INVALID);
     CHECK(pool == NULL);
     if (pool)
         wp_pool_destroy(pool);
     pool = (wp_pool *)&pool;
-    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .on_stall = on_stall,
-                                              .stall_threshold = -1 }, &pool), WP_INVALID);
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .hooks.stall = on_stall,
+                                              .observe.stall_threshold = -1 }, &pool), WP_INVALID);
     CHECK(pool == NULL);
     if (pool)
         wp_pool_destroy(pool);
     /* the rest of observability is allowed there (and the watchdog with workers) */
-    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .measure_latency = true },
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .observe.latency = true },
                                   &pool), WP_OK);
     wp_pool_destroy(pool);
-    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .on_stall = on_stall }, &pool),
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .hooks.stall = on_stall }, &pool),
                    WP_OK);
     wp_pool_destroy(pool);
 }

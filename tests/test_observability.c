@@ -85,7 +85,7 @@ static void test_latency_bounds(void) {
 static void test_latency_percentiles_injected(void) {
     fake_reset(WP_SEC(5));
     wp_pool *pool;
-    wp_config cfg = { .max_workers = 1, .measure_latency = true, .clock = fake_clock };
+    wp_config cfg = { .max_workers = 1, .observe.latency = true, .clock = fake_clock };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     gate g;
     gate_init(&g, false);
@@ -126,7 +126,7 @@ static void test_latency_percentiles_injected(void) {
     wp_pool_destroy(pool);
 }
 
-/* Without measure_latency or hooks nothing is timed: the clock is not read
+/* Without observe.latency or hooks nothing is timed: the clock is not read
    per job and the histograms stay empty. */
 static void test_latency_off_reads_no_clock(void) {
     fake_reset(0);
@@ -171,7 +171,7 @@ static void produce(void *p) {
 
 static void test_histograms_count_every_job(void) {
     wp_pool *pool;
-    wp_config cfg = { .max_workers = 3, .queue_capacity = 64, .measure_latency = true };
+    wp_config cfg = { .max_workers = 3, .queue_capacity = 64, .observe.latency = true };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     producer pr = { pool, (int)wpt_scaled(20000, 700) };
     wpt_thread t[3];
@@ -201,9 +201,9 @@ static void test_histograms_count_every_job(void) {
 /* Fields                                                                    */
 
 static void test_high_water_mark(void) {
-    /* Exact with measure_latency: 10 jobs queued behind a gate. */
+    /* Exact with observe.latency: 10 jobs queued behind a gate. */
     wp_pool *pool;
-    wp_config cfg = { .max_workers = 1, .queue_capacity = 64, .measure_latency = true };
+    wp_config cfg = { .max_workers = 1, .queue_capacity = 64, .observe.latency = true };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     gate g;
     gate_init(&g, false);
@@ -248,7 +248,10 @@ typedef struct error_log {
     atomic_int bad_arg;
 } error_log;
 
-static void on_error(int worker, uint64_t id, void *arg, int code, void *user) {
+static void on_error(const wp_event *ev, void *user) {
+    int worker = ev->worker, code = ev->code;
+    uint64_t id = ev->job_id;
+    void *arg = ev->arg;
     error_log *e = (error_log *)user;
     if ((int)(intptr_t)arg != code)
         atomic_fetch_add(&e->bad_arg, 1);
@@ -264,7 +267,7 @@ static void test_last_error_and_error_hook(void) {
     memset(&e, 0, sizeof e);
     wp_pool *pool;
     wp_config cfg = { .name = "errs", .max_workers = 1, .clock = fake_clock,
-                      .on_error = on_error, .hook_user = &e };
+                      .hooks.error = on_error, .hooks.user = &e };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     wp_stats s = pool_stats(pool);
     CHECK_EQ_INT(s.last_error_ns, -1);
@@ -346,7 +349,10 @@ typedef struct task_log {
     atomic_int code[HOOK_JOBS];
 } task_log;
 
-static void on_task_start(int worker, uint64_t id, void *arg, void *user) {
+static void on_task_start(const wp_event *ev, void *user) {
+    int worker = ev->worker;
+    uint64_t id = ev->job_id;
+    void *arg = ev->arg;
     task_log *l = (task_log *)user;
     if (id >= HOOK_JOBS || worker != 0 || (uint64_t)(intptr_t)arg != id * 1000) {
         atomic_fetch_add(&l->bad, 1);
@@ -357,8 +363,11 @@ static void on_task_start(int worker, uint64_t id, void *arg, void *user) {
     atomic_fetch_add(&l->started[id], 1);
 }
 
-static void on_task_end(int worker, uint64_t id, void *arg, int code, int64_t wait_ns,
-                        int64_t run_ns, void *user) {
+static void on_task_end(const wp_event *ev, void *user) {
+    int worker = ev->worker, code = ev->code;
+    uint64_t id = ev->job_id;
+    void *arg = ev->arg;
+    int64_t wait_ns = ev->wait_ns, run_ns = ev->run_ns;
     task_log *l = (task_log *)user;
     if (id >= HOOK_JOBS || worker != 0 || (uint64_t)(intptr_t)arg != id * 1000) {
         atomic_fetch_add(&l->bad, 1);
@@ -383,8 +392,8 @@ static void test_task_hooks(void) {
     static task_log l;
     memset(&l, 0, sizeof l);
     wp_pool *pool;
-    wp_config cfg = { .max_workers = 1, .clock = fake_clock, .on_task_start = on_task_start,
-                      .on_task_end = on_task_end, .hook_user = &l };
+    wp_config cfg = { .max_workers = 1, .clock = fake_clock, .hooks.task_start = on_task_start,
+                      .hooks.task_end = on_task_end, .hooks.user = &l };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     gate g;
     gate_init(&g, false);
@@ -413,8 +422,8 @@ static void test_task_hooks(void) {
     wp_pool_destroy(pool);
 }
 
-static void count_hook(int worker, uint64_t id, void *arg, void *user) {
-    (void)worker, (void)id, (void)arg;
+static void count_hook(const wp_event *ev, void *user) {
+    (void)ev;
     atomic_fetch_add((atomic_int *)user, 1);
 }
 
@@ -423,7 +432,7 @@ static void test_task_hooks_skip_canceled(void) {
     atomic_int starts;
     atomic_init(&starts, 0);
     wp_pool *pool;
-    wp_config cfg = { .max_workers = 1, .on_task_start = count_hook, .hook_user = &starts };
+    wp_config cfg = { .max_workers = 1, .hooks.task_start = count_hook, .hooks.user = &starts };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     gate g;
     gate_init(&g, true);
@@ -448,15 +457,15 @@ typedef struct thread_log {
     atomic_int calls;
 } thread_log;
 
-static void on_start(int worker, void *user) {
+static void on_start(const wp_event *ev, void *user) {
     thread_log *t = (thread_log *)user;
-    atomic_fetch_or(&t->started_mask, 1 << worker);
+    atomic_fetch_or(&t->started_mask, 1 << ev->worker);
     atomic_fetch_add(&t->calls, 1);
 }
 
-static void on_stop(int worker, void *user) {
+static void on_stop(const wp_event *ev, void *user) {
     thread_log *t = (thread_log *)user;
-    atomic_fetch_or(&t->stopped_mask, 1 << worker);
+    atomic_fetch_or(&t->stopped_mask, 1 << ev->worker);
     atomic_fetch_add(&t->calls, 1);
 }
 
@@ -464,8 +473,8 @@ static void test_thread_hooks(void) {
     thread_log t;
     memset(&t, 0, sizeof t);
     wp_pool *pool;
-    wp_config cfg = { .max_workers = 3, .on_thread_start = on_start, .on_thread_stop = on_stop,
-                      .hook_user = &t };
+    wp_config cfg = { .max_workers = 3, .hooks.thread_start = on_start, .hooks.thread_stop = on_stop,
+                      .hooks.user = &t };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     CHECK_EVENTUALLY(atomic_load(&t.started_mask) == 7, 5000);
     CHECK_EQ_INT(atomic_load(&t.stopped_mask), 0);
@@ -485,11 +494,11 @@ typedef struct stall_log {
     atomic_llong running;
 } stall_log;
 
-static void on_stall(int worker, uint64_t id, int64_t running_ns, void *user) {
+static void on_stall(const wp_event *ev, void *user) {
     stall_log *l = (stall_log *)user;
-    atomic_store(&l->worker, worker);
-    atomic_store(&l->id, (long long)id);
-    atomic_store(&l->running, (long long)running_ns);
+    atomic_store(&l->worker, ev->worker);
+    atomic_store(&l->id, (long long)ev->job_id);
+    atomic_store(&l->running, (long long)ev->run_ns);
     atomic_fetch_add(&l->calls, 1);
 }
 
@@ -498,8 +507,8 @@ static void test_stall_watchdog(void) {
     stall_log l;
     memset(&l, 0, sizeof l);
     wp_pool *pool;
-    wp_config cfg = { .max_workers = 2, .clock = fake_clock, .stall_threshold = WP_MS(50),
-                      .on_stall = on_stall, .hook_user = &l };
+    wp_config cfg = { .max_workers = 2, .clock = fake_clock, .observe.stall_threshold = WP_MS(50),
+                      .hooks.stall = on_stall, .hooks.user = &l };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     /* Quick jobs: never reported. */
     atomic_int ran;
@@ -531,6 +540,98 @@ static void test_stall_watchdog(void) {
     wp_pool_destroy(pool);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Every hook kind, with the fields wp_event documents for it                */
+
+enum { EVENT_MAX = 32 };
+
+typedef struct event_log {
+    atomic_int n;
+    atomic_int stalls;
+    wp_event ev[EVENT_MAX];
+} event_log;
+
+/* Every hook: copies the event (each call takes its own cell; the test
+   reads them after destroy joined every thread). */
+static void log_event(const wp_event *ev, void *user) {
+    event_log *l = (event_log *)user;
+    int i = atomic_fetch_add(&l->n, 1);
+    if (i < EVENT_MAX)
+        l->ev[i] = *ev;
+    if (ev->kind == WP_EVENT_STALL)
+        atomic_fetch_add(&l->stalls, 1);
+}
+
+/* How many logged events equal `want`, field by field. */
+static int count_event(const event_log *l, wp_event want) {
+    int n = atomic_load(&l->n) < EVENT_MAX ? atomic_load(&l->n) : EVENT_MAX, found = 0;
+    for (int i = 0; i < n; i++) {
+        const wp_event *e = &l->ev[i];
+        found += e->kind == want.kind && e->worker == want.worker && e->job_id == want.job_id
+            && e->arg == want.arg && e->code == want.code && e->wait_ns == want.wait_ns
+            && e->run_ns == want.run_ns;
+    }
+    return found;
+}
+
+/* One worker on the fake clock. A gate job (id 1) holds it while two jobs
+   queue behind it; the clock moves 100 ms (the gate is reported stalled),
+   the gate opens; job 7 runs 300 ns and returns 0, job 8 returns 5. Each
+   event arrives once, with exactly the fields its kind sets. */
+static void test_every_hook_kind_and_its_fields(void) {
+    const int64_t t0 = WP_SEC(1), held = WP_MS(100);
+    fake_reset(t0);
+    static event_log l;
+    memset(&l, 0, sizeof l);
+    atomic_init(&l.n, 0);
+    atomic_init(&l.stalls, 0);
+    wp_config cfg = { .max_workers = 1, .clock = fake_clock,
+                      .observe.stall_threshold = WP_MS(50),
+                      .hooks = { log_event, log_event, log_event, log_event, log_event,
+                                 log_event, &l } };
+    wp_pool *pool;
+    REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
+    gate g;
+    gate_init(&g, false);
+    REQUIRE_STATUS(wp_submit_job(pool, &(wp_job){ .fn = gate_job, .arg = &g, .id = 1 }), WP_OK);
+    REQUIRE(gate_wait_started(&g, 1, 5000));
+    void *arg7 = (void *)(intptr_t)300, *arg8 = (void *)(intptr_t)5;
+    REQUIRE_STATUS(wp_submit_job(pool, &(wp_job){ .fn = advance_job, .arg = arg7, .id = 7 }), WP_OK);
+    REQUIRE_STATUS(wp_submit_job(pool, &(wp_job){ .fn = code_job, .arg = arg8, .id = 8 }), WP_OK);
+    atomic_fetch_add(&fake_now, (long long)held);
+    CHECK_EVENTUALLY(atomic_load(&l.stalls) == 1, 5000);
+    gate_open(&g);
+    REQUIRE_STATUS(wp_pool_close(pool, WP_DRAIN, WP_SEC(30)), WP_OK);
+    REQUIRE_STATUS(wp_pool_destroy(pool), WP_OK);
+
+    /*                       kind                   worker id  arg   code wait            run */
+    const wp_event want[] = {
+        { WP_EVENT_THREAD_START, 0, 0, NULL, 0, 0,              0 },
+        { WP_EVENT_TASK_START,   0, 1, &g,   0, 0,              0 },
+        { WP_EVENT_STALL,        0, 1, NULL, 0, 0,              held },
+        { WP_EVENT_TASK_END,     0, 1, &g,   0, 0,              held },
+        { WP_EVENT_TASK_START,   0, 7, arg7, 0, held,           0 },
+        { WP_EVENT_TASK_END,     0, 7, arg7, 0, held,           300 },
+        { WP_EVENT_TASK_START,   0, 8, arg8, 0, held + 300,     0 },
+        { WP_EVENT_TASK_END,     0, 8, arg8, 5, held + 300,     0 },
+        { WP_EVENT_ERROR,        0, 8, arg8, 5, 0,              0 },
+        { WP_EVENT_THREAD_STOP,  0, 0, NULL, 0, 0,              0 },
+    };
+    enum { WANT = sizeof want / sizeof want[0] };
+    CHECK_EQ_INT(atomic_load(&l.n), WANT);
+    for (int i = 0; i < WANT; i++) {
+        int found = count_event(&l, want[i]);
+        if (found != 1)
+            wpt_note("event #%d (kind %d, job %llu) seen %d times", i, (int)want[i].kind,
+                     (unsigned long long)want[i].job_id, found);
+        CHECK_EQ_INT(found, 1);
+    }
+    /* The thread hooks frame the rest. */
+    CHECK_EQ_INT(l.ev[0].kind, WP_EVENT_THREAD_START);
+    if (atomic_load(&l.n) == WANT)
+        CHECK_EQ_INT(l.ev[WANT - 1].kind, WP_EVENT_THREAD_STOP);
+}
+
 #if defined(__linux__)
 static int thread_count(void) {
     FILE *f = fopen("/proc/self/status", "r");
@@ -546,7 +647,7 @@ static int thread_count(void) {
 }
 #endif
 
-/* The watchdog is the only extra thread, and only when on_stall is set. */
+/* The watchdog is the only extra thread, and only when hooks.stall is set. */
 static void test_watchdog_thread_only_when_asked(void) {
 #if defined(__linux__)
     /* Under an emulator (make test-cross runs qemu-user through
@@ -559,15 +660,15 @@ static void test_watchdog_thread_only_when_asked(void) {
     int base = thread_count();
     REQUIRE(base > 0);
     wp_pool *pool;
-    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .measure_latency = true,
-                                                .on_error = on_error, .hook_user = NULL },
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .observe.latency = true,
+                                                .hooks.error = on_error, .hooks.user = NULL },
                                   &pool), WP_OK);
     CHECK_EQ_INT(thread_count(), base + 2);
     wp_pool_destroy(pool);
     stall_log l;
     memset(&l, 0, sizeof l);
-    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .on_stall = on_stall,
-                                                .hook_user = &l },
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .hooks.stall = on_stall,
+                                                .hooks.user = &l },
                                   &pool), WP_OK);
     CHECK_EQ_INT(thread_count(), base + 3);
     wp_pool_destroy(pool);
@@ -786,7 +887,7 @@ static void test_format_table(void) {
 static void test_format_live_pool(void) {
     wp_pool *pool;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .name = "live", .max_workers = 2,
-                                                .measure_latency = true }, &pool), WP_OK);
+                                                .observe.latency = true }, &pool), WP_OK);
     for (int i = 0; i < 50; i++)
         REQUIRE_STATUS(wp_submit(pool, code_job, (void *)(intptr_t)(i % 10 == 0)), WP_OK);
     REQUIRE_STATUS(wp_pool_close(pool, WP_DRAIN, WP_SEC(30)), WP_OK);
@@ -815,6 +916,7 @@ static const wpt_test tests[] = {
     WPT_TEST(test_task_hooks_skip_canceled),
     WPT_TEST(test_thread_hooks),
     WPT_TEST(test_stall_watchdog),
+    WPT_TEST(test_every_hook_kind_and_its_fields),
     WPT_TEST(test_watchdog_thread_only_when_asked),
     WPT_TEST(test_format_snprintf_contract),
     WPT_TEST(test_format_json_fields),

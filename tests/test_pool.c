@@ -7,6 +7,7 @@
 #include "workerpool.h"
 #include "wp_test.h"
 #include "wp_fixtures.h"
+#include <math.h>
 
 static int online_cpus(void) { return wpt_online_cpus(); }
 
@@ -106,12 +107,12 @@ static void test_nonzero_return_counts_as_failed(void) {
 static void test_create_rejects_impossible_configs_and_clears_out(void) {
     static int dummy;
     const wp_config bad[] = {
-        { .min_workers = 4, .max_workers = 2 },
+        { .scaling.min_workers = 4, .max_workers = 2 },
         { .max_workers = WP_MAX_WORKERS + 1 },
         { .max_workers = -1 },
-        { .min_workers = -1 },
-        { .min_workers = -1, .max_workers = 2 },
-        { .min_workers = WP_MAX_WORKERS + 1 },
+        { .scaling.min_workers = -1 },
+        { .scaling.min_workers = -1, .max_workers = 2 },
+        { .scaling.min_workers = WP_MAX_WORKERS + 1 },
         { .queue_capacity = ((size_t)1 << 30) + 1 },
         { .queue_capacity = SIZE_MAX },
         { .result_capacity = ((size_t)1 << 30) + 1 },
@@ -135,6 +136,117 @@ static void test_create_rejects_impossible_configs_and_clears_out(void) {
     CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1 }, NULL), WP_INVALID);
 }
 
+static void ignore_event(const wp_event *ev, void *user) {
+    (void)ev, (void)user;
+}
+
+/* Each part of wp_config (.scaling, .rate, .observe, .hooks) left at zero
+   takes the default written beside its fields: read straight from the
+   resolver wp_pool_create uses, then seen on a live pool where the public
+   API shows it. */
+static void test_config_groups_zero_takes_defaults(void) {
+    wp_config r;
+    wp__config_resolve(&(wp_config){ 0 }, &r);
+    CHECK_STATUS(wp__config_check(&r), WP_OK);
+    CHECK(r.name != NULL && strcmp(r.name, "workerpool") == 0);
+    CHECK_EQ_INT(r.max_workers, online_cpus());
+    CHECK_EQ_UINT(r.queue_capacity, 1024);
+    CHECK_EQ_INT(r.backpressure, WP_BLOCK);
+    CHECK_EQ_INT(r.submit_timeout, WP_SEC(1));
+    CHECK_EQ_UINT(r.result_capacity, 0);
+    CHECK_EQ_UINT(r.max_handles, 256);
+    CHECK_EQ_UINT(r.pinned_capacity, 0);
+    CHECK(r.clock == NULL && r.allocator.alloc == NULL && r.allocator.free == NULL);
+    /* .scaling */
+    CHECK_EQ_INT(r.scaling.min_workers, r.max_workers);
+    CHECK_EQ_UINT(r.scaling.up_threshold, 4);
+    CHECK_EQ_INT(r.scaling.up_cooldown, WP_MS(10));
+    CHECK_EQ_INT(r.scaling.idle_timeout, WP_SEC(10));
+    CHECK_EQ_INT(r.scaling.down_cooldown, WP_SEC(1));
+    /* .rate */
+    CHECK(r.rate.limit == 0);
+    CHECK_EQ_UINT(r.rate.burst, 1);
+    /* .observe: the threshold stays 0 without a stall hook to read it */
+    CHECK(!r.observe.latency);
+    CHECK_EQ_INT(r.observe.stall_threshold, 0);
+    /* .hooks */
+    CHECK(r.hooks.thread_start == NULL && r.hooks.thread_stop == NULL && r.hooks.task_start == NULL
+          && r.hooks.task_end == NULL && r.hooks.error == NULL && r.hooks.stall == NULL
+          && r.hooks.user == NULL);
+
+    /* NULL is the zero config. */
+    wp_config n;
+    wp__config_resolve(NULL, &n);
+    CHECK_EQ_INT(n.max_workers, r.max_workers);
+    CHECK_EQ_UINT(n.scaling.up_threshold, r.scaling.up_threshold);
+
+    /* A stall hook alone: threshold 1 s. A small queue clamps the threshold
+       below its capacity; max 0 with a larger min grows max to min. */
+    wp__config_resolve(&(wp_config){ .queue_capacity = 3, .hooks.stall = ignore_event }, &r);
+    CHECK_EQ_INT(r.observe.stall_threshold, WP_SEC(1));
+    CHECK_EQ_UINT(r.scaling.up_threshold, 2);
+    wp__config_resolve(&(wp_config){ .scaling.min_workers = online_cpus() + 1 }, &r);
+    CHECK_EQ_INT(r.max_workers, online_cpus() + 1);
+    CHECK_STATUS(wp__config_check(&r), WP_OK);
+
+    /* Setting one field of a group leaves the others at their defaults. */
+    wp__config_resolve(&(wp_config){ .scaling.idle_timeout = WP_MS(3), .rate.limit = 5 }, &r);
+    CHECK_EQ_INT(r.scaling.idle_timeout, WP_MS(3));
+    CHECK_EQ_INT(r.scaling.up_cooldown, WP_MS(10));
+    CHECK_EQ_INT(r.scaling.min_workers, r.max_workers);
+    CHECK_EQ_UINT(r.rate.burst, 1);
+
+    /* On a live pool: zero .scaling is a fixed set. */
+    wp_pool *pool = NULL;
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2,
+                                                .scaling.up_cooldown = WP_MS(1) }, &pool), WP_OK);
+    wp_stats s = pool_stats(pool);
+    CHECK_EQ_INT(s.min_workers, 2);
+    CHECK_EQ_INT(s.max_workers, 2);
+    wp_pool_destroy(pool);
+}
+
+/* A bad value in each part of wp_config is WP_INVALID. */
+static void test_config_groups_bad_value_is_invalid(void) {
+    static int dummy;
+    const wp_config bad[] = {
+        /* .scaling */
+        { .max_workers = 2, .scaling.min_workers = 3 },
+        { .scaling.min_workers = -1 },
+        { .scaling.up_cooldown = -1 },
+        { .scaling.idle_timeout = -1 },
+        { .scaling.down_cooldown = INT64_MIN },
+        { .inline_only = true, .scaling.min_workers = 1 },
+        /* .rate */
+        { .rate.limit = -1 },
+        { .rate.limit = (double)NAN },
+        { .rate.limit = 1e-12 },
+        /* .observe */
+        { .observe.stall_threshold = -1 },
+        { .observe.stall_threshold = -1, .hooks.stall = ignore_event },
+        /* .hooks */
+        { .inline_only = true, .hooks.stall = ignore_event },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wp_pool *pool = (wp_pool *)(void *)&dummy;
+        wp_status st = wp_pool_create(&bad[i], &pool);
+        if (st != WP_INVALID)
+            wpt_note("bad config #%zu accepted", i);
+        CHECK_STATUS(st, WP_INVALID);
+        CHECK(pool == NULL);
+        if (st == WP_OK && pool)
+            wp_pool_destroy(pool);
+    }
+    /* The same groups with good values are accepted. */
+    wp_pool *pool = NULL;
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){
+                       .max_workers = 2, .scaling = { 1, 2, WP_MS(1), WP_MS(50), WP_MS(1) },
+                       .rate = { 1e6, 8 }, .observe = { true, WP_SEC(5) },
+                       .hooks = { .thread_start = ignore_event, .error = ignore_event,
+                                  .stall = ignore_event } }, &pool), WP_OK);
+    wp_pool_destroy(pool);
+}
+
 static void test_create_accepts_the_limits(void) {
     /* the largest documented queue capacity, and a result channel */
     wp_pool *pool = NULL;
@@ -144,10 +256,10 @@ static void test_create_accepts_the_limits(void) {
     CHECK_EQ_UINT(s.queue_capacity, (size_t)1 << 20);
     wp_pool_destroy(pool);
     /* min == max is a fixed set; min < max starts min workers and scales */
-    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .min_workers = 3, .max_workers = 3 }, &pool), WP_OK);
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .scaling.min_workers = 3, .max_workers = 3 }, &pool), WP_OK);
     CHECK_EQ_INT(pool_stats(pool).workers, 3);
     wp_pool_destroy(pool);
-    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .min_workers = 1, .max_workers = 3 }, &pool), WP_OK);
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .scaling.min_workers = 1, .max_workers = 3 }, &pool), WP_OK);
     s = pool_stats(pool);
     CHECK_EQ_INT(s.workers, 1);
     CHECK_EQ_INT(s.min_workers, 1);
@@ -425,7 +537,8 @@ typedef struct hook_log {
     atomic_int job_before_start; /* a job ran on a worker whose start hook had not run */
 } hook_log;
 
-static void on_start(int worker, void *user) {
+static void on_start(const wp_event *ev, void *user) {
+    int worker = ev->worker;
     hook_log *log = user;
     if (worker < 0 || worker >= HOOK_WORKERS) {
         atomic_fetch_add(&log->out_of_range, 1);
@@ -435,7 +548,8 @@ static void on_start(int worker, void *user) {
     atomic_fetch_add(&log->starts[worker], 1);
 }
 
-static void on_stop(int worker, void *user) {
+static void on_stop(const wp_event *ev, void *user) {
+    int worker = ev->worker;
     hook_log *log = user;
     if (worker < 0 || worker >= HOOK_WORKERS) {
         atomic_fetch_add(&log->out_of_range, 1);
@@ -459,8 +573,8 @@ static void test_thread_hooks_run_once_per_worker_with_distinct_indexes(void) {
     hook_log log;
     memset(&log, 0, sizeof log);
     wp_pool *pool = NULL;
-    wp_config cfg = { .max_workers = HOOK_WORKERS, .on_thread_start = on_start,
-                      .on_thread_stop = on_stop, .hook_user = &log };
+    wp_config cfg = { .max_workers = HOOK_WORKERS, .hooks.thread_start = on_start,
+                      .hooks.thread_stop = on_stop, .hooks.user = &log };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     for (int i = 0; i < 200; i++)
         CHECK_STATUS(wp_submit(pool, hook_check_job, &log), WP_OK);
@@ -488,7 +602,8 @@ typedef struct hook_counts {
     atomic_int out_of_range;
 } hook_counts;
 
-static void count_start(int worker, void *user) {
+static void count_start(const wp_event *ev, void *user) {
+    int worker = ev->worker;
     hook_counts *c = user;
     if (worker < 0 || worker >= WP_MAX_WORKERS)
         atomic_fetch_add(&c->out_of_range, 1);
@@ -496,7 +611,8 @@ static void count_start(int worker, void *user) {
         atomic_fetch_add(&c->starts[worker], 1);
 }
 
-static void count_stop(int worker, void *user) {
+static void count_stop(const wp_event *ev, void *user) {
+    int worker = ev->worker;
     hook_counts *c = user;
     if (worker < 0 || worker >= WP_MAX_WORKERS)
         atomic_fetch_add(&c->out_of_range, 1);
@@ -509,8 +625,8 @@ static void test_many_workers_start_and_stop_once_each(void) {
     static hook_counts c;
     memset(&c, 0, sizeof c);
     wp_pool *pool = NULL;
-    wp_config cfg = { .max_workers = WORKERS, .on_thread_start = count_start,
-                      .on_thread_stop = count_stop, .hook_user = &c };
+    wp_config cfg = { .max_workers = WORKERS, .hooks.thread_start = count_start,
+                      .hooks.thread_stop = count_stop, .hooks.user = &c };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     CHECK_EQ_INT(pool_stats(pool).workers, WORKERS);
     atomic_int ran;
@@ -533,7 +649,7 @@ static void test_thread_start_hooks_alone_are_enough(void) {
     hook_log log;
     memset(&log, 0, sizeof log);
     wp_pool *pool = NULL;
-    wp_config cfg = { .max_workers = 2, .on_thread_start = on_start, .hook_user = &log };
+    wp_config cfg = { .max_workers = 2, .hooks.thread_start = on_start, .hooks.user = &log };
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     CHECK_STATUS(wp_pool_destroy(pool), WP_OK);
     CHECK_EQ_INT(atomic_load(&log.starts[0]), 1);
@@ -578,6 +694,8 @@ static const wpt_test tests[] = {
     WPT_TEST(test_destroy_without_close_runs_queued_jobs),
     WPT_TEST(test_nonzero_return_counts_as_failed),
     WPT_TEST(test_create_rejects_impossible_configs_and_clears_out),
+    WPT_TEST(test_config_groups_zero_takes_defaults),
+    WPT_TEST(test_config_groups_bad_value_is_invalid),
     WPT_TEST(test_create_accepts_the_limits),
     WPT_TEST(test_null_pool_is_invalid_everywhere),
     WPT_TEST(test_null_fn_job_or_out_is_invalid),

@@ -11,7 +11,7 @@
    waits a short real time (STILL_MS) and checks again.
 
    Scale-up happens when a worker finishes a job and more than
-   scale_up_threshold jobs are queued, or when a submitter finds the queue
+   scaling.up_threshold jobs are queued, or when a submitter finds the queue
    full. load_round() makes the first happen on purpose: it holds every worker
    in a gate job, queues a backlog behind them, and opens the gate. */
 #define _POSIX_C_SOURCE 200809L
@@ -98,13 +98,13 @@ static void ticker_stop(ticker *t) {
    and 50 ms (down), an idle timeout of 100 ms, a queue of 256. */
 static wp_config scaling_config(fake_clock *fc, int min, int max) {
     return (wp_config){
-        .min_workers = min,
+        .scaling.min_workers = min,
         .max_workers = max,
         .queue_capacity = 256,
-        .scale_up_threshold = 2,
-        .scale_up_cooldown = UP_COOLDOWN,
-        .idle_timeout = IDLE_TIMEOUT,
-        .scale_down_cooldown = DOWN_COOLDOWN,
+        .scaling.up_threshold = 2,
+        .scaling.up_cooldown = UP_COOLDOWN,
+        .scaling.idle_timeout = IDLE_TIMEOUT,
+        .scaling.down_cooldown = DOWN_COOLDOWN,
         .clock = fake_now,
         .clock_user = fc,
     };
@@ -275,7 +275,8 @@ static void slot_hooks_init(slot_hooks *h, int limit) {
     h->limit = limit < HOOK_SLOTS ? limit : HOOK_SLOTS;
 }
 
-static void slot_start(int worker, void *user) {
+static void slot_start(const wp_event *ev, void *user) {
+    int worker = ev->worker;
     slot_hooks *h = user;
     atomic_fetch_add(&h->starts, 1);
     if (worker < 0 || worker >= h->limit) {
@@ -287,7 +288,8 @@ static void slot_start(int worker, void *user) {
     atomic_fetch_add(&h->used[worker], 1);
 }
 
-static void slot_stop(int worker, void *user) {
+static void slot_stop(const wp_event *ev, void *user) {
+    int worker = ev->worker;
     slot_hooks *h = user;
     atomic_fetch_add(&h->stops, 1);
     if (worker < 0 || worker >= h->limit) {
@@ -299,9 +301,9 @@ static void slot_stop(int worker, void *user) {
 }
 
 static void with_slot_hooks(wp_config *cfg, slot_hooks *h) {
-    cfg->on_thread_start = slot_start;
-    cfg->on_thread_stop = slot_stop;
-    cfg->hook_user = h;
+    cfg->hooks.thread_start = slot_start;
+    cfg->hooks.thread_stop = slot_stop;
+    cfg->hooks.user = h;
 }
 
 /* A job that marks its own slot (so a test sees each job ran exactly once). */
@@ -364,10 +366,10 @@ static void check_fixed_pool_never_scales(int min, int max, int expect) {
     fake_clock fc;
     fc_init(&fc);
     wp_config cfg = scaling_config(&fc, min, max);
-    cfg.scale_up_threshold = 1;
-    cfg.scale_up_cooldown = 1;
-    cfg.idle_timeout = 1;
-    cfg.scale_down_cooldown = 1;
+    cfg.scaling.up_threshold = 1;
+    cfg.scaling.up_cooldown = 1;
+    cfg.scaling.idle_timeout = 1;
+    cfg.scaling.down_cooldown = 1;
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     CHECK_EQ_INT(live_workers(pool), expect);
@@ -406,9 +408,9 @@ static void test_no_scale_up_during_the_cooldown(void) {
     fake_clock fc;
     fc_init(&fc);
     wp_config cfg = scaling_config(&fc, 1, 4);
-    cfg.scale_up_cooldown = WP_SEC(1);
-    cfg.idle_timeout = WP_SEC(100000);
-    cfg.scale_down_cooldown = WP_SEC(100000);
+    cfg.scaling.up_cooldown = WP_SEC(1);
+    cfg.scaling.idle_timeout = WP_SEC(100000);
+    cfg.scaling.down_cooldown = WP_SEC(100000);
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     /* the first scale-up waits for no cooldown; while the 100 queued jobs
@@ -486,7 +488,7 @@ static void test_zero_scaling_fields_mean_documented_defaults(void) {
        cooldown 1 s, all on the fake clock */
     fake_clock fc;
     fc_init(&fc);
-    wp_config cfg = { .min_workers = 1, .max_workers = 3, .queue_capacity = 256,
+    wp_config cfg = { .scaling.min_workers = 1, .max_workers = 3, .queue_capacity = 256,
                       .clock = fake_now, .clock_user = &fc };
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
@@ -527,7 +529,7 @@ static void test_default_threshold_is_clamped_below_queue_capacity(void) {
     /* a queue of 4: the default threshold 4 becomes 3 */
     fake_clock fc;
     fc_init(&fc);
-    wp_config cfg = { .min_workers = 1, .max_workers = 2, .queue_capacity = 4,
+    wp_config cfg = { .scaling.min_workers = 1, .max_workers = 2, .queue_capacity = 4,
                       .clock = fake_now, .clock_user = &fc };
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
@@ -618,8 +620,8 @@ static void test_burst_scales_to_max_and_back_to_min(void) {
     fake_clock fc;
     fc_init(&fc);
     wp_config cfg = scaling_config(&fc, 1, 4);
-    cfg.scale_up_threshold = 4;
-    cfg.scale_up_cooldown = WP_MS(5);
+    cfg.scaling.up_threshold = 4;
+    cfg.scaling.up_cooldown = WP_MS(5);
     cfg.queue_capacity = 1024;
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
@@ -678,9 +680,9 @@ static void test_worker_count_stays_within_bounds(void) {
     fake_clock fc;
     fc_init(&fc);
     wp_config cfg = {
-        .min_workers = 2, .max_workers = 3, .queue_capacity = 32,
-        .scale_up_threshold = 1, .scale_up_cooldown = WP_MS(1),
-        .idle_timeout = WP_MS(3), .scale_down_cooldown = WP_MS(1),
+        .scaling.min_workers = 2, .max_workers = 3, .queue_capacity = 32,
+        .scaling.up_threshold = 1, .scaling.up_cooldown = WP_MS(1),
+        .scaling.idle_timeout = WP_MS(3), .scaling.down_cooldown = WP_MS(1),
         .clock = fake_now, .clock_user = &fc,
     };
     wp_pool *pool = NULL;
@@ -723,8 +725,8 @@ static void test_manual_and_idle_retirement_together_stop_at_min(void) {
     fake_clock fc;
     fc_init(&fc);
     wp_config cfg = scaling_config(&fc, 2, 4);
-    cfg.idle_timeout = WP_US(500);
-    cfg.scale_down_cooldown = 1;
+    cfg.scaling.idle_timeout = WP_US(500);
+    cfg.scaling.down_cooldown = 1;
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     monitor m;
@@ -806,9 +808,9 @@ static void test_concurrent_submitters_during_scale_down_lose_nothing(void) {
     slot_hooks h;
     slot_hooks_init(&h, 4);
     wp_config cfg = {
-        .min_workers = 1, .max_workers = 4, .queue_capacity = 64,
-        .scale_up_threshold = 2, .scale_up_cooldown = WP_MS(1),
-        .idle_timeout = WP_MS(2), .scale_down_cooldown = WP_MS(1),
+        .scaling.min_workers = 1, .max_workers = 4, .queue_capacity = 64,
+        .scaling.up_threshold = 2, .scaling.up_cooldown = WP_MS(1),
+        .scaling.idle_timeout = WP_MS(2), .scaling.down_cooldown = WP_MS(1),
         .clock = fake_now, .clock_user = &fc,
     };
     with_slot_hooks(&cfg, &h);
@@ -881,9 +883,9 @@ static void test_scale_adds_and_retires_workers(void) {
     fake_clock fc;
     fc_init(&fc);
     wp_config cfg = scaling_config(&fc, 1, 4);
-    cfg.scale_up_cooldown = WP_SEC(100000);
-    cfg.idle_timeout = WP_SEC(100000);
-    cfg.scale_down_cooldown = WP_SEC(100000);
+    cfg.scaling.up_cooldown = WP_SEC(100000);
+    cfg.scaling.idle_timeout = WP_SEC(100000);
+    cfg.scaling.down_cooldown = WP_SEC(100000);
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     /* two at once, ignoring the cooldown; started before it returns */
@@ -934,7 +936,7 @@ static void test_scale_clamps_to_the_bounds(void) {
     fake_clock fc;
     fc_init(&fc);
     wp_config cfg = scaling_config(&fc, 2, 3);
-    cfg.idle_timeout = WP_SEC(100000);
+    cfg.scaling.idle_timeout = WP_SEC(100000);
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     CHECK_STATUS(wp_pool_scale(pool, 0), WP_OK);
@@ -1002,7 +1004,7 @@ static void test_resize_shrinks_max_without_interrupting_jobs(void) {
     fake_clock fc;
     fc_init(&fc);
     wp_config cfg = scaling_config(&fc, 1, 4);
-    cfg.idle_timeout = WP_SEC(100000);
+    cfg.scaling.idle_timeout = WP_SEC(100000);
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
     CHECK_STATUS(wp_pool_scale(pool, 3), WP_OK);
@@ -1136,35 +1138,35 @@ static void test_presets_have_documented_values(void) {
     int cpus = online_cpus();
     wp_config d = wp_config_default();
     CHECK(d.name == NULL);
-    CHECK_EQ_INT(d.min_workers, 0);
+    CHECK_EQ_INT(d.scaling.min_workers, 0);
     CHECK_EQ_INT(d.max_workers, 0);
     CHECK_EQ_UINT(d.queue_capacity, 0);
     CHECK_EQ_INT(d.backpressure, 0);
     CHECK_EQ_INT(d.submit_timeout, 0);
     CHECK_EQ_UINT(d.result_capacity, 0);
     CHECK(d.allocator.alloc == NULL && d.allocator.free == NULL);
-    CHECK(d.on_thread_start == NULL && d.on_thread_stop == NULL);
-    CHECK_EQ_UINT(d.scale_up_threshold, 0);
-    CHECK_EQ_INT(d.scale_up_cooldown, 0);
-    CHECK_EQ_INT(d.idle_timeout, 0);
-    CHECK_EQ_INT(d.scale_down_cooldown, 0);
+    CHECK(d.hooks.thread_start == NULL && d.hooks.thread_stop == NULL);
+    CHECK_EQ_UINT(d.scaling.up_threshold, 0);
+    CHECK_EQ_INT(d.scaling.up_cooldown, 0);
+    CHECK_EQ_INT(d.scaling.idle_timeout, 0);
+    CHECK_EQ_INT(d.scaling.down_cooldown, 0);
     CHECK(d.clock == NULL);
 
     wp_config t = wp_config_high_throughput();
     CHECK_EQ_UINT(t.queue_capacity, 16384);
     CHECK(t.max_workers == 0 || t.max_workers == cpus);
-    CHECK(t.min_workers == 0 || t.min_workers == t.max_workers);
+    CHECK(t.scaling.min_workers == 0 || t.scaling.min_workers == t.max_workers);
     CHECK_EQ_UINT(t.result_capacity, 0);
     CHECK(t.clock == NULL);
 
     wp_config l = wp_config_low_resource();
-    CHECK_EQ_INT(l.min_workers, 1);
+    CHECK_EQ_INT(l.scaling.min_workers, 1);
     CHECK(l.max_workers == 0 || l.max_workers == cpus);
     CHECK_EQ_UINT(l.queue_capacity, 256);
-    CHECK_EQ_UINT(l.scale_up_threshold, 16);
-    CHECK_EQ_INT(l.scale_up_cooldown, WP_MS(50));
-    CHECK_EQ_INT(l.idle_timeout, WP_SEC(2));
-    CHECK_EQ_INT(l.scale_down_cooldown, WP_MS(500));
+    CHECK_EQ_UINT(l.scaling.up_threshold, 16);
+    CHECK_EQ_INT(l.scaling.up_cooldown, WP_MS(50));
+    CHECK_EQ_INT(l.scaling.idle_timeout, WP_SEC(2));
+    CHECK_EQ_INT(l.scaling.down_cooldown, WP_MS(500));
     CHECK_EQ_UINT(l.result_capacity, 0);
     CHECK(l.clock == NULL);
 }
@@ -1227,7 +1229,7 @@ static void check_create_fails_cleanly(int min, int max, int fail) {
     pthread_mutex_init(&ca.lock, NULL);
     slot_hooks h;
     slot_hooks_init(&h, max);
-    wp_config cfg = { .min_workers = min, .max_workers = max,
+    wp_config cfg = { .scaling.min_workers = min, .max_workers = max,
                       .allocator = { .alloc = ca_alloc, .free = ca_free, .user = &ca } };
     with_slot_hooks(&cfg, &h);
     static int dummy;
@@ -1253,7 +1255,7 @@ static void test_create_fails_cleanly_when_min_cannot_start(void) {
     check_create_fails_cleanly(1, 1, 1);
     /* with the failures used up, the same configs work */
     wp_pool *pool = NULL;
-    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .min_workers = 2, .max_workers = 4 }, &pool), WP_OK);
+    REQUIRE_STATUS(wp_pool_create(&(wp_config){ .scaling.min_workers = 2, .max_workers = 4 }, &pool), WP_OK);
     CHECK_EQ_INT(live_workers(pool), 2);
     wp_pool_destroy(pool);
 }
@@ -1471,8 +1473,8 @@ static void check_close_during_retirement(wp_close_mode mode, bool destroy_only)
     slot_hooks h;
     slot_hooks_init(&h, 4);
     wp_config cfg = scaling_config(&fc, 1, 4);
-    cfg.idle_timeout = WP_MS(1);
-    cfg.scale_down_cooldown = WP_MS(1);
+    cfg.scaling.idle_timeout = WP_MS(1);
+    cfg.scaling.down_cooldown = WP_MS(1);
     with_slot_hooks(&cfg, &h);
     wp_pool *pool = NULL;
     REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);

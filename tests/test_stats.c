@@ -129,7 +129,7 @@ static void test_depth_and_capacity_same_lanes(void) {
     wp_pool *pool;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 8,
                                                 .backpressure = WP_REJECT,
-                                                .measure_latency = true }, &pool), WP_OK);
+                                                .observe.latency = true }, &pool), WP_OK);
     gate g;
     gate_init(&g, false);
     REQUIRE_STATUS(wp_submit(pool, gate_job, &g), WP_OK);
@@ -196,7 +196,7 @@ static void produce(void *p) {
 static void test_snapshots_never_go_back(void) {
     wp_pool *pool;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .queue_capacity = 64,
-                                                .measure_latency = true }, &pool), WP_OK);
+                                                .observe.latency = true }, &pool), WP_OK);
     load l = { pool, (int)wpt_scaled(40000, 800), 0 };
     atomic_init(&l.running, 2);
     wpt_thread t[2];

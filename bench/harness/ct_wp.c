@@ -22,7 +22,7 @@ static int create(int workers, int capacity, int producers, bench_fn fn)
     (void)producers;
     job = fn;
     wp_config cfg = {0};
-    cfg.min_workers = workers;
+    cfg.scaling.min_workers = workers;
     cfg.max_workers = workers;
     cfg.queue_capacity = (size_t)capacity;
     cfg.backpressure = WP_BLOCK;

@@ -40,7 +40,7 @@ int main(void)
     static long long submit[N], start[N];
     wp_pool *pool;
     wp_config cfg = {0};
-    cfg.min_workers = cfg.max_workers = 2;
+    cfg.scaling.min_workers = cfg.max_workers = 2;
     cfg.queue_capacity = 1024;
     if (wp_pool_create(&cfg, &pool) != WP_OK)
         return 1;

@@ -796,7 +796,7 @@ int main(int argc, char **argv) {
     wp_config cfg = {
         .name = "jetstream",
         .max_workers = opt.workers,
-        .min_workers = opt.workers,
+        .scaling.min_workers = opt.workers,
         .queue_capacity = (size_t)opt.capacity,
         /* Never met: a pull asks for no more than the free room. */
         .backpressure = WP_BLOCK,

@@ -34,6 +34,14 @@ static int square(void *arg, wp_ctx *ctx)
 
 static int fail_with_7(void *, wp_ctx *) { return 7; }
 
+// A hook from C++: one callback type (wp_hook_fn) for every kind.
+static void count_event(const wp_event *event, void *user)
+{
+    std::atomic<int> *counts = static_cast<std::atomic<int> *>(user);
+    counts[event->kind == WP_EVENT_THREAD_START ? 0 : event->kind == WP_EVENT_ERROR ? 1 : 2]
+        .fetch_add(1);
+}
+
 int main()
 {
     wp_config config = {};
@@ -41,6 +49,15 @@ int main()
     config.max_workers = 3;
     config.queue_capacity = 8;
     config.result_capacity = 64;
+    // The config's parts are plain nested structs: C++ sets them member by
+    // member (nested designated initialisers are C only).
+    std::atomic<int> events[3] = { {0}, {0}, {0} };
+    config.hooks.thread_start = count_event;
+    config.hooks.error = count_event;
+    config.hooks.user = events;
+    config.scaling.up_cooldown = WP_MS(5);
+    config.rate.burst = 4;
+    config.observe.latency = true;
     wp_pool *pool = nullptr;
     check(wp_pool_create(&config, &pool) == WP_OK && pool != nullptr, "wp_pool_create");
     if (!pool)
@@ -93,6 +110,8 @@ int main()
     check(wp_submit(pool, square, nullptr) == WP_CLOSED, "submit after close is WP_CLOSED");
     check(std::strcmp(wp_status_str(WP_CLOSED), "the pool is closed") == 0, "wp_status_str");
     check(wp_pool_destroy(pool) == WP_OK, "wp_pool_destroy");
+    check(events[0].load() == 3 && events[1].load() == 1 && events[2].load() == 0,
+          "wp_config.hooks: thread_start per worker, error per failed job");
 
     // The standalone queue, with a C++ element type.
     struct point { int x, y; };

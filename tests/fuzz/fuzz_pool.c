@@ -232,7 +232,7 @@ static void start_pool(state *s)
         cfg.inline_only = true;
         cfg.max_handles = INLINE_HANDLES;
     } else {
-        cfg.min_workers = cfg.max_workers = 1;
+        cfg.scaling.min_workers = cfg.max_workers = 1;
     }
     cfg.queue_capacity = s->capacity;
     cfg.result_capacity = RESULT_CAPACITY;

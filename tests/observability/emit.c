@@ -65,8 +65,8 @@ int main(int argc, char **argv)
         return 2;
     }
     wp_pool *pool;
-    wp_config cfg = { .name = NAME, .min_workers = 1, .max_workers = 2, .queue_capacity = 8,
-                      .backpressure = WP_REJECT, .scale_up_threshold = 1, .measure_latency = true };
+    wp_config cfg = { .name = NAME, .scaling.min_workers = 1, .max_workers = 2, .queue_capacity = 8,
+                      .backpressure = WP_REJECT, .scaling.up_threshold = 1, .observe.latency = true };
     if (wp_pool_create(&cfg, &pool) != WP_OK)
         return 1;
     for (intptr_t i = 0; i < 2000; i++)

@@ -468,19 +468,19 @@ static void run_cycle(int kind, totals *t, int base_threads)
     cfg.queue_capacity = 16;
     cfg.result_capacity = 256; /* smaller than the load: received while it runs */
     if (kind == KIND_SCALING) {
-        cfg.min_workers = 1;
+        cfg.scaling.min_workers = 1;
         cfg.max_workers = 4;
-        cfg.scale_up_threshold = 2;
-        cfg.scale_up_cooldown = WP_MS(1);
-        cfg.idle_timeout = WP_MS(20);
-        cfg.scale_down_cooldown = WP_MS(2);
+        cfg.scaling.up_threshold = 2;
+        cfg.scaling.up_cooldown = WP_MS(1);
+        cfg.scaling.idle_timeout = WP_MS(20);
+        cfg.scaling.down_cooldown = WP_MS(2);
     } else if (kind == KIND_INLINE) {
         cfg.inline_only = true;
         /* Room for every result: the receiver also runs jobs (wp_pool_help),
            and a job it runs must never wait for a receiver. */
         cfg.result_capacity = 2 * SUBMITTERS * 1000;
     } else {
-        cfg.min_workers = cfg.max_workers = 2;
+        cfg.scaling.min_workers = cfg.max_workers = 2;
     }
     if (kind == KIND_CONTROL || kind == KIND_INLINE)
         for (int i = 0; i < TOKENS; i++)
