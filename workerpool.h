@@ -53,6 +53,7 @@
      submit     wp_submit(pool, fn, arg)          wp_submit_job(pool, &job)
                 wp_submit_batch(pool, jobs, n, statuses)
                 wp_submit_retry(pool, &job, &retry)
+                wp_submit_call(pool, void_fn, arg)   (a plain void fn(void *))
      results    wp_result_recv(pool, &result, timeout)
      handles    wp_job_wait / wp_job_cancel / wp_job_query / wp_job_release
      in a job   wp_ctx_id  wp_ctx_worker  wp_ctx_should_stop  wp_ctx_expired
@@ -773,6 +774,15 @@ WP_API wp_status wp_pool_create(const wp_config *config, wp_pool **out);
    wp_backpressure) or WP_INVALID (NULL pool or fn).
    Thread safety: any thread, including the pool's own jobs. */
 WP_API wp_status wp_submit(wp_pool *pool, wp_job_fn fn, void *arg);
+
+/* wp_submit_call: like wp_submit, for a plain `void fn(void *arg)` (the
+   shape other job systems take), with no wrapper to allocate: the pool
+   keeps fn beside arg. The job's outcome is WP_OK once fn has run (it
+   returns no code); it still gets WP_CANCELED at a cancel, and its id is
+   0 in results, hooks and stats. An adapter from another job-system
+   interface is one line: `wp_submit_call(pool, fn, arg)`.
+   Thread safety: any thread, including the pool's own jobs. */
+WP_API wp_status wp_submit_call(wp_pool *pool, void (*fn)(void *arg), void *arg);
 
 /* wp_submit_job: like wp_submit, with the id, policy and timeout of `job`
    (a NULL job or job->fn is WP_INVALID; so is an unknown policy or a
@@ -2677,12 +2687,23 @@ static int wp__ws_await(wp__waitset *ws, int64_t deadline, int (*attempt)(void *
 typedef struct wp__task {
     wp_job_fn fn;
     void *arg;
-    uint64_t id;
+    union {
+        uint64_t id;             /* the user's id ... */
+        void (*call)(void *arg); /* ... or, when fn is wp__call_job, the plain function */
+    };
     int64_t enqueued_ns; /* pool clock; read only when the job is timed */
     int64_t deadline_ns; /* pool clock; 0 = none */
     wp_token *token;
     wp_done_fn on_done;
 } wp__task;
+
+/* A job submitted with wp_submit_call: the plain function rides in the
+   id's place (such a job has id 0), so the task keeps its size. */
+static int wp__call_job(void *arg, wp_ctx *ctx);
+static inline uint64_t wp__task_id(const wp__task *t)
+{
+    return t->fn == wp__call_job ? 0 : t->id;
+}
 
 /* A user's token has only `canceled` (0 or 1). A job with a handle carries
    its slot's own token instead: `canceled` holds the generation that
@@ -3061,7 +3082,7 @@ static bool wp__past_deadline(const wp_pool *pool, const wp__task *t)
     return t->deadline_ns != 0 && wp__pool_now(pool) >= t->deadline_ns;
 }
 
-uint64_t wp_ctx_id(const wp_ctx *ctx) { return ctx ? ctx->task->id : 0; }
+uint64_t wp_ctx_id(const wp_ctx *ctx) { return ctx ? wp__task_id(ctx->task) : 0; }
 int wp_ctx_worker(const wp_ctx *ctx) { return ctx ? ctx->worker : -1; }
 
 bool wp_ctx_expired(const wp_ctx *ctx)
@@ -3354,7 +3375,7 @@ static WP__NOINLINE void wp__conclude_full(wp_pool *pool, wp__worker *w, const w
 {
     /* One clock for every timing of a job: the pool's (see wp_config.clock). */
     int64_t end = outcome == WP_OK || outcome == WP_TASK_FAILED ? wp__pool_now(pool) : start;
-    wp_result r = { t->id, t->arg, value, code, outcome, wp__elapsed(t->enqueued_ns, start),
+    wp_result r = { wp__task_id(t), t->arg, value, code, outcome, wp__elapsed(t->enqueued_ns, start),
                     wp__elapsed(start, end), w ? w->index : -1 };
     if (t->on_done)
         t->on_done(&r);
@@ -4593,11 +4614,26 @@ static inline wp_status wp__submit(wp_pool *pool, int lane, wp__task *t, wp_back
     return WP_OK;
 }
 
+static int wp__call_job(void *arg, wp_ctx *ctx)
+{
+    ctx->task->call(arg);
+    return 0;
+}
+
+wp_status wp_submit_call(wp_pool *pool, void (*fn)(void *arg), void *arg)
+{
+    if (!pool || !fn)
+        return WP_INVALID;
+    wp__task t = { wp__call_job, arg, { 0 }, 0, 0, NULL, NULL };
+    t.call = fn;
+    return wp__submit(pool, WP__LANE_NORMAL, &t, pool->backpressure, pool->submit_timeout);
+}
+
 wp_status wp_submit(wp_pool *pool, wp_job_fn fn, void *arg)
 {
     if (!pool || !fn)
         return WP_INVALID;
-    wp__task t = { fn, arg, 0, 0, 0, NULL, NULL };
+    wp__task t = { fn, arg, { 0 }, 0, 0, NULL, NULL };
     return wp__submit(pool, WP__LANE_NORMAL, &t, pool->backpressure, pool->submit_timeout);
 }
 
@@ -4619,7 +4655,7 @@ static int wp__lane_of(wp_priority p)
 
 static wp__task wp__task_of(const wp_pool *pool, const wp_job *job)
 {
-    wp__task t = { job->fn, job->arg, job->id, 0, 0, job->token, job->on_done };
+    wp__task t = { job->fn, job->arg, { job->id }, 0, 0, job->token, job->on_done };
     if (job->deadline) {
         t.deadline_ns = wp__later(wp__pool_now(pool), job->deadline);
         if (t.deadline_ns == 0) /* 0 means none: a clock at exactly zero */
@@ -5190,7 +5226,7 @@ static int wp__range_main(void *arg, wp_ctx *ctx)
     size_t others = chunks > 1 ? chunks - 1 : 0; /* chunks left for others */
     if (offer > others)
         offer = others;
-    wp__task share = { wp__range_share, r, ctx->task->id, 0, ctx->task->deadline_ns,
+    wp__task share = { wp__range_share, r, { ctx->task->id }, 0, ctx->task->deadline_ns,
                        &r->shares.token, NULL };
     size_t offered = 0;
     for (; offered < offer; offered++) {
@@ -6133,12 +6169,12 @@ static WP__NOINLINE int64_t wp__observe_begin_slow(wp_pool *pool, wp__worker *w,
            job (run inline inside another) takes the slot over; once it
            ends, the outer job is no longer watched. */
         uint64_t seq = atomic_load_explicit(&o->seq, memory_order_relaxed);
-        atomic_store_explicit(&o->job_id, t->id, memory_order_relaxed);
+        atomic_store_explicit(&o->job_id, wp__task_id(t), memory_order_relaxed);
         atomic_store_explicit(&o->job_start, now, memory_order_relaxed);
         atomic_store_explicit(&o->seq, (seq + 2) | 1, memory_order_release);
     }
     if (pool->obs.task_start) {
-        wp_event e = { WP_EVENT_TASK_START, w->index, t->id, t->arg, 0,
+        wp_event e = { WP_EVENT_TASK_START, w->index, wp__task_id(t), t->arg, 0,
                        wp__elapsed(t->enqueued_ns, now), 0 };
         pool->obs.task_start(&e, pool->hook_user);
     }
@@ -6166,7 +6202,7 @@ static WP__NOINLINE void wp__observe_end_slow(wp_pool *pool, wp__worker *w, cons
         if (pool->obs.observe & WP__OBS_HIST)
             wp__obs_record(o->run, &o->run_sum, &o->run_max, run);
         if (pool->obs.task_end) {
-            wp_event e = { WP_EVENT_TASK_END, w->index, t->id, t->arg, code,
+            wp_event e = { WP_EVENT_TASK_END, w->index, wp__task_id(t), t->arg, code,
                            wp__elapsed(t->enqueued_ns, start), run };
             pool->obs.task_end(&e, pool->hook_user);
         }
@@ -6178,11 +6214,11 @@ static WP__NOINLINE void wp__observe_end_slow(wp_pool *pool, wp__worker *w, cons
            and id unless a later failure of this same worker is being
            written. */
         atomic_store_explicit(&o->error_code, code, memory_order_relaxed);
-        atomic_store_explicit(&o->error_job, t->id, memory_order_relaxed);
+        atomic_store_explicit(&o->error_job, wp__task_id(t), memory_order_relaxed);
         atomic_store_explicit(&o->error_at, wp__elapsed(pool->created_ns, wp__pool_now(pool)),
                               memory_order_release);
         if (pool->obs.on_error) {
-            wp_event e = { WP_EVENT_ERROR, w->index, t->id, t->arg, code, 0, 0 };
+            wp_event e = { WP_EVENT_ERROR, w->index, wp__task_id(t), t->arg, code, 0, 0 };
             pool->obs.on_error(&e, pool->hook_user);
         }
     }

@@ -41,6 +41,8 @@ typedef struct fixture {
     gate g;
 } fixture;
 
+static void noop_call(void *arg) { (void)arg; }
+
 static int noop_job(void *arg, wp_ctx *ctx) {
     (void)arg;
     (void)ctx;
@@ -210,6 +212,9 @@ static int bad_range(void *arg, size_t begin, size_t end, wp_ctx *ctx) {
     X(submit_null_fn, F_OPEN, WP_INVALID, wp_submit(f->pool, NULL, NULL))                          \
     X(submit_after_close, F_CLOSED, WP_CLOSED, wp_submit(f->pool, noop_job, NULL))                 \
     X(submit_null_fn_after_close, F_CLOSED, WP_INVALID, wp_submit(f->pool, NULL, NULL))            \
+    X(call_null_pool, F_NONE, WP_INVALID, wp_submit_call(NULL, noop_call, NULL))                   \
+    X(call_null_fn, F_OPEN, WP_INVALID, wp_submit_call(f->pool, NULL, NULL))                       \
+    X(call_after_close, F_CLOSED, WP_CLOSED, wp_submit_call(f->pool, noop_call, NULL))             \
     /* wp_submit_job */                                                                            \
     X(submit_job_null_pool, F_NONE, WP_INVALID, wp_submit_job(NULL, job_with(f, noop_job, 0, 0)))  \
     X(submit_job_null_job, F_OPEN, WP_INVALID, wp_submit_job(f->pool, NULL))                       \

@@ -1565,6 +1565,91 @@ static void test_stress_mixed_controls(void) {
     free(st.doomed);
 }
 
+/* ------------------------------------------------------------------------ */
+/* wp_submit_call: plain void functions                                      */
+
+static void call_add(void *arg) { atomic_fetch_add((atomic_int *)arg, 1); }
+
+static int job_returns_zero(void *arg, wp_ctx *ctx) { (void)arg; (void)ctx; return 0; }
+
+static atomic_int g_call_events;
+static atomic_ullong g_call_event_ids;
+static void call_hook(const wp_event *e, void *user)
+{
+    if (e->kind == WP_EVENT_TASK_END && e->arg == user) {
+        atomic_fetch_add(&g_call_events, 1);
+        atomic_fetch_add(&g_call_event_ids, e->job_id);
+    }
+}
+
+/* Every call job runs its function with its argument once; results report
+   id 0, the argument and WP_OK; hooks see the argument and id 0; an
+   ordinary job among them keeps its id; bad input is WP_INVALID. */
+static void test_submit_call_runs_plain_functions(void)
+{
+    atomic_int count = 0;
+    atomic_store(&g_call_events, 0);
+    atomic_store(&g_call_event_ids, 0);
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .result_capacity = 4096,
+                                               .hooks.task_end = call_hook,
+                                               .hooks.user = &count },
+                                &pool), WP_OK);
+    CHECK_STATUS(wp_submit_call(NULL, call_add, &count), WP_INVALID);
+    CHECK_STATUS(wp_submit_call(pool, NULL, &count), WP_INVALID);
+    for (int i = 0; i < 1000; i++)
+        CHECK_STATUS(wp_submit_call(pool, call_add, &count), WP_OK);
+    CHECK_STATUS(wp_submit_job(pool, &(wp_job){ .fn = job_returns_zero, .id = 77 }), WP_OK);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_SEC(10)), WP_OK);
+    CHECK_EQ_INT(atomic_load(&count), 1000);
+    int calls = 0, others = 0;
+    wp_result r;
+    while (wp_result_recv(pool, &r, WP_NOWAIT) == WP_OK) {
+        if (r.arg == &count) {
+            calls++;
+            CHECK_EQ_UINT(r.id, 0);
+            CHECK_STATUS(r.status, WP_OK);
+        } else {
+            others++;
+            CHECK_EQ_UINT(r.id, 77);
+        }
+    }
+    CHECK_EQ_INT(calls, 1000);
+    CHECK_EQ_INT(others, 1);
+    CHECK_EQ_INT(atomic_load(&g_call_events), 1000);
+    CHECK_EQ_UINT(atomic_load(&g_call_event_ids), 0);
+    CHECK_STATUS(wp_submit_call(pool, call_add, &count), WP_CLOSED);
+    wp_pool_destroy(pool);
+}
+
+/* In an inline-only pool call jobs run on the receiving thread; those still
+   queued at a cancel do not run and each gets WP_CANCELED. */
+static void test_submit_call_cancel_and_inline(void)
+{
+    atomic_int count = 0;
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .result_capacity = 64 }, &pool),
+                 WP_OK);
+    for (int i = 0; i < 10; i++)
+        CHECK_STATUS(wp_submit_call(pool, call_add, &count), WP_OK);
+    wp_result r;
+    for (int i = 0; i < 4; i++) {
+        CHECK_STATUS(wp_result_recv(pool, &r, WP_SEC(5)), WP_OK);
+        CHECK_EQ_UINT(r.id, 0);
+        CHECK_STATUS(r.status, WP_OK);
+    }
+    CHECK_EQ_INT(atomic_load(&count), 4);
+    CHECK_STATUS(wp_pool_close(pool, WP_CANCEL, WP_SEC(5)), WP_OK);
+    CHECK_EQ_INT(atomic_load(&count), 4);
+    int canceled = 0;
+    while (wp_result_recv(pool, &r, WP_NOWAIT) == WP_OK) {
+        CHECK_EQ_UINT(r.id, 0);
+        canceled += r.status == WP_CANCELED;
+    }
+    CHECK_EQ_INT(canceled, 6);
+    wp_pool_destroy(pool);
+}
+
 static const wpt_test tests[] = {
     WPT_TEST(test_token_api_edges),
     WPT_TEST(test_token_cancels_queued_jobs_once),
@@ -1598,6 +1683,8 @@ static const wpt_test tests[] = {
     WPT_TEST(test_retry_closed_returns_at_once),
     WPT_TEST(test_invariant_with_every_outcome),
     WPT_TEST(test_stress_mixed_controls),
+    WPT_TEST(test_submit_call_runs_plain_functions),
+    WPT_TEST(test_submit_call_cancel_and_inline),
 };
 
 WPT_MAIN(tests)
