@@ -1432,13 +1432,22 @@ WP_API size_t wp_pool_help_pinned(wp_pool *pool, int64_t budget);
      Parking               the event count workers and waiters sleep on
      The pool              the task, worker and pool records
      the runner record     which pool a thread works for, as what, how deep
-     tokens and the job's context, results, job handles
-     running a job         verdict, run, conclude (the one outcome)
+     tokens and the job's context
+   THE CORE PATH, one run in the order a job lives (its head declares the
+   seams into the modules below):
+     submission            push, the backpressure policies, wp_submit
      taking jobs           lanes, fairness quota, rate limit
-     threads that are not workers   helping, running in place, credits
-     waiting for idle, scaling, submission
-     fork-join             groups, ranges, continuations, pinned jobs (a
-                           module: seams in submit, conclude and close)
+     running a job         verdict, run (a plain job's lean path), conclude
+                           (the one outcome)
+     results               delivery into the channel, wp_result_recv
+     the worker            the pause handshake, the worker's loop
+   Then the rest of the pool:
+     submitting with options (jobs, batches, retries), threads that are not
+     workers (helping, running in place, credits), waiting for idle,
+   and the modules, each owning its state:
+     job handles, scaling,
+     fork-join             groups, ranges, continuations, pinned jobs
+                           (seams in submit, conclude and close)
      pausing, shutdown, create and destroy, stats, observability,
      formatters, test seams
 
@@ -3103,1244 +3112,40 @@ void wp_ctx_set_value(wp_ctx *ctx, void *value)
         ctx->value = value;
 }
 
-/* --- results ------------------------------------------------------------- */
-
-static int wp__attempt_push_result(void *arg)
-{
-    void **a = (void **)arg;
-    wp_pool *pool = (wp_pool *)a[0];
-    if (wp__queue_push(pool->results, a[1], sizeof(wp_result)) == WP__PUSHED)
-        return WP__DONE;
-    /* Nobody will ever receive it: the pool is being destroyed. */
-    return atomic_load_explicit(&pool->destroying, memory_order_acquire) ? WP__DONE : WP__AGAIN;
-}
-
-/* Hands a result to the channel, waiting for room: a full channel holds its
-   worker back, which is the backpressure a result channel promises. */
-static void wp__deliver(wp_pool *pool, const wp_result *r)
-{
-    void *a[2] = { pool, (void *)r };
-    if (wp__attempt_push_result(a) == WP__AGAIN) {
-        /* Our outcome is counted already: whoever waits for the pool to idle
-           must not wait for this receiver too. */
-        wp__ws_notify(&pool->idle, true);
-        atomic_fetch_add_explicit(&pool->delivering, 1, memory_order_relaxed);
-        wp__ws_await(&pool->result_room, WP_FOREVER, wp__attempt_push_result, a, NULL);
-        atomic_fetch_sub_explicit(&pool->delivering, 1, memory_order_relaxed);
-    }
-    wp__ws_notify(&pool->result_ready, false);
-}
-
-/* The pool has finished: no worker and no other thread will produce another
-   outcome. Acquire pairs with the release decrements of both counts. */
-static bool wp__finished(const wp_pool *pool)
-{
-    /* seq_cst: pairs with the check of a thread that runs a job in place
-       (see wp__run_here). */
-    return atomic_load_explicit((atomic_int *)&pool->live, memory_order_acquire) == 0
-        && atomic_load_explicit((atomic_int *)&pool->helpers, memory_order_seq_cst) == 0;
-}
-
-typedef struct wp__recv_args {
-    wp_pool *pool;
-    wp_result *out;
-} wp__recv_args;
-
-static int wp__attempt_recv(void *arg)
-{
-    wp__recv_args *a = (wp__recv_args *)arg;
-    if (wp__queue_pop(a->pool->results, a->out, sizeof(wp_result)))
-        return WP_OK;
-    /* Every producer has finished, so every result is in the channel by now;
-       look once more. */
-    if (wp__finished(a->pool))
-        return wp__queue_pop(a->pool->results, a->out, sizeof(wp_result)) ? WP_OK : WP_CLOSED;
-    return WP__AGAIN;
-}
-
-static bool wp__inline_run_one(wp_pool *pool);
+/* ===========================================================================
+   THE CORE PATH: a job's life from submission to its result, in the order it
+   lives: submit, take, run, conclude, deliver, and the worker that drives it.
+   Ahead of their place: the core's own later steps, and the seams where the
+   modules after it (handles, scaling) join.
+   ------------------------------------------------------------------------- */
+static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t, wp_status outcome, int code, void *value, int64_t start);
+static bool wp__enter(wp__runner *r, wp_pool *pool, wp__worker *as, bool open_only);
+static bool wp__take_credit(wp_pool *pool);
+static bool wp__await_credit(wp_pool *pool, int64_t deadline);
+static void wp__notify_room(wp_pool *pool, int lane, size_t pos);
 static void wp__give_credit(wp_pool *pool);
-
-wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
-{
-    if (!pool || !out || timeout < 0 || !pool->results)
-        return WP_INVALID;
-    wp__recv_args a = { pool, out };
-    int r = wp__attempt_recv(&a);
-    /* Nobody else runs an inline-only pool's jobs: its receiver produces
-       the results it waits for. */
-    while (r == WP__AGAIN && pool->inline_only && wp__inline_run_one(pool))
-        r = wp__attempt_recv(&a);
-    if (r == WP__AGAIN && timeout != WP_NOWAIT) {
-        /* Counted as receiving while it waits: see wp__results_stalled. */
-        atomic_fetch_add_explicit(&pool->receivers, 1, memory_order_seq_cst);
-        r = wp__ws_await(&pool->result_ready, wp__deadline(timeout), wp__attempt_recv, &a, NULL);
-        atomic_fetch_sub_explicit(&pool->receivers, 1, memory_order_relaxed);
-    }
-    if (r == WP_OK) {
-        if (pool->credited)
-            wp__give_credit(pool);
-        else
-            wp__ws_notify(&pool->result_room, false);
-    }
-    return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
-}
-
-/* --- job handles --------------------------------------------------------- */
-
-#define WP__TAG_ONE (UINT64_C(1) << 32)
-
-static uint32_t wp__gen(uint64_t state) { return (uint32_t)(state >> 32); }
-
-static void wp__slot_push(wp_pool *pool, uint32_t index)
-{
-    uint64_t top = atomic_load_explicit(&pool->handle_free, memory_order_relaxed);
-    do {
-        atomic_store_explicit(&pool->handles[index].next, (unsigned)(top & 0xffffffffu),
-                              memory_order_relaxed);
-    } while (!atomic_compare_exchange_weak_explicit(&pool->handle_free, &top,
-                                                    ((top & ~UINT64_C(0xffffffff)) + WP__TAG_ONE)
-                                                        | (index + 1u),
-                                                    memory_order_release, memory_order_relaxed));
-}
-
-/* Frees a slot whose job has its outcome (or was refused) and whose handle
-   is given up: the next generation makes every old handle stale. */
-static void wp__slot_free(wp_pool *pool, wp__slot *slot, uint64_t state)
-{
-    uint32_t gen = wp__gen(state) + 1;
-    atomic_store_explicit(&slot->state, (uint64_t)(gen ? gen : 1) << 32 | WP__H_FREE,
-                          memory_order_release);
-    wp__slot_push(pool, (uint32_t)(slot - pool->handles));
-}
-
-/* Takes a free slot for a task that asked for a handle: the task then
-   carries the slot's token (which also obeys the user's token). False when
-   every slot is held. */
-static bool wp__slot_take(wp_pool *pool, wp__task *t, wp_handle *h)
-{
-    uint64_t top = atomic_load_explicit(&pool->handle_free, memory_order_acquire);
-    uint32_t index;
-    do {
-        index = (uint32_t)(top & 0xffffffffu);
-        if (index == 0)
-            return false;
-        /* A racing pop may have reused the slot: the tag makes our CAS fail. */
-        unsigned next = atomic_load_explicit(&pool->handles[index - 1].next, memory_order_relaxed);
-        if (atomic_compare_exchange_weak_explicit(&pool->handle_free, &top,
-                                                  ((top & ~UINT64_C(0xffffffff)) + WP__TAG_ONE) | next,
-                                                  memory_order_acquire, memory_order_acquire))
-            break;
-    } while (1);
-    wp__slot *slot = &pool->handles[index - 1];
-    uint64_t state = atomic_load_explicit(&slot->state, memory_order_relaxed) & ~(uint64_t)WP__H_FREE;
-    atomic_store_explicit(&slot->state, state, memory_order_relaxed);
-    slot->token.parent = t->token;
-    t->token = &slot->token;
-    *h = (wp_handle){ index - 1, wp__gen(state) };
-    return true;
-}
-
-static wp__slot *wp__slot_of(const wp__task *t)
-{
-    return t->token && t->token->state ? (wp__slot *)(void *)t->token : NULL;
-}
-
-/* Records a handled job's outcome; frees the slot if its handle is already
-   given up, else wakes whoever waits for it. */
-static void wp__slot_done(wp_pool *pool, wp__slot *slot, const wp_result *r)
-{
-    slot->result = *r;
-    uint64_t old = atomic_fetch_or_explicit(&slot->state, WP__H_DONE, memory_order_acq_rel);
-    if (old & WP__H_RELEASED)
-        wp__slot_free(pool, slot, old);
-    else
-        wp__ws_notify(&pool->job_done, true);
-}
-
-/* The slot a handle names, with its state, if the handle is current. */
-static wp__slot *wp__slot_named(wp_pool *pool, wp_handle h, uint64_t *state)
-{
-    if (!pool || h.slot >= pool->handle_count || h.generation == 0)
-        return NULL;
-    wp__slot *slot = &pool->handles[h.slot];
-    *state = atomic_load_explicit(&slot->state, memory_order_acquire);
-    if (wp__gen(*state) != h.generation || (*state & (WP__H_RELEASED | WP__H_FREE)))
-        return NULL;
-    return slot;
-}
-
-/* Sets RELEASED on a current handle; frees the slot if the job is done,
-   after copying its result to `out` (if not NULL). The result is read only
-   after our CAS has set RELEASED on a DONE slot: from then on nobody else
-   may free the slot, so no next job can be writing it (a copy made before
-   the CAS could race with a release by another thread and the slot's
-   reuse). */
-static wp_status wp__slot_release(wp_pool *pool, wp_handle h, wp_result *out)
-{
-    uint64_t state;
-    wp__slot *slot = wp__slot_named(pool, h, &state);
-    while (slot) {
-        if (atomic_compare_exchange_weak_explicit(&slot->state, &state, state | WP__H_RELEASED,
-                                                  memory_order_acq_rel, memory_order_acquire)) {
-            if (state & WP__H_DONE) {
-                if (out)
-                    *out = slot->result;
-                wp__slot_free(pool, slot, state);
-            }
-            return WP_OK;
-        }
-        if (wp__gen(state) != h.generation || (state & (WP__H_RELEASED | WP__H_FREE)))
-            break;
-    }
-    return WP_INVALID;
-}
-
-typedef struct wp__job_wait_args {
-    wp_pool *pool;
-    wp_handle handle;
-    wp_result *out;
-} wp__job_wait_args;
-
-static int wp__attempt_job_done(void *arg)
-{
-    wp__job_wait_args *a = (wp__job_wait_args *)arg;
-    uint64_t state;
-    if (!wp__slot_named(a->pool, a->handle, &state))
-        return WP_INVALID;
-    if (!(state & WP__H_DONE))
-        return WP__AGAIN;
-    /* DONE only ever stays set until the slot is freed, so a successful
-       release here found it set and copied the result. */
-    if (wp__slot_release(a->pool, a->handle, a->out) != WP_OK)
-        return WP_INVALID; /* another thread took it first */
-    return WP_OK;
-}
-
-wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_result *out)
-{
-    if (!pool || timeout < 0)
-        return WP_INVALID;
-    wp__job_wait_args a = { pool, handle, out };
-    int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
-    int r = wp__ws_await(&pool->job_done, deadline, wp__attempt_job_done, &a, NULL);
-    return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
-}
-
-wp_status wp_job_cancel(wp_pool *pool, wp_handle handle)
-{
-    uint64_t state;
-    wp__slot *slot = wp__slot_named(pool, handle, &state);
-    if (!slot)
-        return WP_INVALID;
-    /* Release pairs with the acquire in wp_token_is_canceled. */
-    atomic_store_explicit(&slot->token.canceled, handle.generation, memory_order_release);
-    return WP_OK;
-}
-
-wp_status wp_job_query(wp_pool *pool, wp_handle handle, wp_job_state *state)
-{
-    uint64_t word;
-    if (!state || !wp__slot_named(pool, handle, &word))
-        return WP_INVALID;
-    *state = (word & WP__H_DONE) ? WP_JOB_DONE : (word & WP__H_RUNNING) ? WP_JOB_RUNNING : WP_JOB_QUEUED;
-    return WP_OK;
-}
-
-wp_status wp_job_release(wp_pool *pool, wp_handle handle)
-{
-    return wp__slot_release(pool, handle, NULL);
-}
-
-/* --- running a job ------------------------------------------------------- */
-
-static atomic_uint_least64_t *wp__outcome_counter(wp_pool *pool, wp__worker *w, wp_status s)
-{
-    switch (s) {
-    case WP_OK: return &w->completed;
-    case WP_TASK_FAILED: return &w->failed;
-    case WP_CANCELED: return &w->canceled;
-    case WP_EXPIRED: return &w->expired;
-    default: return &pool->evicted; /* WP_EVICTED */
-    }
-}
-
-/* Records the outcome of a task that has a callback, a handle or a result
-   to deliver. The count comes after the callback, so that
-   wp_pool_wait_idle returns only once callbacks have run, and before the
-   result channel, which may make us wait for a receiver. */
-static WP__NOINLINE void wp__conclude_full(wp_pool *pool, wp__worker *w, const wp__task *t,
-                                           atomic_uint_least64_t *counter, wp_status outcome,
-                                           int code, void *value, int64_t start)
-{
-    /* One clock for every timing of a job: the pool's (see wp_config.clock). */
-    int64_t end = outcome == WP_OK || outcome == WP_TASK_FAILED ? wp__pool_now(pool) : start;
-    wp_result r = { wp__task_id(t), t->arg, value, code, outcome, wp__elapsed(t->enqueued_ns, start),
-                    wp__elapsed(start, end), w ? w->index : -1 };
-    if (t->on_done)
-        t->on_done(&r);
-    /* The slot is found before the group hears of the outcome, and the
-       group before the handle: once their waiters see it, the group's
-       memory and the slot's (with the token chain behind it) may be freed
-       or reused. */
-    wp__slot *slot = wp__slot_of(t);
-    bool deliver = wp__group_conclude(pool, t, outcome, code); /* fork-join */
-    if (slot)
-        wp__slot_done(pool, slot, &r);
-    wp__tally(w, counter);
-    if (deliver && pool->results)
-        wp__deliver(pool, &r);
-}
-
-/* Records the one outcome of a task. `w` is NULL for an eviction. A plain
-   job (no callback, handle, token or result channel) only counts it. */
-static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t, wp_status outcome,
-                                int code, void *value, int64_t start)
-{
-    atomic_uint_least64_t *counter = w ? wp__outcome_counter(pool, w, outcome) : &pool->evicted;
-    if (pool->results == NULL && t->on_done == NULL && t->token == NULL)
-        wp__tally(w, counter);
-    else
-        wp__conclude_full(pool, w, t, counter, outcome, code, value, start);
-}
-
-/* Why a taken task must not run, or WP_OK if it may. */
-static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
-{
-    bool canceling = atomic_load_explicit((atomic_int *)&pool->canceling, memory_order_acquire);
-    if (t->token == NULL && t->deadline_ns == 0) /* a plain job */
-        return canceling ? WP_CANCELED : WP_OK;
-    if (canceling || wp_token_is_canceled(t->token))
-        return WP_CANCELED;
-    if (wp__past_deadline(pool, t))
-        return WP_EXPIRED;
-    return WP_OK;
-}
-
-/* The default job's path: a plain job (no token, deadline or callback,
-   in a pool with no result channel and nothing observed) that a worker
-   took from the queue. The steps of wp__execute below with nothing to
-   time, mark or deliver: the pause handshake, the verdict (only close can
-   cancel it), the run, the count. */
-static WP__HOT_INLINE void wp__run_plain(wp_pool *pool, wp__runner *by, const wp__task *t)
-{
-    wp__worker *w = by->as;
-    by->depth = 1;
-    by->in_job = true;
-    wp__claim_start(pool, w);
-    atomic_store_explicit(&w->phase, WP__PHASE_RUNNING, memory_order_relaxed);
-    atomic_uint_least64_t *counter = &w->canceled;
-    if (!atomic_load_explicit(&pool->canceling, memory_order_acquire)) {
-        wp_ctx ctx = { pool, t, NULL, w->index };
-        int code = t->fn(t->arg, &ctx);
-        counter = &w->completed;
-        if (code != 0) {
-            wp__observe_end(pool, w, t, code, 0); /* the last error */
-            counter = &w->failed;
-        }
-    }
-    wp__tally(w, counter);
-    atomic_store_explicit(&w->phase, WP__PHASE_IDLE, memory_order_relaxed);
-    by->depth = 0;
-    by->in_job = false;
-}
-
-/* Runs (or cancels, or expires) one task for the thread whose record is
-   `by` (the innermost one), and records its one outcome. Meanwhile the
-   record says "in a job, one level deeper": the run, the callback and the
-   delivery happen inside the job. */
-static WP__NOINLINE void wp__execute_full(wp_pool *pool, wp__runner *by, const wp__task *t)
-{
-    wp__worker *w = by->as;
-    bool was_in_job = by->in_job;
-    int depth = by->depth++;
-    by->in_job = true;
-    bool timed = pool->results != NULL || t->on_done != NULL || wp__slot_of(t) != NULL;
-    int64_t start = timed ? wp__pool_now(pool) : 0;
-    wp_ctx ctx = { pool, t, NULL, w->index };
-    int code = 0;
-    wp_status outcome = wp__verdict(pool, t);
-    /* A job its worker took from the queue passes the pause handshake
-       after its verdict, just before it starts (held by a pause, it is
-       judged again). Jobs a worker runs inside another job do not: like
-       wp_pool_help, they run while paused. */
-    if (depth == 0 && w->index >= 0 && wp__claim_start(pool, w))
-        outcome = wp__verdict(pool, t);
-    if (outcome == WP_OK && t->token && t->token->state)
-        atomic_fetch_or_explicit(t->token->state, WP__H_RUNNING, memory_order_relaxed);
-    if (w->index >= 0) {
-        /* Running until the callback has run; saved and restored, since a
-           job may run inside another on this worker. */
-        int was = depth == 0 ? WP__PHASE_IDLE : WP__PHASE_RUNNING;
-        atomic_store_explicit(&w->phase, WP__PHASE_RUNNING, memory_order_relaxed);
-        if (outcome == WP_OK) {
-            int64_t obs = wp__observe_begin(pool, w, t); /* observability */
-            code = t->fn(t->arg, &ctx);
-            wp__observe_end(pool, w, t, code, obs); /* observability */
-            outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
-        }
-        wp__conclude(pool, w, t, outcome, code, ctx.value, start);
-        atomic_store_explicit(&w->phase, was, memory_order_relaxed);
-    } else {
-        if (outcome == WP_OK) {
-            code = t->fn(t->arg, &ctx);
-            outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
-        }
-        wp__conclude(pool, w, t, outcome, code, ctx.value, start);
-    }
-    by->depth = depth;
-    by->in_job = was_in_job;
-}
-
-/* Runs one task for the thread whose record is `by` (the innermost one):
-   a plain job a worker took from the queue on the lean path, anything
-   else on the full one. */
-static WP__HOT_INLINE void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
-{
-    WP_ASSERT(by == wp__top);
-    if (by->depth == 0 && by->as->index >= 0 && t->token == NULL && t->on_done == NULL
-        && t->deadline_ns == 0 && pool->results == NULL && !wp__observe_times(pool))
-        wp__run_plain(pool, by, t);
-    else
-        wp__execute_full(pool, by, t);
-}
-
-/* --- taking jobs: priorities, fairness, rate limit ------------------------ */
-
-/* Lane orders: usually high first; every 4th take normal first, every 16th
-   low first (see wp_priority). */
-static const unsigned char wp__lane_order[3][WP__LANES] = {
-    { WP__LANE_HIGH, WP__LANE_NORMAL, WP__LANE_LOW },
-    { WP__LANE_NORMAL, WP__LANE_HIGH, WP__LANE_LOW },
-    { WP__LANE_LOW, WP__LANE_NORMAL, WP__LANE_HIGH },
-};
-
-/* Pops the next task by priority; answers its lane, or -1 if all are empty.
-   Until a job of another priority has been submitted only the normal lane
-   can hold jobs, and only it is looked at. */
-static inline int wp__pop_next(wp_pool *pool, wp__task *t, size_t *pos)
-{
-    if (!atomic_load_explicit(&pool->lanes_used, memory_order_acquire))
-        return wp__queue_pop_at(pool->lanes[WP__LANE_NORMAL], t, sizeof *t, pos) ? WP__LANE_NORMAL
-                                                                                : -1;
-    unsigned n = wp__takes + 1;
-    const unsigned char *order = wp__lane_order[n % 16 == 0 ? 2 : n % 4 == 0 ? 1 : 0];
-    for (int i = 0; i < WP__LANES; i++) {
-        if (wp__queue_pop_at(pool->lanes[order[i]], t, sizeof *t, pos)) {
-            wp__takes = n;
-            return order[i];
-        }
-    }
-    return -1;
-}
-
-static size_t wp__queued(const wp_pool *pool)
-{
-    size_t n = 0;
-    for (int i = 0; i < WP__LANES; i++)
-        n += wp_queue_size(pool->lanes[i]);
-    return n;
-}
-
-/* Every lane closed, and every job accepted before that taken. */
-static bool wp__lanes_drained(const wp_pool *pool)
-{
-    for (int i = 0; i < WP__LANES; i++)
-        if (!wp__queue_drained(pool->lanes[i]))
-            return false;
-    return true;
-}
-
-/* The rate limit as a generic cell rate algorithm: `rate_due` is when the
-   next start is due; a start is allowed while that is at most `tolerance`
-   (the burst) ahead of now, and moves it one interval on. Answers 0 when a
-   start may happen now, else how long (pool clock) until one may. */
-static int64_t wp__rate_claim(wp_pool *pool, int_least64_t *claimed)
-{
-    int64_t now = wp__pool_now(pool);
-    int_least64_t due = atomic_load_explicit(&pool->rate_due, memory_order_relaxed);
-    for (;;) {
-        int64_t base = due > now ? due : now;
-        if (base - now > pool->rate_tolerance)
-            return base - now - pool->rate_tolerance;
-        *claimed = base + pool->rate_interval;
-        if (atomic_compare_exchange_weak_explicit(&pool->rate_due, &due, *claimed,
-                                                  memory_order_relaxed, memory_order_relaxed))
-            return 0;
-    }
-}
-
-/* After a pop at position `pos` of a lane: wakes a submitter blocked for
-   room in it, but only at every room_every-th position (a quarter of the
-   lane), so that a woken submitter finds a run of free cells instead of one,
-   and room_every - 1 pops out of room_every skip the fence and the waiter
-   check of wp__ws_notify.
-
-   No wake-up is lost. A blocked submitter registers, fences, and sleeps
-   only if its lane is full and holds at least room_every jobs past the tail
-   it read after the fence (wp__attempt_push_job). Every pop that claims a
-   position from that tail on comes after the submitter's fence (our load
-   did not see its CAS), so its own fence-then-load sees the submitter
-   registered; and one of those room_every positions, all filled, is a
-   multiple of room_every: that pop wakes it. It wakes every registered
-   submitter (broadcast), since two may count on the same pop. Close and
-   resize broadcast on job_room as before. With a lane of fewer than 4 cells
-   room_every is 1: every pop notifies one submitter, as before.
-
-   A WP_TIMEOUT submitter must not wait for a run of pops when one free cell
-   would do (workers may be busy with long jobs): the first one sets
-   room_timed (sticky), after which every pop notifies, as before this
-   change. It parks at most 1 ms the first time (wp__await_room), so even a
-   worker that has not seen the flag yet delays it by no more than that. */
-static void wp__notify_room(wp_pool *pool, int lane, size_t pos)
-{
-    if ((pos & pool->room_mask) == 0)
-        wp__ws_notify(&pool->job_room[lane], pool->room_mask != 0);
-    else if (atomic_load_explicit(&pool->room_timed, memory_order_relaxed))
-        wp__ws_notify(&pool->job_room[lane], false);
-}
-
-enum { WP__GOT = 2, WP__FINISHED = 3, WP__RETIRE = 4, WP__RATED = 5, WP__HELP = 6 };
-
-/* Takes the next task for any thread, honouring the rate limit (which jobs
-   canceled at close skip). Answers WP__GOT, WP__RATED (with *wait set, in
-   pool-clock ns), WP__FINISHED (closed and drained) or WP__AGAIN. */
-static WP__HOT_INLINE int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
-{
-    bool limited = pool->rate_interval != 0
-        && !atomic_load_explicit(&pool->canceling, memory_order_acquire);
-    int lane;
-    size_t pos = 0;
-    if (limited && wp__queued(pool) > 0) {
-        int_least64_t claimed;
-        int64_t w = wp__rate_claim(pool, &claimed);
-        if (w > 0) {
-            *wait = w;
-            return WP__RATED;
-        }
-        /* A job counted in the queue may still be being copied in by its
-           submitter: look again while one is there, so that the start we
-           hold is not given back for nothing. */
-        lane = wp__pop_next(pool, t, &pos);
-        for (int tries = 0; lane < 0 && tries < 1000 && wp__queued(pool) > 0; tries++) {
-            wp__cpu_relax();
-            lane = wp__pop_next(pool, t, &pos);
-        }
-        /* Another thread took the job: give the start back. Taking one
-           interval off the due time undoes our claim even when later claims
-           built on it; after an idle spell (a claim that restarted from now)
-           this can let one start more than the burst through, which is
-           better than losing a start for good on a clock that stands still. */
-        if (lane < 0)
-            atomic_fetch_sub_explicit(&pool->rate_due, pool->rate_interval, memory_order_relaxed);
-        (void)claimed;
-    } else {
-        lane = limited ? -1 : wp__pop_next(pool, t, &pos);
-    }
-    if (lane >= 0) {
-        wp__notify_room(pool, lane, pos);
-        return WP__GOT;
-    }
-    /* Closed but not drained means a submitter claimed a cell before the close
-       and is still copying into it: keep trying, it is a matter of moments.
-       `shut` (on a line nobody writes) spares an empty poll the lanes'
-       contended head and tail lines until a close has begun. */
-    if (!atomic_load_explicit(&pool->shut, memory_order_acquire))
-        return WP__AGAIN;
-    return wp__lanes_drained(pool) ? WP__FINISHED : WP__AGAIN;
-}
-
-/* --- threads that are not workers ---------------------------------------- */
-
+static void wp__leave(wp__runner *r);
+static bool wp__help_one(wp_pool *pool, wp__runner *by, bool must);
+static wp_status wp__run_here(wp_pool *pool, const wp__task *t, int limit);
+static int64_t wp__later(int64_t a, int64_t b);
+static void wp__deliver(wp_pool *pool, const wp_result *r);
 static bool wp__is_closed(const wp_pool *pool);
 
-/* Wakes whoever waits for a producer of outcomes to go away. */
-static void wp__helper_leave(wp_pool *pool)
-{
-    atomic_fetch_sub_explicit(&pool->helpers, 1, memory_order_release);
-    wp__ws_notify(&pool->idle, true);
-    wp__ws_notify(&pool->result_ready, true);
-    wp__ws_notify(&pool->exited, true);
-}
+/* seams: job handles */
+static wp__slot *wp__slot_of(const wp__task *t);
+static bool wp__slot_take(wp_pool *pool, wp__task *t, wp_handle *h);
+static void wp__slot_free(wp_pool *pool, wp__slot *slot, uint64_t state);
+static void wp__slot_done(wp_pool *pool, wp__slot *slot, const wp_result *r);
 
-/* Pushes record `r`: this thread now works for `pool`, as its worker `as`,
-   or (as NULL) with the identity of a record it already has for the pool,
-   else as the pool's `external` runner. A thread that did not work for the
-   pool yet counts itself in `helpers` first and then looks whether the
-   pool is closed, seq_cst on both sides, so that a close either sees it
-   counted or it sees the close; with `open_only` a closed pool refuses the
-   entry (false). A job of this pool whose thread enters to do the pool's
-   work (wait, help, run a nested job) is set aside meanwhile: wp_pool_wait_idle
-   called from jobs does not wait for it, so jobs that wait on each other
-   this way cannot deadlock. */
-static bool wp__enter(wp__runner *r, wp_pool *pool, wp__worker *as, bool open_only)
-{
-    wp__runner *known = wp__find(pool, false);
-    r->pool = pool;
-    r->as = as ? as : known ? known->as : &pool->external;
-    r->in_job = false;
-    r->counted = known == NULL && as == NULL;
-    r->aside = known != NULL && known->in_job;
-    r->depth = wp__depth();
-    r->outer = wp__top;
-    if (r->counted) {
-        atomic_fetch_add_explicit(&pool->helpers, 1, memory_order_seq_cst);
-        if (open_only && wp__is_closed(pool)) {
-            wp__helper_leave(pool);
-            return false;
-        }
-    }
-    if (r->aside) { /* see wp__attempt_idle */
-        atomic_fetch_add_explicit(&pool->suspends, 1, memory_order_seq_cst);
-        wp__ws_notify(&pool->idle, true);
-    }
-    wp__top = r;
-    return true;
-}
-
-static void wp__leave(wp__runner *r)
-{
-    wp__top = r->outer;
-    if (r->aside)
-        atomic_fetch_add_explicit(&r->pool->resumes, 1, memory_order_seq_cst);
-    if (r->counted)
-        wp__helper_leave(r->pool);
-}
-
-/* The credits of an inline-only pool's result channel. Its results come
-   only from threads that run its jobs on their way through a call, and
-   none of them may wait without bound for a receiver (a close or a submit
-   with a timeout must return by it): so each takes a credit, one free
-   cell of the channel, before it takes a job, and the receiver gives it
-   back with the result. Pools with workers, or without a channel, need
-   none: their workers wait for room, as documented. */
-static bool wp__take_credit(wp_pool *pool)
-{
-    if (!pool->credited || atomic_load_explicit(&pool->destroying, memory_order_acquire))
-        return true;
-    size_t c = atomic_load_explicit(&pool->credits, memory_order_relaxed);
-    do {
-        if (c == 0)
-            return false;
-    } while (!atomic_compare_exchange_weak_explicit(&pool->credits, &c, c - 1,
-                                                    memory_order_acquire, memory_order_relaxed));
-    return true;
-}
-
-static void wp__give_credit(wp_pool *pool)
-{
-    if (pool->credited) {
-        atomic_fetch_add_explicit(&pool->credits, 1, memory_order_release);
-        wp__ws_notify(&pool->result_room, true);
-    }
-}
-
-static int wp__attempt_credit(void *arg)
-{
-    return wp__take_credit((wp_pool *)arg) ? WP__DONE : WP__AGAIN;
-}
-
-/* Waits until `deadline` for a credit (see wp__take_credit). */
-static bool wp__await_credit(wp_pool *pool, int64_t deadline)
-{
-    return wp__ws_await(&pool->result_room, deadline, wp__attempt_credit, pool, NULL) == WP__DONE;
-}
-
-static void wp__inline_finish(wp_pool *pool);
-
-/* Takes and runs one job on the calling thread, whose record is `by`.
-   False when none may be taken now: none queued, the rate limit, this
-   thread's stack already holds WP_NEST_MAX jobs, or (unless `must`) a full
-   result channel, whose receiver may be this very thread; in an inline-only
-   pool, no credit. */
-static bool wp__help_one(wp_pool *pool, wp__runner *by, bool must)
-{
-    wp__task t;
-    int64_t wait;
-    /* `must`: a close or a submitter of an inline-only pool, which runs
-       jobs one after another, never one inside another. */
-    if (by->depth >= WP_NEST_MAX && !must)
-        return false;
-    if (!must && !pool->credited && pool->results
-        && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
-        return false;
-    if (!wp__take_credit(pool))
-        return false;
-    if (wp__take(pool, &t, &wait) != WP__GOT) {
-        wp__give_credit(pool);
-        return false;
-    }
-    wp__execute(pool, by, &t);
-    return true;
-}
-
-/* wp_result_recv on an inline-only pool: runs one queued job on the
-   receiver; once the pool is closed and drained, retires its unit. */
-static bool wp__inline_run_one(wp_pool *pool)
-{
-    wp__runner self;
-    wp__enter(&self, pool, NULL, false);
-    bool ran = wp__help_one(pool, &self, false);
-    wp__leave(&self);
-    if (wp__is_closed(pool))
-        wp__inline_finish(pool);
-    return ran;
-}
-
-/* Runs a submission right here, on the submitting thread: a nested
-   submission into a full queue, or WP_CALLER_RUNS (limit WP_NEST_MAX), or a
-   group member submitted at that depth (a higher limit, see the fork-join
-   module). A job that always submits another would recurse without end:
-   past `limit` it is refused. */
-static wp_status wp__run_here(wp_pool *pool, const wp__task *t, int limit)
-{
-    if (wp__depth() >= limit) {
-        wp__count(&pool->rejected);
-        return WP_WOULD_DEADLOCK;
-    }
-    wp__runner r;
-    if (!wp__enter(&r, pool, NULL, true)) {
-        wp__count(&pool->refused_closed);
-        return WP_CLOSED;
-    }
-    if (!wp__take_credit(pool))
-        wp__await_credit(pool, WP_FOREVER);
-    wp__tally(r.as, &r.as->ran_inline);
-    wp__execute(pool, &r, t);
-    wp__leave(&r);
-    return WP_OK;
-}
-
-/* Runs queued jobs for `by` until none may be taken or `budget` is spent. */
-static size_t wp__help_for(wp_pool *pool, wp__runner *by, int64_t budget)
-{
-    int64_t deadline = wp__deadline(budget);
-    size_t ran = 0;
-    while ((budget == WP_FOREVER || wp__now_ns() < deadline) && wp__help_one(pool, by, false))
-        ran++;
-    return ran;
-}
-
-size_t wp_pool_help(wp_pool *pool, int64_t budget)
-{
-    if (!pool || budget < 0)
-        return 0;
-    wp__runner self;
-    wp__enter(&self, pool, NULL, false);
-    size_t ran = wp__help_for(pool, &self, budget);
-    wp__leave(&self);
-    return ran;
-}
-
-/* --- waiting for idle ----------------------------------------------------- */
-
-static uint64_t wp__load(const atomic_uint_least64_t *counter, memory_order order)
-{
-    return atomic_load_explicit((atomic_uint_least64_t *)counter, order);
-}
-
-static uint64_t wp__outcomes(const wp__worker *w)
-{
-    return wp__load(&w->completed, memory_order_acquire) + wp__load(&w->failed, memory_order_acquire)
-        + wp__load(&w->canceled, memory_order_acquire) + wp__load(&w->expired, memory_order_acquire);
-}
-
-/* Jobs accepted and not yet ended. Outcomes are read first and acceptances
-   second; both only grow, and an outcome's count is released after the pop
-   that took its job (which acquired the push), so a zero here means that at
-   the moment between the two reads every accepted job had ended. */
-static uint64_t wp__pending(const wp_pool *pool)
-{
-    uint64_t ended = wp__outcomes(&pool->external) + wp__load(&pool->evicted, memory_order_acquire);
-    for (int i = 0; i < pool->slots; i++)
-        ended += wp__outcomes(&pool->workers[i]);
-    uint64_t accepted = wp__load(&pool->external.ran_inline, memory_order_acquire);
-    for (int i = 0; i < pool->slots; i++)
-        accepted += wp__load(&pool->workers[i].ran_inline, memory_order_acquire);
-    for (int i = 0; i < WP__LANES; i++)
-        accepted += wp__queue_accepted(pool->lanes[i]);
-    if (pool->pinned)
-        accepted += wp__queue_accepted(pool->pinned);
-    /* On 32-bit targets the lanes count modulo 2^31; so does the result,
-       which is far below that. */
-    return (accepted - ended) & ((uint64_t)SIZE_MAX >> 1);
-}
-
-typedef struct wp__idle_args {
-    wp_pool *pool;
-    bool in_job;
-    bool helps;   /* runs queued jobs meanwhile: inside a job, or inline-only */
-} wp__idle_args;
-
-/* Idle, or (inside a job) only jobs set aside on their thread are left; a
-   queued job also ends the wait (WP__HELP), so that the caller can run it.
-   The set-aside count is read before and after the pending count, and only
-   a pair that did not move meanwhile is believed. */
-static int wp__attempt_idle(void *arg)
-{
-    wp__idle_args *a = (wp__idle_args *)arg;
-    wp_pool *pool = a->pool;
-    uint64_t pending, aside;
-    for (;;) {
-        uint64_t s1 = wp__load(&pool->suspends, memory_order_seq_cst);
-        uint64_t r1 = wp__load(&pool->resumes, memory_order_seq_cst);
-        pending = wp__pending(pool);
-        if (!a->in_job) {
-            aside = 0;
-            break;
-        }
-        uint64_t s2 = wp__load(&pool->suspends, memory_order_seq_cst);
-        uint64_t r2 = wp__load(&pool->resumes, memory_order_seq_cst);
-        if (s1 == s2 && r1 == r2) {
-            aside = s1 - r1;
-            break;
-        }
-    }
-    if (pending <= aside)
-        return WP_OK;
-    return a->helps && wp__queued(pool) > 0 ? WP__HELP : WP__AGAIN;
-}
-
-/* What is left of the time until `deadline`, as a budget for wp_pool_help. */
-static int64_t wp__budget_until(int64_t deadline)
-{
-    if (deadline == WP_FOREVER)
-        return WP_FOREVER;
-    int64_t left = deadline == INT64_MIN ? 0 : deadline - wp__now_ns();
-    return left > 0 ? left : 0;
-}
-
-wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout)
-{
-    if (!pool || timeout < 0)
-        return WP_INVALID;
-    int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
-    wp__idle_args a = { pool, wp__in_job(pool), false };
-    /* Inside a job, or in a pool without workers, the caller runs queued
-       jobs while it waits (up to WP_NEST_MAX deep, then it only waits). */
-    bool enters = a.in_job || pool->inline_only;
-    wp__runner self;
-    if (enters)
-        wp__enter(&self, pool, NULL, false);
-    a.helps = enters && self.depth < WP_NEST_MAX;
-    int r;
-    do {
-        size_t ran = a.helps ? wp__help_for(pool, &self, wp__budget_until(deadline)) : 0;
-        r = wp__ws_await(&pool->idle, deadline, wp__attempt_idle, &a, NULL);
-        if (r == WP__HELP && ran == 0) /* rate-limited, or no room for results */
-            wp__sleep_ns(WP_US(100));
-    } while (r == WP__HELP && wp__budget_until(deadline) > 0);
-    if (enters)
-        wp__leave(&self);
-    return r == WP_OK ? WP_OK : WP_TIMED_OUT;
-}
-
-/* --- scaling ----------------------------------------------------------- */
-
-/* a + b for a duration b >= 0, saturating at WP_FOREVER. */
-static int64_t wp__later(int64_t a, int64_t b)
-{
-    return a > 0 && b >= WP_FOREVER - a ? WP_FOREVER : a + b;
-}
-
-/* `live` packs two counts into one atomic word so that every decision sees
-   both at once: started workers (low bits) and workers being started right
-   now (high bits). Min is enforced on started workers, so a retirement can
-   never count on a thread that may still fail to start; max and "has the pool
-   finished" (live == 0) count both. */
-#define WP__INFLIGHT 65536
-static int wp__started(int live) { return live % WP__INFLIGHT; }
-static int wp__total(int live) { return live % WP__INFLIGHT + live / WP__INFLIGHT; }
-
-static int wp__live(const wp_pool *pool)
-{
-    return atomic_load_explicit((atomic_int *)&pool->live, memory_order_acquire);
-}
-
-
-static wp__thread_ret wp__worker_main(void *arg);
-
-static int wp__start_thread(wp__worker *w)
-{
-    return WP__THREAD_START(&w->thread, wp__worker_main, w, w->pool->stack_size);
-}
-
-/* Joins the thread a slot holds, if any; the caller holds slot_mu (or is
-   the only thread left that touches the slots). */
-static void wp__reap(wp__worker *w)
-{
-    if (atomic_load_explicit(&w->state, memory_order_acquire) != WP__SLOT_FREE) {
-        wp__thread_join(w->thread);
-        atomic_store_explicit(&w->state, WP__SLOT_FREE, memory_order_relaxed);
-    }
-}
-
-/* Takes `amount` out of `live`, waking whoever waits for the pool to finish
-   if that was the last of it. Release pairs with the acquire loads of `live`
-   in close and recv: every outcome a worker produced is visible once it is
-   out. */
-static void wp__count_out(wp_pool *pool, int amount)
-{
-    if (atomic_fetch_sub_explicit(&pool->live, amount, memory_order_acq_rel) == amount)
-        wp__ws_notify(&pool->result_ready, true);
-    wp__ws_notify(&pool->exited, true);
-}
-
-/* Counts one worker in as being started, if the pool is running and below
-   max. Zero means the pool has finished, so none may be added then. */
-static bool wp__reserve_worker(wp_pool *pool)
-{
-    int live = atomic_load_explicit(&pool->live, memory_order_relaxed);
-    do {
-        if (live == 0 || wp__total(live) >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed)
-            || (atomic_load_explicit(&pool->lanes[0]->head, memory_order_relaxed) & WP__CLOSED_BIT))
-            return false;
-    } while (!atomic_compare_exchange_weak_explicit(&pool->live, &live, live + WP__INFLIGHT,
-                                                    memory_order_relaxed, memory_order_relaxed));
-    return true;
-}
-
-static void wp__raise_peak(wp_pool *pool)
-{
-    int n = wp__started(wp__live(pool));
-    int peak = atomic_load_explicit(&pool->peak, memory_order_relaxed);
-    while (n > peak && !atomic_compare_exchange_weak_explicit(&pool->peak, &peak, n,
-                                                              memory_order_relaxed, memory_order_relaxed))
-        ;
-}
-
-/* Starts the thread of a reserved worker in a free slot. A slot whose worker
-   is retiring stays taken until that thread is done, so there may be none
-   free for a moment: then the reservation is given back (the next scale-up
-   check tries again) instead of waiting here. */
-enum wp__spawn_result { WP__SPAWNED, WP__NO_SLOT, WP__SPAWN_FAILED };
-
-static enum wp__spawn_result wp__spawn_reserved(wp_pool *pool)
-{
-    bool started = false, no_slot = true;
-    wp__mutex_lock(&pool->slot_mu);
-    for (int i = 0; i < pool->slots; i++) {
-        wp__worker *w = &pool->workers[i];
-        if (atomic_load_explicit(&w->state, memory_order_acquire) == WP__SLOT_RUNNING)
-            continue;
-        no_slot = false;
-        wp__reap(w);
-        atomic_store_explicit(&w->state, WP__SLOT_RUNNING, memory_order_relaxed);
-        /* Counted as started before the thread runs, so that it can leave. */
-        atomic_fetch_add_explicit(&pool->live, 1 - WP__INFLIGHT, memory_order_relaxed);
-        started = wp__start_thread(w) == 0;
-        if (!started) {
-            atomic_store_explicit(&w->state, WP__SLOT_FREE, memory_order_relaxed);
-            atomic_fetch_add_explicit(&pool->live, WP__INFLIGHT - 1, memory_order_relaxed);
-        }
-        break;
-    }
-    wp__mutex_unlock(&pool->slot_mu);
-    if (started) {
-        wp__raise_peak(pool);
-        return WP__SPAWNED;
-    }
-    if (!no_slot)
-        wp__count(&pool->spawn_failures);
-    wp__count_out(pool, WP__INFLIGHT);
-    return no_slot ? WP__NO_SLOT : WP__SPAWN_FAILED;
-}
-
-static void wp__record_scale(wp_pool *pool, bool up)
-{
-    int64_t since = wp__pool_now(pool) - pool->created_ns;
-    wp__count(up ? &pool->scale_ups : &pool->scale_downs);
-    atomic_store_explicit(up ? &pool->last_scale_up : &pool->last_scale_down, since,
-                          memory_order_relaxed);
-}
-
-/* Claims the cooldown that `next` guards, so one thread acts per period. */
-static bool wp__claim_cooldown(atomic_int_least64_t *next, int64_t now, int64_t cooldown)
-{
-    int_least64_t due = atomic_load_explicit(next, memory_order_relaxed);
-    if (now < due)
-        return false;
-    return atomic_compare_exchange_strong_explicit(next, &due, wp__later(now, cooldown),
-                                                   memory_order_relaxed, memory_order_relaxed);
-}
-
-/* Adds a worker when the backlog is past the threshold, the pool is below
-   max and the scale-up cooldown has passed. Called by a worker after a job
-   and by a submitter that found the queue full, never on the fast path. */
-static void wp__maybe_scale_up(wp_pool *pool)
-{
-    if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
-        || wp__queued(pool) <= pool->scale_up_threshold
-        || wp__total(wp__live(pool)) >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed))
-        return;
-    if (!wp__claim_cooldown(&pool->next_scale_up, wp__pool_now(pool), pool->scale_up_cooldown))
-        return;
-    if (wp__reserve_worker(pool) && wp__spawn_reserved(pool) == WP__SPAWNED)
-        wp__record_scale(pool, true);
-}
-
-/* Counts the calling worker out if more than min would remain started. The
-   caller records the scale-down (outside any lock: it reads the user's
-   clock). Release, as in wp__count_out. */
-static bool wp__leave_above_min(wp_pool *pool)
-{
-    int live = atomic_load_explicit(&pool->live, memory_order_relaxed);
-    do {
-        if (wp__started(live) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
-            return false;
-    } while (!atomic_compare_exchange_weak_explicit(&pool->live, &live, live - 1,
-                                                    memory_order_release, memory_order_relaxed));
-    return true;
-}
-
-/* Honours a wp_pool_scale/resize request to retire a worker, if any. */
-static bool wp__retire_on_request(wp_pool *pool)
-{
-    int r = atomic_load_explicit(&pool->retire_requests, memory_order_relaxed);
-    while (r > 0) {
-        if (atomic_compare_exchange_weak_explicit(&pool->retire_requests, &r, r - 1,
-                                                  memory_order_relaxed, memory_order_relaxed)) {
-            if (wp__leave_above_min(pool))
-                return true;
-            /* Already at min: the remaining requests are moot. */
-            atomic_store_explicit(&pool->retire_requests, 0, memory_order_relaxed);
-            return false;
-        }
-    }
-    return false;
-}
-
-/* Retires an idle surplus worker once idle_timeout and the scale-down
-   cooldown have passed. */
-static bool wp__retire_if_idle(wp_pool *pool, int64_t idle_since)
-{
-    int64_t now = wp__pool_now(pool);
-    if (now - idle_since < pool->idle_timeout
-        || wp__started(wp__live(pool)) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
-        return false;
-    if (!wp__claim_cooldown(&pool->next_scale_down, now, pool->scale_down_cooldown))
-        return false;
-    return wp__leave_above_min(pool);
-}
-
-/* How long an idle worker may park: without bound unless it is surplus; a
-   surplus worker wakes when its idle timeout ends, or, if another worker's
-   scale-down holds the cooldown, when the cooldown ends (never at a time
-   already past, which would spin). With a clock override the worker re-reads
-   that clock every millisecond instead. */
-static int64_t wp__idle_deadline(wp_pool *pool, int64_t *idle_since)
-{
-    if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
-        || wp__started(wp__live(pool)) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
-        return WP_FOREVER;
-    if (*idle_since < 0)
-        *idle_since = wp__pool_now(pool);
-    if (pool->clock)
-        return wp__deadline(WP_MS(1));
-    int64_t due = wp__later(*idle_since, pool->idle_timeout);
-    int64_t cooldown = atomic_load_explicit(&pool->next_scale_down, memory_order_relaxed);
-    return cooldown > due ? cooldown : due;
-}
-
-/* A worker that took a job just as a pause landed holds it until resume
-   (or close, which resumes), so that no job starts after wp_pool_pause has
-   returned. */
-static bool wp__is_paused(wp_pool *pool)
-{
-    return atomic_load_explicit(&pool->paused, memory_order_acquire)
-        && !(atomic_load_explicit(&pool->lanes[0]->head, memory_order_acquire) & WP__CLOSED_BIT);
-}
-
-static int wp__attempt_unpaused(void *arg)
-{
-    return wp__is_paused((wp_pool *)arg) ? WP__AGAIN : WP__DONE;
-}
-
-/* The worker's half of the pause handshake, between taking a job and
-   starting it: it says it is starting, then looks for a pause, seq_cst on
-   both sides; wp_pool_pause sets `paused`, then waits while any worker is
-   starting. So either the pause sees this worker starting and returns only
-   once the job has started, or the worker sees the pause and holds the job
-   until resume (or close, which resumes): no job starts after
-   wp_pool_pause has returned. Answers whether a pause held it. */
-static WP__NOINLINE bool wp__claim_start_paused(wp_pool *pool, wp__worker *w)
-{
-    bool held = false;
-    for (;;) {
-        if (wp__is_closed(pool)) /* close resumes: see wp_pool_close */
-            return held;
-        atomic_store_explicit(&w->phase, WP__PHASE_IDLE, memory_order_release);
-        wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_unpaused, pool, NULL);
-        held = true;
-        atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
-        if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst))
-            return held;
-    }
-}
-
-static inline bool wp__claim_start(wp_pool *pool, wp__worker *w)
-{
-    atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
-    if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst))
-        return false;
-    return wp__claim_start_paused(pool, w); /* out of line: the job path stays small */
-}
-
-
-typedef struct wp__take_args {
-    wp_pool *pool;
-    wp__worker *worker;
-    wp__task *task;
-    int64_t wait;    /* set with WP__RATED */
-    bool had_job;    /* ran a job since the last time it found none */
-    unsigned streak; /* jobs run since it last parked (saturating) */
-    bool short_park; /* its last park ended within WP__SHORT_PARK_NS */
-    int64_t idle_ns; /* when it last reached the yield-or-park point */
-} wp__take_args;
-
-static inline int wp__attempt_take_or_retire(void *arg)
-{
-    wp__take_args *a = (wp__take_args *)arg;
-    wp_pool *pool = a->pool;
-    /* A pause that lost a race with close must not hold the drain up. */
-    int r;
-    if (wp__is_paused(pool))
-        r = WP__AGAIN;
-    else
-        r = wp__take(pool, a->task, &a->wait);
-    if (r != WP__AGAIN)
-        return r;
-    /* Going idle: whoever waits for the pool to idle may be done now. */
-    if (a->had_job) {
-        a->had_job = false;
-        wp__ws_notify(&pool->idle, true);
-    }
-    /* Idle workers answer retirement requests first; busy ones after their
-       job (see wp__worker_main). */
-    if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
-        && wp__retire_on_request(pool))
-        return WP__RETIRE;
-    return r;
-}
-
-/* A worker that found no job yields its core before parking only while the
-   pool looks busy: its last park was short (jobs keep coming, and a queue
-   found empty most likely means a producer lost its core, which the yield
-   hands back without a futex round trip), it has run a streak of jobs since
-   it last parked, or a submitter waits for room. A worker whose last park
-   was long serves sporadic jobs: it parks at once, which keeps its next
-   wake-up fast (see wp__ws_await_ex). It notes the time here, on the way to
-   parking, so that the job path reads no clock. Relaxed loads: a stale
-   answer only picks the slower of two correct paths. */
-#define WP__YIELD_STREAK 8
-#define WP__SHORT_PARK_NS WP_US(200)
-static bool wp__worker_may_yield(void *arg)
-{
-    wp__take_args *a = (wp__take_args *)arg;
-    a->idle_ns = wp__now_ns();
-    if (a->short_park || a->streak >= WP__YIELD_STREAK)
-        return true;
-    for (int i = 0; i < WP__LANES; i++)
-        if (atomic_load_explicit(&a->pool->job_room[i].waiters, memory_order_relaxed) > 0)
-            return true;
-    return false;
-}
-
-/* A rate-limited worker sleeps until the next start is due, or until a
-   notify (close, resume, a new job) makes it look again. */
-static int wp__attempt_nothing(void *arg)
-{
-    wp_pool *pool = (wp_pool *)arg;
-    return atomic_load_explicit(&pool->canceling, memory_order_acquire) ? WP__DONE : WP__AGAIN;
-}
-
-static void wp__await_rate(wp_pool *pool, int64_t wait)
-{
-    /* With a clock override the wait is in that clock's units: re-read it
-       every millisecond instead. */
-    if (pool->clock)
-        wait = WP_MS(1);
-    wp__ws_await(&pool->job_ready, wp__deadline(wait), wp__attempt_nothing, pool, NULL);
-}
-
-/* Tells a thread hook about worker `index` (see wp_event). */
-static void wp__hook_thread(wp_pool *pool, wp_hook_fn fn, wp_event_kind kind, int index)
-{
-    wp_event e = { kind, index, 0, NULL, 0, 0, 0 };
-    fn(&e, pool->hook_user);
-}
-
-static wp__thread_ret wp__worker_main(void *arg)
-{
-    wp__worker *w = (wp__worker *)arg;
-    wp_pool *pool = w->pool;
-    wp__runner self;
-    wp__enter(&self, pool, w, false);
-    if (pool->on_thread_start)
-        wp__hook_thread(pool, pool->on_thread_start, WP_EVENT_THREAD_START, w->index);
-
-    wp__task task;
-    wp__take_args a = { pool, w, &task, 0, false, 0, false, 0 };
-    int64_t idle_since = -1;
-    int r;
-    for (;;) {
-        bool slept = false;
-        /* A busy pool's worker finds its next job here, without the
-           waiting machinery's calls through a pointer. */
-        r = wp__attempt_take_or_retire(&a);
-        if (r == WP__AGAIN) {
-            int64_t deadline = wp__idle_deadline(pool, &idle_since);
-            r = wp__ws_await_ex(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a,
-                                &slept, wp__worker_may_yield, WP_SPIN_COUNT);
-        }
-        if (slept) { /* parked since a.idle_ns */
-            a.streak = 0;
-            a.short_park = wp__now_ns() - a.idle_ns < WP__SHORT_PARK_NS;
-        }
-        if (r == WP__GOT) {
-            if (a.streak < WP__YIELD_STREAK)
-                a.streak++;
-            /* A producer descheduled between claiming a cell and publishing
-               it hides the jobs behind it, and the wake-ups of those jobs are
-               spent on workers that found nothing. The one worker its publish
-               wakes passes the wake-up on while work remains. */
-            if (slept && wp__queued(pool) > 0)
-                wp__ws_notify(&pool->job_ready, false);
-            wp__execute(pool, &self, &task);
-            a.had_job = true;
-            idle_since = -1;
-            if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
-                && wp__retire_on_request(pool)) {
-                r = WP__RETIRE;
-                break;
-            }
-            if (atomic_load_explicit(&pool->scaling, memory_order_relaxed))
-                wp__maybe_scale_up(pool);
-        } else if (r == WP__RATED) {
-            wp__await_rate(pool, a.wait);
-        } else if (r == WP__FINISHED || r == WP__RETIRE) {
-            break;
-        } else if (wp__retire_if_idle(pool, idle_since)) { /* idle deadline passed */
-            r = WP__RETIRE;
-            break;
-        }
-    }
-
-    if (r == WP__RETIRE)
-        wp__record_scale(pool, false);
-    if (r == WP__FINISHED) /* the queue is closed and empty: tell the others */
-        wp__ws_notify(&pool->job_ready, true);
-    wp__ws_notify(&pool->idle, true);
-    if (pool->on_thread_stop)
-        wp__hook_thread(pool, pool->on_thread_stop, WP_EVENT_THREAD_STOP, w->index);
-    wp__leave(&self);
-    /* A retiring worker already left `live`; marking the slot lets a spawner
-       (or destroy) join this thread. */
-    atomic_store_explicit(&w->state, WP__SLOT_EXITED, memory_order_release);
-    if (r == WP__FINISHED)
-        wp__count_out(pool, 1);
-    return WP__THREAD_RETURN;
-}
+/* seams: scaling */
+static int wp__started(int live);
+static int wp__live(const wp_pool *pool);
+static void wp__maybe_scale_up(wp_pool *pool);
+static bool wp__retire_on_request(wp_pool *pool);
+static int64_t wp__idle_deadline(wp_pool *pool, int64_t *idle_since);
+static bool wp__retire_if_idle(wp_pool *pool, int64_t idle_since);
+static void wp__record_scale(wp_pool *pool, bool up);
+static void wp__count_out(wp_pool *pool, int amount);
 
 /* --- submission ---------------------------------------------------------- */
 
@@ -4637,6 +3442,591 @@ wp_status wp_submit(wp_pool *pool, wp_job_fn fn, void *arg)
     return wp__submit(pool, WP__LANE_NORMAL, &t, pool->backpressure, pool->submit_timeout);
 }
 
+/* --- taking jobs: priorities, fairness, rate limit ------------------------ */
+
+/* Lane orders: usually high first; every 4th take normal first, every 16th
+   low first (see wp_priority). */
+static const unsigned char wp__lane_order[3][WP__LANES] = {
+    { WP__LANE_HIGH, WP__LANE_NORMAL, WP__LANE_LOW },
+    { WP__LANE_NORMAL, WP__LANE_HIGH, WP__LANE_LOW },
+    { WP__LANE_LOW, WP__LANE_NORMAL, WP__LANE_HIGH },
+};
+
+/* Pops the next task by priority; answers its lane, or -1 if all are empty.
+   Until a job of another priority has been submitted only the normal lane
+   can hold jobs, and only it is looked at. */
+static inline int wp__pop_next(wp_pool *pool, wp__task *t, size_t *pos)
+{
+    if (!atomic_load_explicit(&pool->lanes_used, memory_order_acquire))
+        return wp__queue_pop_at(pool->lanes[WP__LANE_NORMAL], t, sizeof *t, pos) ? WP__LANE_NORMAL
+                                                                                : -1;
+    unsigned n = wp__takes + 1;
+    const unsigned char *order = wp__lane_order[n % 16 == 0 ? 2 : n % 4 == 0 ? 1 : 0];
+    for (int i = 0; i < WP__LANES; i++) {
+        if (wp__queue_pop_at(pool->lanes[order[i]], t, sizeof *t, pos)) {
+            wp__takes = n;
+            return order[i];
+        }
+    }
+    return -1;
+}
+
+static size_t wp__queued(const wp_pool *pool)
+{
+    size_t n = 0;
+    for (int i = 0; i < WP__LANES; i++)
+        n += wp_queue_size(pool->lanes[i]);
+    return n;
+}
+
+/* Every lane closed, and every job accepted before that taken. */
+static bool wp__lanes_drained(const wp_pool *pool)
+{
+    for (int i = 0; i < WP__LANES; i++)
+        if (!wp__queue_drained(pool->lanes[i]))
+            return false;
+    return true;
+}
+
+/* The rate limit as a generic cell rate algorithm: `rate_due` is when the
+   next start is due; a start is allowed while that is at most `tolerance`
+   (the burst) ahead of now, and moves it one interval on. Answers 0 when a
+   start may happen now, else how long (pool clock) until one may. */
+static int64_t wp__rate_claim(wp_pool *pool, int_least64_t *claimed)
+{
+    int64_t now = wp__pool_now(pool);
+    int_least64_t due = atomic_load_explicit(&pool->rate_due, memory_order_relaxed);
+    for (;;) {
+        int64_t base = due > now ? due : now;
+        if (base - now > pool->rate_tolerance)
+            return base - now - pool->rate_tolerance;
+        *claimed = base + pool->rate_interval;
+        if (atomic_compare_exchange_weak_explicit(&pool->rate_due, &due, *claimed,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return 0;
+    }
+}
+
+/* After a pop at position `pos` of a lane: wakes a submitter blocked for
+   room in it, but only at every room_every-th position (a quarter of the
+   lane), so that a woken submitter finds a run of free cells instead of one,
+   and room_every - 1 pops out of room_every skip the fence and the waiter
+   check of wp__ws_notify.
+
+   No wake-up is lost. A blocked submitter registers, fences, and sleeps
+   only if its lane is full and holds at least room_every jobs past the tail
+   it read after the fence (wp__attempt_push_job). Every pop that claims a
+   position from that tail on comes after the submitter's fence (our load
+   did not see its CAS), so its own fence-then-load sees the submitter
+   registered; and one of those room_every positions, all filled, is a
+   multiple of room_every: that pop wakes it. It wakes every registered
+   submitter (broadcast), since two may count on the same pop. Close and
+   resize broadcast on job_room as before. With a lane of fewer than 4 cells
+   room_every is 1: every pop notifies one submitter, as before.
+
+   A WP_TIMEOUT submitter must not wait for a run of pops when one free cell
+   would do (workers may be busy with long jobs): the first one sets
+   room_timed (sticky), after which every pop notifies, as before this
+   change. It parks at most 1 ms the first time (wp__await_room), so even a
+   worker that has not seen the flag yet delays it by no more than that. */
+static void wp__notify_room(wp_pool *pool, int lane, size_t pos)
+{
+    if ((pos & pool->room_mask) == 0)
+        wp__ws_notify(&pool->job_room[lane], pool->room_mask != 0);
+    else if (atomic_load_explicit(&pool->room_timed, memory_order_relaxed))
+        wp__ws_notify(&pool->job_room[lane], false);
+}
+
+enum { WP__GOT = 2, WP__FINISHED = 3, WP__RETIRE = 4, WP__RATED = 5, WP__HELP = 6 };
+
+/* Takes the next task for any thread, honouring the rate limit (which jobs
+   canceled at close skip). Answers WP__GOT, WP__RATED (with *wait set, in
+   pool-clock ns), WP__FINISHED (closed and drained) or WP__AGAIN. */
+static WP__HOT_INLINE int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
+{
+    bool limited = pool->rate_interval != 0
+        && !atomic_load_explicit(&pool->canceling, memory_order_acquire);
+    int lane;
+    size_t pos = 0;
+    if (limited && wp__queued(pool) > 0) {
+        int_least64_t claimed;
+        int64_t w = wp__rate_claim(pool, &claimed);
+        if (w > 0) {
+            *wait = w;
+            return WP__RATED;
+        }
+        /* A job counted in the queue may still be being copied in by its
+           submitter: look again while one is there, so that the start we
+           hold is not given back for nothing. */
+        lane = wp__pop_next(pool, t, &pos);
+        for (int tries = 0; lane < 0 && tries < 1000 && wp__queued(pool) > 0; tries++) {
+            wp__cpu_relax();
+            lane = wp__pop_next(pool, t, &pos);
+        }
+        /* Another thread took the job: give the start back. Taking one
+           interval off the due time undoes our claim even when later claims
+           built on it; after an idle spell (a claim that restarted from now)
+           this can let one start more than the burst through, which is
+           better than losing a start for good on a clock that stands still. */
+        if (lane < 0)
+            atomic_fetch_sub_explicit(&pool->rate_due, pool->rate_interval, memory_order_relaxed);
+        (void)claimed;
+    } else {
+        lane = limited ? -1 : wp__pop_next(pool, t, &pos);
+    }
+    if (lane >= 0) {
+        wp__notify_room(pool, lane, pos);
+        return WP__GOT;
+    }
+    /* Closed but not drained means a submitter claimed a cell before the close
+       and is still copying into it: keep trying, it is a matter of moments.
+       `shut` (on a line nobody writes) spares an empty poll the lanes'
+       contended head and tail lines until a close has begun. */
+    if (!atomic_load_explicit(&pool->shut, memory_order_acquire))
+        return WP__AGAIN;
+    return wp__lanes_drained(pool) ? WP__FINISHED : WP__AGAIN;
+}
+
+/* --- running a job ------------------------------------------------------- */
+
+static atomic_uint_least64_t *wp__outcome_counter(wp_pool *pool, wp__worker *w, wp_status s)
+{
+    switch (s) {
+    case WP_OK: return &w->completed;
+    case WP_TASK_FAILED: return &w->failed;
+    case WP_CANCELED: return &w->canceled;
+    case WP_EXPIRED: return &w->expired;
+    default: return &pool->evicted; /* WP_EVICTED */
+    }
+}
+
+/* Records the outcome of a task that has a callback, a handle or a result
+   to deliver. The count comes after the callback, so that
+   wp_pool_wait_idle returns only once callbacks have run, and before the
+   result channel, which may make us wait for a receiver. */
+static WP__NOINLINE void wp__conclude_full(wp_pool *pool, wp__worker *w, const wp__task *t,
+                                           atomic_uint_least64_t *counter, wp_status outcome,
+                                           int code, void *value, int64_t start)
+{
+    /* One clock for every timing of a job: the pool's (see wp_config.clock). */
+    int64_t end = outcome == WP_OK || outcome == WP_TASK_FAILED ? wp__pool_now(pool) : start;
+    wp_result r = { wp__task_id(t), t->arg, value, code, outcome, wp__elapsed(t->enqueued_ns, start),
+                    wp__elapsed(start, end), w ? w->index : -1 };
+    if (t->on_done)
+        t->on_done(&r);
+    /* The slot is found before the group hears of the outcome, and the
+       group before the handle: once their waiters see it, the group's
+       memory and the slot's (with the token chain behind it) may be freed
+       or reused. */
+    wp__slot *slot = wp__slot_of(t);
+    bool deliver = wp__group_conclude(pool, t, outcome, code); /* fork-join */
+    if (slot)
+        wp__slot_done(pool, slot, &r);
+    wp__tally(w, counter);
+    if (deliver && pool->results)
+        wp__deliver(pool, &r);
+}
+
+/* Records the one outcome of a task. `w` is NULL for an eviction. A plain
+   job (no callback, handle, token or result channel) only counts it. */
+static inline void wp__conclude(wp_pool *pool, wp__worker *w, const wp__task *t, wp_status outcome,
+                                int code, void *value, int64_t start)
+{
+    atomic_uint_least64_t *counter = w ? wp__outcome_counter(pool, w, outcome) : &pool->evicted;
+    if (pool->results == NULL && t->on_done == NULL && t->token == NULL)
+        wp__tally(w, counter);
+    else
+        wp__conclude_full(pool, w, t, counter, outcome, code, value, start);
+}
+
+/* Why a taken task must not run, or WP_OK if it may. */
+static wp_status wp__verdict(const wp_pool *pool, const wp__task *t)
+{
+    bool canceling = atomic_load_explicit((atomic_int *)&pool->canceling, memory_order_acquire);
+    if (t->token == NULL && t->deadline_ns == 0) /* a plain job */
+        return canceling ? WP_CANCELED : WP_OK;
+    if (canceling || wp_token_is_canceled(t->token))
+        return WP_CANCELED;
+    if (wp__past_deadline(pool, t))
+        return WP_EXPIRED;
+    return WP_OK;
+}
+
+/* The default job's path: a plain job (no token, deadline or callback,
+   in a pool with no result channel and nothing observed) that a worker
+   took from the queue. The steps of wp__execute below with nothing to
+   time, mark or deliver: the pause handshake, the verdict (only close can
+   cancel it), the run, the count. */
+static WP__HOT_INLINE void wp__run_plain(wp_pool *pool, wp__runner *by, const wp__task *t)
+{
+    wp__worker *w = by->as;
+    by->depth = 1;
+    by->in_job = true;
+    wp__claim_start(pool, w);
+    atomic_store_explicit(&w->phase, WP__PHASE_RUNNING, memory_order_relaxed);
+    atomic_uint_least64_t *counter = &w->canceled;
+    if (!atomic_load_explicit(&pool->canceling, memory_order_acquire)) {
+        wp_ctx ctx = { pool, t, NULL, w->index };
+        int code = t->fn(t->arg, &ctx);
+        counter = &w->completed;
+        if (code != 0) {
+            wp__observe_end(pool, w, t, code, 0); /* the last error */
+            counter = &w->failed;
+        }
+    }
+    wp__tally(w, counter);
+    atomic_store_explicit(&w->phase, WP__PHASE_IDLE, memory_order_relaxed);
+    by->depth = 0;
+    by->in_job = false;
+}
+
+/* Runs (or cancels, or expires) one task for the thread whose record is
+   `by` (the innermost one), and records its one outcome. Meanwhile the
+   record says "in a job, one level deeper": the run, the callback and the
+   delivery happen inside the job. */
+static WP__NOINLINE void wp__execute_full(wp_pool *pool, wp__runner *by, const wp__task *t)
+{
+    wp__worker *w = by->as;
+    bool was_in_job = by->in_job;
+    int depth = by->depth++;
+    by->in_job = true;
+    bool timed = pool->results != NULL || t->on_done != NULL || wp__slot_of(t) != NULL;
+    int64_t start = timed ? wp__pool_now(pool) : 0;
+    wp_ctx ctx = { pool, t, NULL, w->index };
+    int code = 0;
+    wp_status outcome = wp__verdict(pool, t);
+    /* A job its worker took from the queue passes the pause handshake
+       after its verdict, just before it starts (held by a pause, it is
+       judged again). Jobs a worker runs inside another job do not: like
+       wp_pool_help, they run while paused. */
+    if (depth == 0 && w->index >= 0 && wp__claim_start(pool, w))
+        outcome = wp__verdict(pool, t);
+    if (outcome == WP_OK && t->token && t->token->state)
+        atomic_fetch_or_explicit(t->token->state, WP__H_RUNNING, memory_order_relaxed);
+    if (w->index >= 0) {
+        /* Running until the callback has run; saved and restored, since a
+           job may run inside another on this worker. */
+        int was = depth == 0 ? WP__PHASE_IDLE : WP__PHASE_RUNNING;
+        atomic_store_explicit(&w->phase, WP__PHASE_RUNNING, memory_order_relaxed);
+        if (outcome == WP_OK) {
+            int64_t obs = wp__observe_begin(pool, w, t); /* observability */
+            code = t->fn(t->arg, &ctx);
+            wp__observe_end(pool, w, t, code, obs); /* observability */
+            outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
+        }
+        wp__conclude(pool, w, t, outcome, code, ctx.value, start);
+        atomic_store_explicit(&w->phase, was, memory_order_relaxed);
+    } else {
+        if (outcome == WP_OK) {
+            code = t->fn(t->arg, &ctx);
+            outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
+        }
+        wp__conclude(pool, w, t, outcome, code, ctx.value, start);
+    }
+    by->depth = depth;
+    by->in_job = was_in_job;
+}
+
+/* Runs one task for the thread whose record is `by` (the innermost one):
+   a plain job a worker took from the queue on the lean path, anything
+   else on the full one. */
+static WP__HOT_INLINE void wp__execute(wp_pool *pool, wp__runner *by, const wp__task *t)
+{
+    WP_ASSERT(by == wp__top);
+    if (by->depth == 0 && by->as->index >= 0 && t->token == NULL && t->on_done == NULL
+        && t->deadline_ns == 0 && pool->results == NULL && !wp__observe_times(pool))
+        wp__run_plain(pool, by, t);
+    else
+        wp__execute_full(pool, by, t);
+}
+
+/* --- results ------------------------------------------------------------- */
+
+static int wp__attempt_push_result(void *arg)
+{
+    void **a = (void **)arg;
+    wp_pool *pool = (wp_pool *)a[0];
+    if (wp__queue_push(pool->results, a[1], sizeof(wp_result)) == WP__PUSHED)
+        return WP__DONE;
+    /* Nobody will ever receive it: the pool is being destroyed. */
+    return atomic_load_explicit(&pool->destroying, memory_order_acquire) ? WP__DONE : WP__AGAIN;
+}
+
+/* Hands a result to the channel, waiting for room: a full channel holds its
+   worker back, which is the backpressure a result channel promises. */
+static void wp__deliver(wp_pool *pool, const wp_result *r)
+{
+    void *a[2] = { pool, (void *)r };
+    if (wp__attempt_push_result(a) == WP__AGAIN) {
+        /* Our outcome is counted already: whoever waits for the pool to idle
+           must not wait for this receiver too. */
+        wp__ws_notify(&pool->idle, true);
+        atomic_fetch_add_explicit(&pool->delivering, 1, memory_order_relaxed);
+        wp__ws_await(&pool->result_room, WP_FOREVER, wp__attempt_push_result, a, NULL);
+        atomic_fetch_sub_explicit(&pool->delivering, 1, memory_order_relaxed);
+    }
+    wp__ws_notify(&pool->result_ready, false);
+}
+
+/* The pool has finished: no worker and no other thread will produce another
+   outcome. Acquire pairs with the release decrements of both counts. */
+static bool wp__finished(const wp_pool *pool)
+{
+    /* seq_cst: pairs with the check of a thread that runs a job in place
+       (see wp__run_here). */
+    return atomic_load_explicit((atomic_int *)&pool->live, memory_order_acquire) == 0
+        && atomic_load_explicit((atomic_int *)&pool->helpers, memory_order_seq_cst) == 0;
+}
+
+typedef struct wp__recv_args {
+    wp_pool *pool;
+    wp_result *out;
+} wp__recv_args;
+
+static int wp__attempt_recv(void *arg)
+{
+    wp__recv_args *a = (wp__recv_args *)arg;
+    if (wp__queue_pop(a->pool->results, a->out, sizeof(wp_result)))
+        return WP_OK;
+    /* Every producer has finished, so every result is in the channel by now;
+       look once more. */
+    if (wp__finished(a->pool))
+        return wp__queue_pop(a->pool->results, a->out, sizeof(wp_result)) ? WP_OK : WP_CLOSED;
+    return WP__AGAIN;
+}
+
+static bool wp__inline_run_one(wp_pool *pool);
+static void wp__give_credit(wp_pool *pool);
+
+wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
+{
+    if (!pool || !out || timeout < 0 || !pool->results)
+        return WP_INVALID;
+    wp__recv_args a = { pool, out };
+    int r = wp__attempt_recv(&a);
+    /* Nobody else runs an inline-only pool's jobs: its receiver produces
+       the results it waits for. */
+    while (r == WP__AGAIN && pool->inline_only && wp__inline_run_one(pool))
+        r = wp__attempt_recv(&a);
+    if (r == WP__AGAIN && timeout != WP_NOWAIT) {
+        /* Counted as receiving while it waits: see wp__results_stalled. */
+        atomic_fetch_add_explicit(&pool->receivers, 1, memory_order_seq_cst);
+        r = wp__ws_await(&pool->result_ready, wp__deadline(timeout), wp__attempt_recv, &a, NULL);
+        atomic_fetch_sub_explicit(&pool->receivers, 1, memory_order_relaxed);
+    }
+    if (r == WP_OK) {
+        if (pool->credited)
+            wp__give_credit(pool);
+        else
+            wp__ws_notify(&pool->result_room, false);
+    }
+    return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
+}
+
+/* --- the worker ----------------------------------------------------------- */
+
+/* A worker that took a job just as a pause landed holds it until resume
+   (or close, which resumes), so that no job starts after wp_pool_pause has
+   returned. */
+static bool wp__is_paused(wp_pool *pool)
+{
+    return atomic_load_explicit(&pool->paused, memory_order_acquire)
+        && !(atomic_load_explicit(&pool->lanes[0]->head, memory_order_acquire) & WP__CLOSED_BIT);
+}
+
+static int wp__attempt_unpaused(void *arg)
+{
+    return wp__is_paused((wp_pool *)arg) ? WP__AGAIN : WP__DONE;
+}
+
+/* The worker's half of the pause handshake, between taking a job and
+   starting it: it says it is starting, then looks for a pause, seq_cst on
+   both sides; wp_pool_pause sets `paused`, then waits while any worker is
+   starting. So either the pause sees this worker starting and returns only
+   once the job has started, or the worker sees the pause and holds the job
+   until resume (or close, which resumes): no job starts after
+   wp_pool_pause has returned. Answers whether a pause held it. */
+static WP__NOINLINE bool wp__claim_start_paused(wp_pool *pool, wp__worker *w)
+{
+    bool held = false;
+    for (;;) {
+        if (wp__is_closed(pool)) /* close resumes: see wp_pool_close */
+            return held;
+        atomic_store_explicit(&w->phase, WP__PHASE_IDLE, memory_order_release);
+        wp__ws_await(&pool->job_ready, WP_FOREVER, wp__attempt_unpaused, pool, NULL);
+        held = true;
+        atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
+        if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst))
+            return held;
+    }
+}
+
+static inline bool wp__claim_start(wp_pool *pool, wp__worker *w)
+{
+    atomic_store_explicit(&w->phase, WP__PHASE_STARTING, memory_order_seq_cst);
+    if (!atomic_load_explicit(&pool->paused, memory_order_seq_cst))
+        return false;
+    return wp__claim_start_paused(pool, w); /* out of line: the job path stays small */
+}
+
+
+typedef struct wp__take_args {
+    wp_pool *pool;
+    wp__worker *worker;
+    wp__task *task;
+    int64_t wait;    /* set with WP__RATED */
+    bool had_job;    /* ran a job since the last time it found none */
+    unsigned streak; /* jobs run since it last parked (saturating) */
+    bool short_park; /* its last park ended within WP__SHORT_PARK_NS */
+    int64_t idle_ns; /* when it last reached the yield-or-park point */
+} wp__take_args;
+
+static inline int wp__attempt_take_or_retire(void *arg)
+{
+    wp__take_args *a = (wp__take_args *)arg;
+    wp_pool *pool = a->pool;
+    /* A pause that lost a race with close must not hold the drain up. */
+    int r;
+    if (wp__is_paused(pool))
+        r = WP__AGAIN;
+    else
+        r = wp__take(pool, a->task, &a->wait);
+    if (r != WP__AGAIN)
+        return r;
+    /* Going idle: whoever waits for the pool to idle may be done now. */
+    if (a->had_job) {
+        a->had_job = false;
+        wp__ws_notify(&pool->idle, true);
+    }
+    /* Idle workers answer retirement requests first; busy ones after their
+       job (see wp__worker_main). */
+    if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
+        && wp__retire_on_request(pool))
+        return WP__RETIRE;
+    return r;
+}
+
+/* A worker that found no job yields its core before parking only while the
+   pool looks busy: its last park was short (jobs keep coming, and a queue
+   found empty most likely means a producer lost its core, which the yield
+   hands back without a futex round trip), it has run a streak of jobs since
+   it last parked, or a submitter waits for room. A worker whose last park
+   was long serves sporadic jobs: it parks at once, which keeps its next
+   wake-up fast (see wp__ws_await_ex). It notes the time here, on the way to
+   parking, so that the job path reads no clock. Relaxed loads: a stale
+   answer only picks the slower of two correct paths. */
+#define WP__YIELD_STREAK 8
+#define WP__SHORT_PARK_NS WP_US(200)
+static bool wp__worker_may_yield(void *arg)
+{
+    wp__take_args *a = (wp__take_args *)arg;
+    a->idle_ns = wp__now_ns();
+    if (a->short_park || a->streak >= WP__YIELD_STREAK)
+        return true;
+    for (int i = 0; i < WP__LANES; i++)
+        if (atomic_load_explicit(&a->pool->job_room[i].waiters, memory_order_relaxed) > 0)
+            return true;
+    return false;
+}
+
+/* A rate-limited worker sleeps until the next start is due, or until a
+   notify (close, resume, a new job) makes it look again. */
+static int wp__attempt_nothing(void *arg)
+{
+    wp_pool *pool = (wp_pool *)arg;
+    return atomic_load_explicit(&pool->canceling, memory_order_acquire) ? WP__DONE : WP__AGAIN;
+}
+
+static void wp__await_rate(wp_pool *pool, int64_t wait)
+{
+    /* With a clock override the wait is in that clock's units: re-read it
+       every millisecond instead. */
+    if (pool->clock)
+        wait = WP_MS(1);
+    wp__ws_await(&pool->job_ready, wp__deadline(wait), wp__attempt_nothing, pool, NULL);
+}
+
+/* Tells a thread hook about worker `index` (see wp_event). */
+static void wp__hook_thread(wp_pool *pool, wp_hook_fn fn, wp_event_kind kind, int index)
+{
+    wp_event e = { kind, index, 0, NULL, 0, 0, 0 };
+    fn(&e, pool->hook_user);
+}
+
+static wp__thread_ret wp__worker_main(void *arg)
+{
+    wp__worker *w = (wp__worker *)arg;
+    wp_pool *pool = w->pool;
+    wp__runner self;
+    wp__enter(&self, pool, w, false);
+    if (pool->on_thread_start)
+        wp__hook_thread(pool, pool->on_thread_start, WP_EVENT_THREAD_START, w->index);
+
+    wp__task task;
+    wp__take_args a = { pool, w, &task, 0, false, 0, false, 0 };
+    int64_t idle_since = -1;
+    int r;
+    for (;;) {
+        bool slept = false;
+        /* A busy pool's worker finds its next job here, without the
+           waiting machinery's calls through a pointer. */
+        r = wp__attempt_take_or_retire(&a);
+        if (r == WP__AGAIN) {
+            int64_t deadline = wp__idle_deadline(pool, &idle_since);
+            r = wp__ws_await_ex(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a,
+                                &slept, wp__worker_may_yield, WP_SPIN_COUNT);
+        }
+        if (slept) { /* parked since a.idle_ns */
+            a.streak = 0;
+            a.short_park = wp__now_ns() - a.idle_ns < WP__SHORT_PARK_NS;
+        }
+        if (r == WP__GOT) {
+            if (a.streak < WP__YIELD_STREAK)
+                a.streak++;
+            /* A producer descheduled between claiming a cell and publishing
+               it hides the jobs behind it, and the wake-ups of those jobs are
+               spent on workers that found nothing. The one worker its publish
+               wakes passes the wake-up on while work remains. */
+            if (slept && wp__queued(pool) > 0)
+                wp__ws_notify(&pool->job_ready, false);
+            wp__execute(pool, &self, &task);
+            a.had_job = true;
+            idle_since = -1;
+            if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
+                && wp__retire_on_request(pool)) {
+                r = WP__RETIRE;
+                break;
+            }
+            if (atomic_load_explicit(&pool->scaling, memory_order_relaxed))
+                wp__maybe_scale_up(pool);
+        } else if (r == WP__RATED) {
+            wp__await_rate(pool, a.wait);
+        } else if (r == WP__FINISHED || r == WP__RETIRE) {
+            break;
+        } else if (wp__retire_if_idle(pool, idle_since)) { /* idle deadline passed */
+            r = WP__RETIRE;
+            break;
+        }
+    }
+
+    if (r == WP__RETIRE)
+        wp__record_scale(pool, false);
+    if (r == WP__FINISHED) /* the queue is closed and empty: tell the others */
+        wp__ws_notify(&pool->job_ready, true);
+    wp__ws_notify(&pool->idle, true);
+    if (pool->on_thread_stop)
+        wp__hook_thread(pool, pool->on_thread_stop, WP_EVENT_THREAD_STOP, w->index);
+    wp__leave(&self);
+    /* A retiring worker already left `live`; marking the slot lets a spawner
+       (or destroy) join this thread. */
+    atomic_store_explicit(&w->state, WP__SLOT_EXITED, memory_order_release);
+    if (r == WP__FINISHED)
+        wp__count_out(pool, 1);
+    return WP__THREAD_RETURN;
+}
+
+/* --- submitting with options: jobs, batches, retries ------------------- */
+
 static bool wp__policy_ok(wp_backpressure p)
 {
     return p >= WP_BACKPRESSURE_DEFAULT && p <= WP_CALLER_RUNS;
@@ -4817,6 +4207,664 @@ wp_status wp_submit_retry(wp_pool *pool, const wp_job *job, const wp_retry *retr
         wp__sleep_ns(half + (int64_t)((double)(backoff - half) * wp__random() / 4294967296.0));
         backoff = backoff > cap / 2 ? cap : backoff * 2;
     }
+}
+
+/* --- threads that are not workers ---------------------------------------- */
+
+static bool wp__is_closed(const wp_pool *pool);
+
+/* Wakes whoever waits for a producer of outcomes to go away. */
+static void wp__helper_leave(wp_pool *pool)
+{
+    atomic_fetch_sub_explicit(&pool->helpers, 1, memory_order_release);
+    wp__ws_notify(&pool->idle, true);
+    wp__ws_notify(&pool->result_ready, true);
+    wp__ws_notify(&pool->exited, true);
+}
+
+/* Pushes record `r`: this thread now works for `pool`, as its worker `as`,
+   or (as NULL) with the identity of a record it already has for the pool,
+   else as the pool's `external` runner. A thread that did not work for the
+   pool yet counts itself in `helpers` first and then looks whether the
+   pool is closed, seq_cst on both sides, so that a close either sees it
+   counted or it sees the close; with `open_only` a closed pool refuses the
+   entry (false). A job of this pool whose thread enters to do the pool's
+   work (wait, help, run a nested job) is set aside meanwhile: wp_pool_wait_idle
+   called from jobs does not wait for it, so jobs that wait on each other
+   this way cannot deadlock. */
+static bool wp__enter(wp__runner *r, wp_pool *pool, wp__worker *as, bool open_only)
+{
+    wp__runner *known = wp__find(pool, false);
+    r->pool = pool;
+    r->as = as ? as : known ? known->as : &pool->external;
+    r->in_job = false;
+    r->counted = known == NULL && as == NULL;
+    r->aside = known != NULL && known->in_job;
+    r->depth = wp__depth();
+    r->outer = wp__top;
+    if (r->counted) {
+        atomic_fetch_add_explicit(&pool->helpers, 1, memory_order_seq_cst);
+        if (open_only && wp__is_closed(pool)) {
+            wp__helper_leave(pool);
+            return false;
+        }
+    }
+    if (r->aside) { /* see wp__attempt_idle */
+        atomic_fetch_add_explicit(&pool->suspends, 1, memory_order_seq_cst);
+        wp__ws_notify(&pool->idle, true);
+    }
+    wp__top = r;
+    return true;
+}
+
+static void wp__leave(wp__runner *r)
+{
+    wp__top = r->outer;
+    if (r->aside)
+        atomic_fetch_add_explicit(&r->pool->resumes, 1, memory_order_seq_cst);
+    if (r->counted)
+        wp__helper_leave(r->pool);
+}
+
+/* The credits of an inline-only pool's result channel. Its results come
+   only from threads that run its jobs on their way through a call, and
+   none of them may wait without bound for a receiver (a close or a submit
+   with a timeout must return by it): so each takes a credit, one free
+   cell of the channel, before it takes a job, and the receiver gives it
+   back with the result. Pools with workers, or without a channel, need
+   none: their workers wait for room, as documented. */
+static bool wp__take_credit(wp_pool *pool)
+{
+    if (!pool->credited || atomic_load_explicit(&pool->destroying, memory_order_acquire))
+        return true;
+    size_t c = atomic_load_explicit(&pool->credits, memory_order_relaxed);
+    do {
+        if (c == 0)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&pool->credits, &c, c - 1,
+                                                    memory_order_acquire, memory_order_relaxed));
+    return true;
+}
+
+static void wp__give_credit(wp_pool *pool)
+{
+    if (pool->credited) {
+        atomic_fetch_add_explicit(&pool->credits, 1, memory_order_release);
+        wp__ws_notify(&pool->result_room, true);
+    }
+}
+
+static int wp__attempt_credit(void *arg)
+{
+    return wp__take_credit((wp_pool *)arg) ? WP__DONE : WP__AGAIN;
+}
+
+/* Waits until `deadline` for a credit (see wp__take_credit). */
+static bool wp__await_credit(wp_pool *pool, int64_t deadline)
+{
+    return wp__ws_await(&pool->result_room, deadline, wp__attempt_credit, pool, NULL) == WP__DONE;
+}
+
+static void wp__inline_finish(wp_pool *pool);
+
+/* Takes and runs one job on the calling thread, whose record is `by`.
+   False when none may be taken now: none queued, the rate limit, this
+   thread's stack already holds WP_NEST_MAX jobs, or (unless `must`) a full
+   result channel, whose receiver may be this very thread; in an inline-only
+   pool, no credit. */
+static bool wp__help_one(wp_pool *pool, wp__runner *by, bool must)
+{
+    wp__task t;
+    int64_t wait;
+    /* `must`: a close or a submitter of an inline-only pool, which runs
+       jobs one after another, never one inside another. */
+    if (by->depth >= WP_NEST_MAX && !must)
+        return false;
+    if (!must && !pool->credited && pool->results
+        && wp_queue_size(pool->results) >= wp_queue_capacity(pool->results))
+        return false;
+    if (!wp__take_credit(pool))
+        return false;
+    if (wp__take(pool, &t, &wait) != WP__GOT) {
+        wp__give_credit(pool);
+        return false;
+    }
+    wp__execute(pool, by, &t);
+    return true;
+}
+
+/* wp_result_recv on an inline-only pool: runs one queued job on the
+   receiver; once the pool is closed and drained, retires its unit. */
+static bool wp__inline_run_one(wp_pool *pool)
+{
+    wp__runner self;
+    wp__enter(&self, pool, NULL, false);
+    bool ran = wp__help_one(pool, &self, false);
+    wp__leave(&self);
+    if (wp__is_closed(pool))
+        wp__inline_finish(pool);
+    return ran;
+}
+
+/* Runs a submission right here, on the submitting thread: a nested
+   submission into a full queue, or WP_CALLER_RUNS (limit WP_NEST_MAX), or a
+   group member submitted at that depth (a higher limit, see the fork-join
+   module). A job that always submits another would recurse without end:
+   past `limit` it is refused. */
+static wp_status wp__run_here(wp_pool *pool, const wp__task *t, int limit)
+{
+    if (wp__depth() >= limit) {
+        wp__count(&pool->rejected);
+        return WP_WOULD_DEADLOCK;
+    }
+    wp__runner r;
+    if (!wp__enter(&r, pool, NULL, true)) {
+        wp__count(&pool->refused_closed);
+        return WP_CLOSED;
+    }
+    if (!wp__take_credit(pool))
+        wp__await_credit(pool, WP_FOREVER);
+    wp__tally(r.as, &r.as->ran_inline);
+    wp__execute(pool, &r, t);
+    wp__leave(&r);
+    return WP_OK;
+}
+
+/* Runs queued jobs for `by` until none may be taken or `budget` is spent. */
+static size_t wp__help_for(wp_pool *pool, wp__runner *by, int64_t budget)
+{
+    int64_t deadline = wp__deadline(budget);
+    size_t ran = 0;
+    while ((budget == WP_FOREVER || wp__now_ns() < deadline) && wp__help_one(pool, by, false))
+        ran++;
+    return ran;
+}
+
+size_t wp_pool_help(wp_pool *pool, int64_t budget)
+{
+    if (!pool || budget < 0)
+        return 0;
+    wp__runner self;
+    wp__enter(&self, pool, NULL, false);
+    size_t ran = wp__help_for(pool, &self, budget);
+    wp__leave(&self);
+    return ran;
+}
+
+/* --- waiting for idle ----------------------------------------------------- */
+
+static uint64_t wp__load(const atomic_uint_least64_t *counter, memory_order order)
+{
+    return atomic_load_explicit((atomic_uint_least64_t *)counter, order);
+}
+
+static uint64_t wp__outcomes(const wp__worker *w)
+{
+    return wp__load(&w->completed, memory_order_acquire) + wp__load(&w->failed, memory_order_acquire)
+        + wp__load(&w->canceled, memory_order_acquire) + wp__load(&w->expired, memory_order_acquire);
+}
+
+/* Jobs accepted and not yet ended. Outcomes are read first and acceptances
+   second; both only grow, and an outcome's count is released after the pop
+   that took its job (which acquired the push), so a zero here means that at
+   the moment between the two reads every accepted job had ended. */
+static uint64_t wp__pending(const wp_pool *pool)
+{
+    uint64_t ended = wp__outcomes(&pool->external) + wp__load(&pool->evicted, memory_order_acquire);
+    for (int i = 0; i < pool->slots; i++)
+        ended += wp__outcomes(&pool->workers[i]);
+    uint64_t accepted = wp__load(&pool->external.ran_inline, memory_order_acquire);
+    for (int i = 0; i < pool->slots; i++)
+        accepted += wp__load(&pool->workers[i].ran_inline, memory_order_acquire);
+    for (int i = 0; i < WP__LANES; i++)
+        accepted += wp__queue_accepted(pool->lanes[i]);
+    if (pool->pinned)
+        accepted += wp__queue_accepted(pool->pinned);
+    /* On 32-bit targets the lanes count modulo 2^31; so does the result,
+       which is far below that. */
+    return (accepted - ended) & ((uint64_t)SIZE_MAX >> 1);
+}
+
+typedef struct wp__idle_args {
+    wp_pool *pool;
+    bool in_job;
+    bool helps;   /* runs queued jobs meanwhile: inside a job, or inline-only */
+} wp__idle_args;
+
+/* Idle, or (inside a job) only jobs set aside on their thread are left; a
+   queued job also ends the wait (WP__HELP), so that the caller can run it.
+   The set-aside count is read before and after the pending count, and only
+   a pair that did not move meanwhile is believed. */
+static int wp__attempt_idle(void *arg)
+{
+    wp__idle_args *a = (wp__idle_args *)arg;
+    wp_pool *pool = a->pool;
+    uint64_t pending, aside;
+    for (;;) {
+        uint64_t s1 = wp__load(&pool->suspends, memory_order_seq_cst);
+        uint64_t r1 = wp__load(&pool->resumes, memory_order_seq_cst);
+        pending = wp__pending(pool);
+        if (!a->in_job) {
+            aside = 0;
+            break;
+        }
+        uint64_t s2 = wp__load(&pool->suspends, memory_order_seq_cst);
+        uint64_t r2 = wp__load(&pool->resumes, memory_order_seq_cst);
+        if (s1 == s2 && r1 == r2) {
+            aside = s1 - r1;
+            break;
+        }
+    }
+    if (pending <= aside)
+        return WP_OK;
+    return a->helps && wp__queued(pool) > 0 ? WP__HELP : WP__AGAIN;
+}
+
+/* What is left of the time until `deadline`, as a budget for wp_pool_help. */
+static int64_t wp__budget_until(int64_t deadline)
+{
+    if (deadline == WP_FOREVER)
+        return WP_FOREVER;
+    int64_t left = deadline == INT64_MIN ? 0 : deadline - wp__now_ns();
+    return left > 0 ? left : 0;
+}
+
+wp_status wp_pool_wait_idle(wp_pool *pool, int64_t timeout)
+{
+    if (!pool || timeout < 0)
+        return WP_INVALID;
+    int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
+    wp__idle_args a = { pool, wp__in_job(pool), false };
+    /* Inside a job, or in a pool without workers, the caller runs queued
+       jobs while it waits (up to WP_NEST_MAX deep, then it only waits). */
+    bool enters = a.in_job || pool->inline_only;
+    wp__runner self;
+    if (enters)
+        wp__enter(&self, pool, NULL, false);
+    a.helps = enters && self.depth < WP_NEST_MAX;
+    int r;
+    do {
+        size_t ran = a.helps ? wp__help_for(pool, &self, wp__budget_until(deadline)) : 0;
+        r = wp__ws_await(&pool->idle, deadline, wp__attempt_idle, &a, NULL);
+        if (r == WP__HELP && ran == 0) /* rate-limited, or no room for results */
+            wp__sleep_ns(WP_US(100));
+    } while (r == WP__HELP && wp__budget_until(deadline) > 0);
+    if (enters)
+        wp__leave(&self);
+    return r == WP_OK ? WP_OK : WP_TIMED_OUT;
+}
+
+/* --- job handles --------------------------------------------------------- */
+
+#define WP__TAG_ONE (UINT64_C(1) << 32)
+
+static uint32_t wp__gen(uint64_t state) { return (uint32_t)(state >> 32); }
+
+static void wp__slot_push(wp_pool *pool, uint32_t index)
+{
+    uint64_t top = atomic_load_explicit(&pool->handle_free, memory_order_relaxed);
+    do {
+        atomic_store_explicit(&pool->handles[index].next, (unsigned)(top & 0xffffffffu),
+                              memory_order_relaxed);
+    } while (!atomic_compare_exchange_weak_explicit(&pool->handle_free, &top,
+                                                    ((top & ~UINT64_C(0xffffffff)) + WP__TAG_ONE)
+                                                        | (index + 1u),
+                                                    memory_order_release, memory_order_relaxed));
+}
+
+/* Frees a slot whose job has its outcome (or was refused) and whose handle
+   is given up: the next generation makes every old handle stale. */
+static void wp__slot_free(wp_pool *pool, wp__slot *slot, uint64_t state)
+{
+    uint32_t gen = wp__gen(state) + 1;
+    atomic_store_explicit(&slot->state, (uint64_t)(gen ? gen : 1) << 32 | WP__H_FREE,
+                          memory_order_release);
+    wp__slot_push(pool, (uint32_t)(slot - pool->handles));
+}
+
+/* Takes a free slot for a task that asked for a handle: the task then
+   carries the slot's token (which also obeys the user's token). False when
+   every slot is held. */
+static bool wp__slot_take(wp_pool *pool, wp__task *t, wp_handle *h)
+{
+    uint64_t top = atomic_load_explicit(&pool->handle_free, memory_order_acquire);
+    uint32_t index;
+    do {
+        index = (uint32_t)(top & 0xffffffffu);
+        if (index == 0)
+            return false;
+        /* A racing pop may have reused the slot: the tag makes our CAS fail. */
+        unsigned next = atomic_load_explicit(&pool->handles[index - 1].next, memory_order_relaxed);
+        if (atomic_compare_exchange_weak_explicit(&pool->handle_free, &top,
+                                                  ((top & ~UINT64_C(0xffffffff)) + WP__TAG_ONE) | next,
+                                                  memory_order_acquire, memory_order_acquire))
+            break;
+    } while (1);
+    wp__slot *slot = &pool->handles[index - 1];
+    uint64_t state = atomic_load_explicit(&slot->state, memory_order_relaxed) & ~(uint64_t)WP__H_FREE;
+    atomic_store_explicit(&slot->state, state, memory_order_relaxed);
+    slot->token.parent = t->token;
+    t->token = &slot->token;
+    *h = (wp_handle){ index - 1, wp__gen(state) };
+    return true;
+}
+
+static wp__slot *wp__slot_of(const wp__task *t)
+{
+    return t->token && t->token->state ? (wp__slot *)(void *)t->token : NULL;
+}
+
+/* Records a handled job's outcome; frees the slot if its handle is already
+   given up, else wakes whoever waits for it. */
+static void wp__slot_done(wp_pool *pool, wp__slot *slot, const wp_result *r)
+{
+    slot->result = *r;
+    uint64_t old = atomic_fetch_or_explicit(&slot->state, WP__H_DONE, memory_order_acq_rel);
+    if (old & WP__H_RELEASED)
+        wp__slot_free(pool, slot, old);
+    else
+        wp__ws_notify(&pool->job_done, true);
+}
+
+/* The slot a handle names, with its state, if the handle is current. */
+static wp__slot *wp__slot_named(wp_pool *pool, wp_handle h, uint64_t *state)
+{
+    if (!pool || h.slot >= pool->handle_count || h.generation == 0)
+        return NULL;
+    wp__slot *slot = &pool->handles[h.slot];
+    *state = atomic_load_explicit(&slot->state, memory_order_acquire);
+    if (wp__gen(*state) != h.generation || (*state & (WP__H_RELEASED | WP__H_FREE)))
+        return NULL;
+    return slot;
+}
+
+/* Sets RELEASED on a current handle; frees the slot if the job is done,
+   after copying its result to `out` (if not NULL). The result is read only
+   after our CAS has set RELEASED on a DONE slot: from then on nobody else
+   may free the slot, so no next job can be writing it (a copy made before
+   the CAS could race with a release by another thread and the slot's
+   reuse). */
+static wp_status wp__slot_release(wp_pool *pool, wp_handle h, wp_result *out)
+{
+    uint64_t state;
+    wp__slot *slot = wp__slot_named(pool, h, &state);
+    while (slot) {
+        if (atomic_compare_exchange_weak_explicit(&slot->state, &state, state | WP__H_RELEASED,
+                                                  memory_order_acq_rel, memory_order_acquire)) {
+            if (state & WP__H_DONE) {
+                if (out)
+                    *out = slot->result;
+                wp__slot_free(pool, slot, state);
+            }
+            return WP_OK;
+        }
+        if (wp__gen(state) != h.generation || (state & (WP__H_RELEASED | WP__H_FREE)))
+            break;
+    }
+    return WP_INVALID;
+}
+
+typedef struct wp__job_wait_args {
+    wp_pool *pool;
+    wp_handle handle;
+    wp_result *out;
+} wp__job_wait_args;
+
+static int wp__attempt_job_done(void *arg)
+{
+    wp__job_wait_args *a = (wp__job_wait_args *)arg;
+    uint64_t state;
+    if (!wp__slot_named(a->pool, a->handle, &state))
+        return WP_INVALID;
+    if (!(state & WP__H_DONE))
+        return WP__AGAIN;
+    /* DONE only ever stays set until the slot is freed, so a successful
+       release here found it set and copied the result. */
+    if (wp__slot_release(a->pool, a->handle, a->out) != WP_OK)
+        return WP_INVALID; /* another thread took it first */
+    return WP_OK;
+}
+
+wp_status wp_job_wait(wp_pool *pool, wp_handle handle, int64_t timeout, wp_result *out)
+{
+    if (!pool || timeout < 0)
+        return WP_INVALID;
+    wp__job_wait_args a = { pool, handle, out };
+    int64_t deadline = timeout == WP_NOWAIT ? INT64_MIN : wp__deadline(timeout);
+    int r = wp__ws_await(&pool->job_done, deadline, wp__attempt_job_done, &a, NULL);
+    return r == WP__AGAIN ? WP_TIMED_OUT : (wp_status)r;
+}
+
+wp_status wp_job_cancel(wp_pool *pool, wp_handle handle)
+{
+    uint64_t state;
+    wp__slot *slot = wp__slot_named(pool, handle, &state);
+    if (!slot)
+        return WP_INVALID;
+    /* Release pairs with the acquire in wp_token_is_canceled. */
+    atomic_store_explicit(&slot->token.canceled, handle.generation, memory_order_release);
+    return WP_OK;
+}
+
+wp_status wp_job_query(wp_pool *pool, wp_handle handle, wp_job_state *state)
+{
+    uint64_t word;
+    if (!state || !wp__slot_named(pool, handle, &word))
+        return WP_INVALID;
+    *state = (word & WP__H_DONE) ? WP_JOB_DONE : (word & WP__H_RUNNING) ? WP_JOB_RUNNING : WP_JOB_QUEUED;
+    return WP_OK;
+}
+
+wp_status wp_job_release(wp_pool *pool, wp_handle handle)
+{
+    return wp__slot_release(pool, handle, NULL);
+}
+
+/* --- scaling ----------------------------------------------------------- */
+
+/* a + b for a duration b >= 0, saturating at WP_FOREVER. */
+static int64_t wp__later(int64_t a, int64_t b)
+{
+    return a > 0 && b >= WP_FOREVER - a ? WP_FOREVER : a + b;
+}
+
+/* `live` packs two counts into one atomic word so that every decision sees
+   both at once: started workers (low bits) and workers being started right
+   now (high bits). Min is enforced on started workers, so a retirement can
+   never count on a thread that may still fail to start; max and "has the pool
+   finished" (live == 0) count both. */
+#define WP__INFLIGHT 65536
+static int wp__started(int live) { return live % WP__INFLIGHT; }
+static int wp__total(int live) { return live % WP__INFLIGHT + live / WP__INFLIGHT; }
+
+static int wp__live(const wp_pool *pool)
+{
+    return atomic_load_explicit((atomic_int *)&pool->live, memory_order_acquire);
+}
+
+
+static wp__thread_ret wp__worker_main(void *arg);
+
+static int wp__start_thread(wp__worker *w)
+{
+    return WP__THREAD_START(&w->thread, wp__worker_main, w, w->pool->stack_size);
+}
+
+/* Joins the thread a slot holds, if any; the caller holds slot_mu (or is
+   the only thread left that touches the slots). */
+static void wp__reap(wp__worker *w)
+{
+    if (atomic_load_explicit(&w->state, memory_order_acquire) != WP__SLOT_FREE) {
+        wp__thread_join(w->thread);
+        atomic_store_explicit(&w->state, WP__SLOT_FREE, memory_order_relaxed);
+    }
+}
+
+/* Takes `amount` out of `live`, waking whoever waits for the pool to finish
+   if that was the last of it. Release pairs with the acquire loads of `live`
+   in close and recv: every outcome a worker produced is visible once it is
+   out. */
+static void wp__count_out(wp_pool *pool, int amount)
+{
+    if (atomic_fetch_sub_explicit(&pool->live, amount, memory_order_acq_rel) == amount)
+        wp__ws_notify(&pool->result_ready, true);
+    wp__ws_notify(&pool->exited, true);
+}
+
+/* Counts one worker in as being started, if the pool is running and below
+   max. Zero means the pool has finished, so none may be added then. */
+static bool wp__reserve_worker(wp_pool *pool)
+{
+    int live = atomic_load_explicit(&pool->live, memory_order_relaxed);
+    do {
+        if (live == 0 || wp__total(live) >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed)
+            || (atomic_load_explicit(&pool->lanes[0]->head, memory_order_relaxed) & WP__CLOSED_BIT))
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&pool->live, &live, live + WP__INFLIGHT,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return true;
+}
+
+static void wp__raise_peak(wp_pool *pool)
+{
+    int n = wp__started(wp__live(pool));
+    int peak = atomic_load_explicit(&pool->peak, memory_order_relaxed);
+    while (n > peak && !atomic_compare_exchange_weak_explicit(&pool->peak, &peak, n,
+                                                              memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+/* Starts the thread of a reserved worker in a free slot. A slot whose worker
+   is retiring stays taken until that thread is done, so there may be none
+   free for a moment: then the reservation is given back (the next scale-up
+   check tries again) instead of waiting here. */
+enum wp__spawn_result { WP__SPAWNED, WP__NO_SLOT, WP__SPAWN_FAILED };
+
+static enum wp__spawn_result wp__spawn_reserved(wp_pool *pool)
+{
+    bool started = false, no_slot = true;
+    wp__mutex_lock(&pool->slot_mu);
+    for (int i = 0; i < pool->slots; i++) {
+        wp__worker *w = &pool->workers[i];
+        if (atomic_load_explicit(&w->state, memory_order_acquire) == WP__SLOT_RUNNING)
+            continue;
+        no_slot = false;
+        wp__reap(w);
+        atomic_store_explicit(&w->state, WP__SLOT_RUNNING, memory_order_relaxed);
+        /* Counted as started before the thread runs, so that it can leave. */
+        atomic_fetch_add_explicit(&pool->live, 1 - WP__INFLIGHT, memory_order_relaxed);
+        started = wp__start_thread(w) == 0;
+        if (!started) {
+            atomic_store_explicit(&w->state, WP__SLOT_FREE, memory_order_relaxed);
+            atomic_fetch_add_explicit(&pool->live, WP__INFLIGHT - 1, memory_order_relaxed);
+        }
+        break;
+    }
+    wp__mutex_unlock(&pool->slot_mu);
+    if (started) {
+        wp__raise_peak(pool);
+        return WP__SPAWNED;
+    }
+    if (!no_slot)
+        wp__count(&pool->spawn_failures);
+    wp__count_out(pool, WP__INFLIGHT);
+    return no_slot ? WP__NO_SLOT : WP__SPAWN_FAILED;
+}
+
+static void wp__record_scale(wp_pool *pool, bool up)
+{
+    int64_t since = wp__pool_now(pool) - pool->created_ns;
+    wp__count(up ? &pool->scale_ups : &pool->scale_downs);
+    atomic_store_explicit(up ? &pool->last_scale_up : &pool->last_scale_down, since,
+                          memory_order_relaxed);
+}
+
+/* Claims the cooldown that `next` guards, so one thread acts per period. */
+static bool wp__claim_cooldown(atomic_int_least64_t *next, int64_t now, int64_t cooldown)
+{
+    int_least64_t due = atomic_load_explicit(next, memory_order_relaxed);
+    if (now < due)
+        return false;
+    return atomic_compare_exchange_strong_explicit(next, &due, wp__later(now, cooldown),
+                                                   memory_order_relaxed, memory_order_relaxed);
+}
+
+/* Adds a worker when the backlog is past the threshold, the pool is below
+   max and the scale-up cooldown has passed. Called by a worker after a job
+   and by a submitter that found the queue full, never on the fast path. */
+static void wp__maybe_scale_up(wp_pool *pool)
+{
+    if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
+        || wp__queued(pool) <= pool->scale_up_threshold
+        || wp__total(wp__live(pool)) >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed))
+        return;
+    if (!wp__claim_cooldown(&pool->next_scale_up, wp__pool_now(pool), pool->scale_up_cooldown))
+        return;
+    if (wp__reserve_worker(pool) && wp__spawn_reserved(pool) == WP__SPAWNED)
+        wp__record_scale(pool, true);
+}
+
+/* Counts the calling worker out if more than min would remain started. The
+   caller records the scale-down (outside any lock: it reads the user's
+   clock). Release, as in wp__count_out. */
+static bool wp__leave_above_min(wp_pool *pool)
+{
+    int live = atomic_load_explicit(&pool->live, memory_order_relaxed);
+    do {
+        if (wp__started(live) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&pool->live, &live, live - 1,
+                                                    memory_order_release, memory_order_relaxed));
+    return true;
+}
+
+/* Honours a wp_pool_scale/resize request to retire a worker, if any. */
+static bool wp__retire_on_request(wp_pool *pool)
+{
+    int r = atomic_load_explicit(&pool->retire_requests, memory_order_relaxed);
+    while (r > 0) {
+        if (atomic_compare_exchange_weak_explicit(&pool->retire_requests, &r, r - 1,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            if (wp__leave_above_min(pool))
+                return true;
+            /* Already at min: the remaining requests are moot. */
+            atomic_store_explicit(&pool->retire_requests, 0, memory_order_relaxed);
+            return false;
+        }
+    }
+    return false;
+}
+
+/* Retires an idle surplus worker once idle_timeout and the scale-down
+   cooldown have passed. */
+static bool wp__retire_if_idle(wp_pool *pool, int64_t idle_since)
+{
+    int64_t now = wp__pool_now(pool);
+    if (now - idle_since < pool->idle_timeout
+        || wp__started(wp__live(pool)) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+        return false;
+    if (!wp__claim_cooldown(&pool->next_scale_down, now, pool->scale_down_cooldown))
+        return false;
+    return wp__leave_above_min(pool);
+}
+
+/* How long an idle worker may park: without bound unless it is surplus; a
+   surplus worker wakes when its idle timeout ends, or, if another worker's
+   scale-down holds the cooldown, when the cooldown ends (never at a time
+   already past, which would spin). With a clock override the worker re-reads
+   that clock every millisecond instead. */
+static int64_t wp__idle_deadline(wp_pool *pool, int64_t *idle_since)
+{
+    if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
+        || wp__started(wp__live(pool)) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+        return WP_FOREVER;
+    if (*idle_since < 0)
+        *idle_since = wp__pool_now(pool);
+    if (pool->clock)
+        return wp__deadline(WP_MS(1));
+    int64_t due = wp__later(*idle_since, pool->idle_timeout);
+    int64_t cooldown = atomic_load_explicit(&pool->next_scale_down, memory_order_relaxed);
+    return cooldown > due ? cooldown : due;
 }
 
 /* --- fork-join: groups, ranges, continuations, pinned jobs ----------------
