@@ -4,6 +4,15 @@
    policy, a result channel and a shutdown that loses nothing. No dependency
    beyond the C standard library and the platform's threads.
 
+   CONTENTS (search for a heading)
+
+     this block    HOW TO USE, EXAMPLE, API AT A GLANCE
+     declarations  Status codes, Durations, wp_queue, Jobs, Configuration,
+                   The pool, Statistics, Observability, Fork-join
+     notes         CONFIGURATION MACROS, C++ AND COMPILERS, TIMEOUTS,
+                   THREAD SAFETY, GUARANTEES (after the declarations)
+     IMPLEMENTATION   the code, with a map of its sections
+
    HOW TO USE
 
      Copy this file into your project. In exactly ONE .c file write
@@ -72,99 +81,6 @@
      queue      wp_queue_create / _init / _footprint / _destroy
                 wp_queue_try_push / _try_pop / _size / _capacity
      status     wp_status_str(status)
-
-   CONFIGURATION MACROS (define before the include that has the implementation)
-
-     WORKERPOOL_STATIC     every function is static: private to one translation unit
-                           (marked unused for gcc and clang, so the functions
-                           that unit does not call raise no warning)
-     WP_API                the linkage of public functions (default: extern)
-     WP_ASSERT(x)          internal assertions (default: assert from <assert.h>)
-     WP_MALLOC(sz), WP_FREE(p)
-                           the default allocator; define both or neither. The
-                           allocator in wp_config overrides them for one pool.
-     WP_CACHE_LINE         the size that keeps hot fields apart (default: 64)
-     WP_NO_OBSERVABILITY   leave the observability module out: no latency
-                           histograms, task, error or stall hooks, watchdog
-                           or last-error record, and no call for them on the
-                           job path. Its wp_config fields stay declared; a
-                           config that sets one (wp_config.observe, or a
-                           hook other than thread_start/thread_stop) is
-                           WP_INVALID.
-     WP_SPIN_COUNT         pauses a worker (or a waiting caller) spins before it
-                           parks (default: 256)
-     WP_ROOM_SPIN_COUNT    the same for a submitter blocked on a full queue lane
-                           of 4 cells or more (default: 16)
-     WP_NEST_MAX           the most jobs one thread runs nested on its own
-                           stack (default: 16): a job that waits through the
-                           pool (wp_pool_wait_idle, wp_pool_help, wp_group_wait,
-                           wp_parallel_for) or submits into a full queue runs
-                           other jobs meanwhile, one level deeper each; at
-                           this depth it waits without running any (see
-                           wp_pool_wait_idle and the Fork-join section)
-     WP_THREADS_C11, WP_THREADS_PTHREAD, WP_THREADS_WIN32
-                           force a threading backend (at most one). Default:
-                           Win32 on Windows (_WIN32); elsewhere C11 <threads.h>
-                           where it exists, pthreads otherwise. ThreadSanitizer
-                           builds are switched to pthreads automatically, since
-                           TSan has no interceptors for glibc's C11 threads.
-                           Win32 uses SRW locks, condition variables and
-                           _beginthreadex (Windows Vista or later); it includes
-                           <windows.h> in the implementation file only, with
-                           WIN32_LEAN_AND_MEAN and NOMINMAX unless you include
-                           it first yourself.
-
-   C++ AND COMPILERS
-
-     The declarations compile as C++ (extern "C"), so C++ code can call the
-     library; the implementation is C11 (_Atomic, _Alignas, _Thread_local) and
-     does not compile as C++: put it in a .c file. MinGW-w64 gcc and clang
-     need nothing special. MSVC (not tested) needs /std:c11 or later and
-     /experimental:c11atomics for <stdatomic.h>; it has no _Thread_local,
-     which becomes __declspec(thread) there.
-
-   TIMEOUTS
-
-     Every timeout is measured on a monotonic clock (QueryPerformanceCounter
-     on Windows). The pthreads backend also sleeps on CLOCK_MONOTONIC, and the
-     Win32 backend sleeps for a relative time, so stepping the wall clock
-     cannot move a timeout. C11's cnd_timedwait only takes wall-clock
-     deadlines, so the C11 backend sleeps in slices of at most 20 ms and
-     re-checks the monotonic clock between them: a wall-clock step before or
-     between slices is harmless, but a step backwards *during* a slice
-     stretches that slice by the size of the step. Where the wall clock may be
-     stepped back (NTP steps, manual changes), prefer WP_THREADS_PTHREAD. The
-     pthreads backend on macOS and on Windows (MinGW's winpthreads) cannot
-     wait on a monotonic clock and slices its waits the same way. Windows
-     wakes sleepers on its timer tick, so a timeout there may run over by up
-     to a tick (often 1 to 16 ms).
-
-   THREAD SAFETY
-
-     Every wp_pool_* and wp_submit* function may be called from any thread at
-     any time between wp_pool_create and wp_pool_destroy. wp_pool_close and
-     wp_pool_destroy must not be called from inside one of the pool's own jobs
-     (they answer WP_WOULD_DEADLOCK). The standalone wp_queue is safe for any
-     number of concurrent producers and consumers.
-
-   GUARANTEES
-
-     - Every accepted job produces exactly one outcome: it runs (WP_OK or
-       WP_TASK_FAILED), or it never runs and is canceled (WP_CANCELED: close
-       or its token), expired (WP_EXPIRED) or evicted (WP_EVICTED, under
-       WP_DROP_OLDEST). Every refused submission returns a status and is
-       counted once (rejected, dropped, timed out, or refused because the
-       pool is closed).
-     - Submitting from inside the pool's own jobs never deadlocks (see
-       wp_backpressure); closing from inside them is refused.
-     - No queued job is ever held where only one thread can reach it: any
-       idle worker, and any thread that waits through the pool, can take it.
-     - Every call that takes a timeout returns by it.
-     - A thread runs jobs on its own stack at most WP_NEST_MAX deep; past
-       that, a waiting thread waits without running more.
-     - Submitting and running a job allocate nothing and take no lock; a
-       system call happens only to wake a parked thread.
-     - Idle workers spin briefly, then park.
 
    CHANGES: CHANGELOG.md beside this file. Versioning follows semver; 0.x
    may still change the API.
@@ -1410,6 +1326,104 @@ WP_API size_t wp_pool_help_pinned(wp_pool *pool, int64_t budget);
 #endif
 
 #endif /* WORKERPOOL_H */
+
+/* ===========================================================================
+   NOTES: configuration macros, compilers, timeouts, thread safety and the
+   guarantees the declarations above rely on.
+
+   CONFIGURATION MACROS (define before the include that has the implementation)
+
+     WORKERPOOL_STATIC     every function is static: private to one translation unit
+                           (marked unused for gcc and clang, so the functions
+                           that unit does not call raise no warning)
+     WP_API                the linkage of public functions (default: extern)
+     WP_ASSERT(x)          internal assertions (default: assert from <assert.h>)
+     WP_MALLOC(sz), WP_FREE(p)
+                           the default allocator; define both or neither. The
+                           allocator in wp_config overrides them for one pool.
+     WP_CACHE_LINE         the size that keeps hot fields apart (default: 64)
+     WP_NO_OBSERVABILITY   leave the observability module out: no latency
+                           histograms, task, error or stall hooks, watchdog
+                           or last-error record, and no call for them on the
+                           job path. Its wp_config fields stay declared; a
+                           config that sets one (wp_config.observe, or a
+                           hook other than thread_start/thread_stop) is
+                           WP_INVALID.
+     WP_SPIN_COUNT         pauses a worker (or a waiting caller) spins before it
+                           parks (default: 256)
+     WP_ROOM_SPIN_COUNT    the same for a submitter blocked on a full queue lane
+                           of 4 cells or more (default: 16)
+     WP_NEST_MAX           the most jobs one thread runs nested on its own
+                           stack (default: 16): a job that waits through the
+                           pool (wp_pool_wait_idle, wp_pool_help, wp_group_wait,
+                           wp_parallel_for) or submits into a full queue runs
+                           other jobs meanwhile, one level deeper each; at
+                           this depth it waits without running any (see
+                           wp_pool_wait_idle and the Fork-join section)
+     WP_THREADS_C11, WP_THREADS_PTHREAD, WP_THREADS_WIN32
+                           force a threading backend (at most one). Default:
+                           Win32 on Windows (_WIN32); elsewhere C11 <threads.h>
+                           where it exists, pthreads otherwise. ThreadSanitizer
+                           builds are switched to pthreads automatically, since
+                           TSan has no interceptors for glibc's C11 threads.
+                           Win32 uses SRW locks, condition variables and
+                           _beginthreadex (Windows Vista or later); it includes
+                           <windows.h> in the implementation file only, with
+                           WIN32_LEAN_AND_MEAN and NOMINMAX unless you include
+                           it first yourself.
+
+   C++ AND COMPILERS
+
+     The declarations compile as C++ (extern "C"), so C++ code can call the
+     library; the implementation is C11 (_Atomic, _Alignas, _Thread_local) and
+     does not compile as C++: put it in a .c file. MinGW-w64 gcc and clang
+     need nothing special. MSVC (not tested) needs /std:c11 or later and
+     /experimental:c11atomics for <stdatomic.h>; it has no _Thread_local,
+     which becomes __declspec(thread) there.
+
+   TIMEOUTS
+
+     Every timeout is measured on a monotonic clock (QueryPerformanceCounter
+     on Windows). The pthreads backend also sleeps on CLOCK_MONOTONIC, and the
+     Win32 backend sleeps for a relative time, so stepping the wall clock
+     cannot move a timeout. C11's cnd_timedwait only takes wall-clock
+     deadlines, so the C11 backend sleeps in slices of at most 20 ms and
+     re-checks the monotonic clock between them: a wall-clock step before or
+     between slices is harmless, but a step backwards *during* a slice
+     stretches that slice by the size of the step. Where the wall clock may be
+     stepped back (NTP steps, manual changes), prefer WP_THREADS_PTHREAD. The
+     pthreads backend on macOS and on Windows (MinGW's winpthreads) cannot
+     wait on a monotonic clock and slices its waits the same way. Windows
+     wakes sleepers on its timer tick, so a timeout there may run over by up
+     to a tick (often 1 to 16 ms).
+
+   THREAD SAFETY
+
+     Every wp_pool_* and wp_submit* function may be called from any thread at
+     any time between wp_pool_create and wp_pool_destroy. wp_pool_close and
+     wp_pool_destroy must not be called from inside one of the pool's own jobs
+     (they answer WP_WOULD_DEADLOCK). The standalone wp_queue is safe for any
+     number of concurrent producers and consumers.
+
+   GUARANTEES
+
+     - Every accepted job produces exactly one outcome: it runs (WP_OK or
+       WP_TASK_FAILED), or it never runs and is canceled (WP_CANCELED: close
+       or its token), expired (WP_EXPIRED) or evicted (WP_EVICTED, under
+       WP_DROP_OLDEST). Every refused submission returns a status and is
+       counted once (rejected, dropped, timed out, or refused because the
+       pool is closed).
+     - Submitting from inside the pool's own jobs never deadlocks (see
+       wp_backpressure); closing from inside them is refused.
+     - No queued job is ever held where only one thread can reach it: any
+       idle worker, and any thread that waits through the pool, can take it.
+     - Every call that takes a timeout returns by it.
+     - A thread runs jobs on its own stack at most WP_NEST_MAX deep; past
+       that, a waiting thread waits without running more.
+     - Submitting and running a job allocate nothing and take no lock; a
+       system call happens only to wake a parked thread.
+     - Idle workers spin briefly, then park.
+*/
 
 /* ===========================================================================
    IMPLEMENTATION
