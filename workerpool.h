@@ -4418,26 +4418,34 @@ static uint64_t wp__outcomes(const wp__worker *w)
         + wp__load(&w->canceled, memory_order_acquire) + wp__load(&w->expired, memory_order_acquire);
 }
 
-/* Jobs accepted and not yet ended. Outcomes are read first and acceptances
-   second; both only grow, and an outcome's count is released after the pop
-   that took its job (which acquired the push), so a zero here means that at
-   the moment between the two reads every accepted job had ended. */
-static uint64_t wp__pending(const wp_pool *pool)
+/* Jobs accepted and not yet ended, and (in *ended) the outcomes counted so
+   far. Outcomes are read first and acceptances second; both only grow, and
+   an outcome's count is released after the pop that took its job (which
+   acquired the push), so a zero here means that at the moment between the
+   two reads every accepted job had ended. The lanes count acceptances in
+   size_t tickets, which wrap (after 2^31 jobs on 32-bit targets); the
+   result, far below that, is taken modulo the wrap, so ended + pending is
+   the exact 64-bit count of acceptances at the second read (the stats'
+   `submitted`, with nothing added to the submit path). */
+static uint64_t wp__jobs_pending(const wp_pool *pool, uint64_t *ended_out)
 {
-    uint64_t ended = wp__outcomes(&pool->external) + wp__load(&pool->evicted, memory_order_acquire);
-    for (int i = 0; i < pool->slots; i++)
-        ended += wp__outcomes(&pool->workers[i]);
-    uint64_t accepted = wp__load(&pool->external.ran_inline, memory_order_acquire);
-    for (int i = 0; i < pool->slots; i++)
-        accepted += wp__load(&pool->workers[i].ran_inline, memory_order_acquire);
+    uint64_t ended = wp__load(&pool->evicted, memory_order_acquire);
+    for (int i = -1; i < pool->slots; i++)
+        ended += wp__outcomes(i < 0 ? &pool->external : &pool->workers[i]);
+    uint64_t accepted = 0;
+    for (int i = -1; i < pool->slots; i++)
+        accepted += wp__load(i < 0 ? &pool->external.ran_inline : &pool->workers[i].ran_inline,
+                             memory_order_acquire);
     for (int i = 0; i < WP__LANES; i++)
         accepted += wp__queue_accepted(pool->lanes[i]);
     if (pool->pinned)
         accepted += wp__queue_accepted(pool->pinned);
-    /* On 32-bit targets the lanes count modulo 2^31; so does the result,
-       which is far below that. */
+    if (ended_out)
+        *ended_out = ended;
     return (accepted - ended) & ((uint64_t)SIZE_MAX >> 1);
 }
+
+static uint64_t wp__pending(const wp_pool *pool) { return wp__jobs_pending(pool, NULL); }
 
 typedef struct wp__idle_args {
     wp_pool *pool;
@@ -5974,25 +5982,12 @@ static uint64_t wp__runner_sum(const wp_pool *pool, size_t offset)
 }
 #define WP__RUNNER_SUM(pool, counter) wp__runner_sum(pool, offsetof(wp__worker, counter))
 
-/* Jobs ever accepted, counted in 64 bits on every target with nothing added
-   to the submit path. The lanes count acceptances in size_t tickets, which
-   wrap (after 2^31 jobs on 32-bit targets); outcomes and jobs run in place
-   are 64-bit counters. Outcomes are read first and acceptances second (the
-   order wp__pending relies on), so the jobs pending between the two reads
-   are never negative and far fewer than a wrap: ended + pending, pending
-   taken modulo the wrap, is the exact count of acceptances at the second
-   read. */
+/* Jobs ever accepted, in 64 bits on every target (see wp__jobs_pending). */
 static uint64_t wp__accepted(const wp_pool *pool)
 {
-    uint64_t ended = wp__load(&pool->evicted, memory_order_acquire);
-    for (int i = -1; i < pool->slots; i++)
-        ended += wp__outcomes(i < 0 ? &pool->external : &pool->workers[i]);
-    uint64_t accepted = WP__RUNNER_SUM(pool, ran_inline);
-    for (int i = 0; i < WP__LANES; i++)
-        accepted += wp__queue_accepted(pool->lanes[i]);
-    if (pool->pinned)
-        accepted += wp__queue_accepted(pool->pinned);
-    return ended + ((accepted - ended) & ((uint64_t)SIZE_MAX >> 1));
+    uint64_t ended;
+    uint64_t pending = wp__jobs_pending(pool, &ended);
+    return ended + pending;
 }
 
 static int wp__workers_alive(wp_pool *pool)
