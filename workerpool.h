@@ -491,8 +491,10 @@ typedef enum wp_event_kind {
    same readings as wp_result and the latency histograms.
      kind      always.
      worker    always: the index (0 .. workers-1) of the worker the event
-               is about. Task hooks run only for jobs a worker runs, not
-               for jobs other threads run (wp_pool_help, WP_CALLER_RUNS).
+               is about; -1 for a job another thread runs (wp_pool_help,
+               a waiting thread that helps, WP_CALLER_RUNS, an inline-only
+               pool): task and error hooks and the histograms see every
+               job that runs; the stall watchdog watches workers only.
      job_id    TASK_START, TASK_END, ERROR, STALL: the job's id.
      arg       TASK_START, TASK_END, ERROR: the job's arg (STALL: NULL; the
                watchdog knows only the id).
@@ -560,10 +562,11 @@ typedef struct wp_observe {
                    after its last. With auto-scaling they run for every
                    thread the pool starts or retires.
      task_start, task_end
-                   on the worker just before and just after each job it
-                   runs (not for canceled or expired jobs). Setting either
+                   on the thread that runs a job (a worker, or another
+                   thread with worker -1), just before and just after it
+                   (not for canceled or expired jobs). Setting either
                    turns job timing on (wait_ns, run_ns).
-     error         on the worker after every job that returned nonzero.
+     error         on that thread after every job that returned nonzero.
      stall         set = the pool starts one watchdog thread that reports
                    each job running longer than observe.stall_threshold
                    once, checking every threshold/4 (1 ms to 100 ms of
@@ -3732,7 +3735,9 @@ static WP__NOINLINE void wp__execute_full(wp_pool *pool, wp__runner *by, const w
         atomic_store_explicit(&w->phase, was, memory_order_relaxed);
     } else {
         if (outcome == WP_OK) {
+            int64_t obs = wp__observe_begin(pool, w, t); /* observability */
             code = t->fn(t->arg, &ctx);
+            wp__observe_end(pool, w, t, code, obs); /* observability */
             outcome = code == 0 ? WP_OK : WP_TASK_FAILED;
         }
         wp__conclude(pool, w, t, outcome, code, ctx.value, start);
@@ -6167,18 +6172,34 @@ static inline bool wp__observe_times(const wp_pool *pool)
 /* Adds duration d >= 0 to a histogram, its sum and its max. Single writer
    (this worker): plain load + store, as wp__tally. The sum is unsigned and
    stops at its top instead of wrapping. */
+/* A worker's histograms have one writer (plain load and store); the
+   record of the threads that are not workers is `shared` by all of them
+   (read-modify-write). */
 static void wp__obs_record(atomic_uint_least64_t *hist, atomic_uint_least64_t *sum,
-                           atomic_int_least64_t *max, int64_t d)
+                           atomic_int_least64_t *max, int64_t d, bool shared)
 {
     int i = 0;
     while (i < WP_LATENCY_BUCKETS - 1 && d > wp__latency_bounds[i])
         i++;
-    atomic_store_explicit(&hist[i], atomic_load_explicit(&hist[i], memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    uint64_t old = atomic_load_explicit(sum, memory_order_relaxed), total = old + (uint64_t)d;
-    atomic_store_explicit(sum, total < old ? UINT64_MAX : total, memory_order_relaxed);
-    if (d > atomic_load_explicit(max, memory_order_relaxed))
-        atomic_store_explicit(max, d, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(sum, memory_order_relaxed), total;
+    int64_t top = atomic_load_explicit(max, memory_order_relaxed);
+    if (!shared) {
+        atomic_store_explicit(&hist[i], atomic_load_explicit(&hist[i], memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        total = old + (uint64_t)d;
+        atomic_store_explicit(sum, total < old ? UINT64_MAX : total, memory_order_relaxed);
+        if (d > top)
+            atomic_store_explicit(max, d, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&hist[i], 1, memory_order_relaxed);
+    do
+        total = old + (uint64_t)d < old ? UINT64_MAX : old + (uint64_t)d;
+    while (!atomic_compare_exchange_weak_explicit(sum, &old, total, memory_order_relaxed,
+                                                  memory_order_relaxed));
+    while (d > top && !atomic_compare_exchange_weak_explicit(max, &top, d, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+    }
 }
 
 static void wp__obs_raise_high_water(wp_pool *pool, size_t depth)
@@ -6219,8 +6240,9 @@ static WP__NOINLINE int64_t wp__observe_begin_slow(wp_pool *pool, wp__worker *w,
     wp__obs_runner *o = &w->obs;
     int64_t now = wp__pool_now(pool);
     if (pool->obs.observe & WP__OBS_HIST)
-        wp__obs_record(o->wait, &o->wait_sum, &o->wait_max, wp__elapsed(t->enqueued_ns, now));
-    if (pool->obs.observe & WP__OBS_STALL) {
+        wp__obs_record(o->wait, &o->wait_sum, &o->wait_max, wp__elapsed(t->enqueued_ns, now),
+                       w->index < 0);
+    if ((pool->obs.observe & WP__OBS_STALL) && w->index >= 0) { /* the watchdog watches workers */
         /* Publish id and start, then make the sequence odd ("running");
            release pairs with the watchdog's acquire of seq. A nested
            job (run inline inside another) takes the slot over; once it
@@ -6252,12 +6274,12 @@ static WP__NOINLINE void wp__observe_end_slow(wp_pool *pool, wp__worker *w, cons
     wp__obs_runner *o = &w->obs;
     if (pool->obs.observe) {
         int64_t run = wp__elapsed(start, wp__pool_now(pool));
-        if (pool->obs.observe & WP__OBS_STALL) {
+        if ((pool->obs.observe & WP__OBS_STALL) && w->index >= 0) {
             uint64_t seq = atomic_load_explicit(&o->seq, memory_order_relaxed);
             atomic_store_explicit(&o->seq, (seq + 1) & ~(uint64_t)1, memory_order_release);
         }
         if (pool->obs.observe & WP__OBS_HIST)
-            wp__obs_record(o->run, &o->run_sum, &o->run_max, run);
+            wp__obs_record(o->run, &o->run_sum, &o->run_max, run, w->index < 0);
         if (pool->obs.task_end) {
             wp_event e = { WP_EVENT_TASK_END, w->index, wp__task_id(t), t->arg, code,
                            wp__elapsed(t->enqueued_ns, start), run };
@@ -6362,8 +6384,8 @@ static int wp__observe_start(wp_pool *pool, const wp_config *cfg)
     atomic_init(&obs->high_water, 0);
     obs->stop = 0;
     obs->watchdog = false;
-    for (int i = 0; i < pool->slots; i++) {
-        wp__obs_runner *o = &pool->workers[i].obs;
+    for (int i = -1; i < pool->slots; i++) { /* -1: the threads that are not workers */
+        wp__obs_runner *o = i < 0 ? &pool->external.obs : &pool->workers[i].obs;
         for (int b = 0; b < WP_LATENCY_BUCKETS; b++) {
             atomic_init(&o->wait[b], 0);
             atomic_init(&o->run[b], 0);
@@ -6431,13 +6453,13 @@ static int64_t wp__obs_percentile(const wp_latency *l, int per_mille)
     return l->max_ns;
 }
 
-/* Sums one histogram over the workers (`run`: run times, else queue waits)
-   and derives its figures; the sum stops at INT64_MAX. */
+/* Sums one histogram over every runner (`run`: run times, else queue
+   waits) and derives its figures; the sum stops at INT64_MAX. */
 static void wp__obs_latency(wp_pool *pool, wp_latency *l, bool run)
 {
     uint64_t sum = 0;
-    for (int i = 0; i < pool->slots; i++) {
-        const wp__obs_runner *o = &pool->workers[i].obs;
+    for (int i = -1; i < pool->slots; i++) {
+        const wp__obs_runner *o = i < 0 ? &pool->external.obs : &pool->workers[i].obs;
         for (int b = 0; b < WP_LATENCY_BUCKETS; b++)
             l->buckets[b] += wp__read(run ? &o->run[b] : &o->wait[b]);
         uint64_t s = wp__read(run ? &o->run_sum : &o->wait_sum);
@@ -6471,8 +6493,8 @@ static void wp__stat_last_error_code(wp_pool *pool, wp_stats *out)
     out->last_error_worker = -1;
     out->last_error_job_id = 0;
     out->last_error_ns = -1;
-    for (int i = 0; i < pool->slots; i++) {
-        wp__obs_runner *o = &pool->workers[i].obs;
+    for (int i = -1; i < pool->slots; i++) {
+        wp__obs_runner *o = i < 0 ? &pool->external.obs : &pool->workers[i].obs;
         int64_t at = atomic_load_explicit(&o->error_at, memory_order_acquire);
         if (at > out->last_error_ns) {
             out->last_error_ns = at;

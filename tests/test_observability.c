@@ -543,12 +543,12 @@ static void test_stall_watchdog(void) {
 /* ------------------------------------------------------------------------ */
 /* Every hook kind, with the fields wp_event documents for it                */
 
-enum { EVENT_MAX = 32 };
+enum { EVENTS_KEPT = 32 };
 
 typedef struct event_log {
     atomic_int n;
     atomic_int stalls;
-    wp_event ev[EVENT_MAX];
+    wp_event ev[EVENTS_KEPT];
 } event_log;
 
 /* Every hook: copies the event (each call takes its own cell; the test
@@ -556,7 +556,7 @@ typedef struct event_log {
 static void log_event(const wp_event *ev, void *user) {
     event_log *l = (event_log *)user;
     int i = atomic_fetch_add(&l->n, 1);
-    if (i < EVENT_MAX)
+    if (i < EVENTS_KEPT)
         l->ev[i] = *ev;
     if (ev->kind == WP_EVENT_STALL)
         atomic_fetch_add(&l->stalls, 1);
@@ -564,7 +564,7 @@ static void log_event(const wp_event *ev, void *user) {
 
 /* How many logged events equal `want`, field by field. */
 static int count_event(const event_log *l, wp_event want) {
-    int n = atomic_load(&l->n) < EVENT_MAX ? atomic_load(&l->n) : EVENT_MAX, found = 0;
+    int n = atomic_load(&l->n) < EVENTS_KEPT ? atomic_load(&l->n) : EVENTS_KEPT, found = 0;
     for (int i = 0; i < n; i++) {
         const wp_event *e = &l->ev[i];
         found += e->kind == want.kind && e->worker == want.worker && e->job_id == want.job_id
@@ -904,6 +904,74 @@ static void test_format_live_pool(void) {
     wp_pool_destroy(pool);
 }
 
+/* Jobs run by threads that are not workers (a helping caller, an inline-only
+   pool, WP_CALLER_RUNS) reach the task and error hooks with worker -1 and
+   the histograms and the last error, also from several helpers at once. */
+static atomic_int g_ext_ends, g_ext_errors, g_ext_minus_one;
+static void ext_hook(const wp_event *e, void *user)
+{
+    (void)user;
+    if (e->worker == -1)
+        atomic_fetch_add(&g_ext_minus_one, 1);
+    if (e->kind == WP_EVENT_TASK_END)
+        atomic_fetch_add(&g_ext_ends, 1);
+    if (e->kind == WP_EVENT_ERROR)
+        atomic_fetch_add(&g_ext_errors, 1);
+}
+static int ext_job(void *arg, wp_ctx *ctx) { (void)ctx; return (int)(intptr_t)arg; }
+static void ext_help(void *arg) { wp_pool_help((wp_pool *)arg, WP_MS(500)); }
+
+static void test_hooks_and_histograms_see_jobs_run_by_other_threads(void)
+{
+    atomic_store(&g_ext_ends, 0);
+    atomic_store(&g_ext_errors, 0);
+    atomic_store(&g_ext_minus_one, 0);
+    enum { N = 2000 };
+    wp_pool *pool = NULL;
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .inline_only = true, .queue_capacity = N,
+                                               .observe.latency = true,
+                                               .hooks.task_end = ext_hook, .hooks.error = ext_hook },
+                                &pool), WP_OK);
+    for (int i = 0; i < N; i++)
+        CHECK_STATUS(wp_submit(pool, ext_job, (void *)(intptr_t)(i % 10 == 0 ? 7 : 0)), WP_OK);
+    wpt_thread helpers[3];
+    for (int i = 0; i < 3; i++)
+        helpers[i] = wpt_thread_start(ext_help, pool);
+    for (int i = 0; i < 3; i++)
+        wpt_thread_join(helpers[i]);
+    CHECK_STATUS(wp_pool_wait_idle(pool, WP_SEC(5)), WP_OK);
+    CHECK_EQ_INT(atomic_load(&g_ext_ends), N);
+    CHECK_EQ_INT(atomic_load(&g_ext_errors), N / 10);
+    CHECK_EQ_INT(atomic_load(&g_ext_minus_one), N + N / 10);
+    wp_stats st;
+    wp_pool_stats(pool, &st);
+    CHECK_EQ_UINT(st.run_time.count, N);
+    CHECK_EQ_UINT(st.queue_wait.count, N);
+    CHECK_EQ_INT(st.last_error_code, 7);
+    CHECK_EQ_INT(st.last_error_worker, -1);
+    wp_pool_destroy(pool);
+
+    /* WP_CALLER_RUNS in a pool with workers: the submitter runs it */
+    atomic_store(&g_ext_ends, 0);
+    atomic_store(&g_ext_minus_one, 0);
+    CHECK_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 2,
+                                               .backpressure = WP_CALLER_RUNS,
+                                               .hooks.task_end = ext_hook },
+                                &pool), WP_OK);
+    gate g;
+    gate_init(&g, false);
+    CHECK_STATUS(wp_submit(pool, gate_job, &g), WP_OK);
+    CHECK(gate_wait_started(&g, 1, 5000));
+    CHECK_STATUS(wp_submit(pool, ext_job, NULL), WP_OK);
+    CHECK_STATUS(wp_submit(pool, ext_job, NULL), WP_OK);
+    CHECK_STATUS(wp_submit(pool, ext_job, NULL), WP_OK); /* full: runs here */
+    CHECK_EQ_INT(atomic_load(&g_ext_minus_one), 1);
+    gate_open(&g);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_SEC(5)), WP_OK);
+    CHECK_EQ_INT(atomic_load(&g_ext_ends), 4);
+    wp_pool_destroy(pool);
+}
+
 static const wpt_test tests[] = {
     WPT_TEST(test_latency_bounds),
     WPT_TEST(test_latency_percentiles_injected),
@@ -923,5 +991,6 @@ static const wpt_test tests[] = {
     WPT_TEST(test_format_prometheus_lines),
     WPT_TEST(test_format_table),
     WPT_TEST(test_format_live_pool),
+    WPT_TEST(test_hooks_and_histograms_see_jobs_run_by_other_threads),
 };
 WPT_MAIN(tests)
