@@ -2098,6 +2098,14 @@ struct wp_queue {
     size_t capacity;        /* the bound promised, at most mask + 1 */
     size_t elem_size;
     size_t stride;          /* bytes per cell: sequence number + element */
+    /* Derived from the above, so that the hot paths do less arithmetic: a
+       ticket's cell is at (ticket & ticket_mask) * half_stride (bit 0, the
+       closed bit, falls out with the mask); a cell's sequence moves on by
+       `lap` when it is emptied. */
+    size_t ticket_mask;     /* mask * WP__TICKET */
+    size_t half_stride;     /* stride / WP__TICKET (a stride is a multiple of 8) */
+    size_t lap;             /* (mask + 1) * WP__TICKET */
+    bool partial;           /* capacity < mask + 1: a push checks room (wp__queue_room_at) */
     size_t origin;          /* ticket of the first position, for counting */
     void *allocation;       /* what wp_queue_create allocated, else NULL */
     /* Producers and consumers each own a line. */
@@ -2108,7 +2116,7 @@ struct wp_queue {
 
 static inline atomic_size_t *wp__cell_seq(const wp_queue *q, size_t ticket)
 {
-    return (atomic_size_t *)(void *)(q->cells + ((ticket / WP__TICKET) & q->mask) * q->stride);
+    return (atomic_size_t *)(void *)(q->cells + (ticket & q->ticket_mask) * q->half_stride);
 }
 
 static inline void *wp__cell_data(atomic_size_t *seq)
@@ -2145,11 +2153,11 @@ static inline void wp__elem_copy(void *dst, const void *src, size_t size)
    (taken); cells before the first lap start out "taken". */
 static inline bool wp__queue_room_at(const wp_queue *q, size_t ticket)
 {
-    if (q->capacity > q->mask) /* the whole ring: the cell's own check says it */
+    if (!q->partial) /* the whole ring: the cell's own check says it */
         return true;
     size_t behind = ticket - q->capacity * WP__TICKET;
     size_t s = atomic_load_explicit(wp__cell_seq(q, behind), memory_order_acquire);
-    return s == behind + (q->mask + 1) * WP__TICKET;
+    return s == behind + q->lap;
 }
 
 static size_t wp__queue_round_capacity(size_t capacity)
@@ -2213,6 +2221,10 @@ wp_status wp_queue_init(void *memory, size_t memory_size, size_t capacity,
         q->capacity = q->mask + 1;
     q->elem_size = elem_size;
     q->stride = wp__queue_stride(elem_size);
+    q->ticket_mask = q->mask * WP__TICKET;
+    q->half_stride = q->stride / WP__TICKET;
+    q->lap = (q->mask + 1) * WP__TICKET;
+    q->partial = q->capacity < q->mask + 1;
     wp__queue_reset(q, 0);
     *out = q;
     return WP_OK;
@@ -2295,7 +2307,7 @@ static inline bool wp__queue_pop_at(wp_queue *q, void *out, size_t size, size_t 
     wp__elem_copy(out, wp__cell_data(seq), size);
     /* Hand the cell to the producer one lap ahead; release pairs with its
        acquire load, so our copy out happens before its copy in. */
-    atomic_store_explicit(seq, ticket + (q->mask + 1) * WP__TICKET, memory_order_release);
+    atomic_store_explicit(seq, ticket + q->lap, memory_order_release);
     if (pos)
         *pos = ticket / WP__TICKET;
     return true;

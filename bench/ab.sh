@@ -9,6 +9,8 @@
 # there) run in the same rounds when built (make bench-smoke builds them).
 #   sh bench/ab.sh REV RUNS WORKLOAD...   (e.g. empty_1p2w pingpong_sleep)
 # Environment: CC, JOBS (default 1000000; the ping-pongs use 2000),
+# SPIN (work1us's spin iterations for ~1 us; default 580, the figure
+# bench/run.sh calibrated on the 2-core machine: its report prints it),
 # NEW_CFLAGS (extra flags for the working tree's build only, e.g.
 # -DWP_SPIN_COUNT=64; with REV = HEAD that compares a knob's settings).
 set -eu
@@ -51,6 +53,7 @@ for w in "$@"; do
             wake|futex) [ -n "$qb" ] && [ "$w" = pingpong_sleep ] || continue; set -- "$qb" yardstick "$b" "$n";;
             *) set -- "$tmp/${b}_b" "$w" "$n";;
             esac
+            case $w in work1us*) set -- "$@" "${SPIN:-580}";; esac
             l=$(GOMAXPROCS=2 timeout 120 "$@" 2>/dev/null | grep '^RESULT' | tail -n 1)
             case $l in *ok=1*) field "$w" "$l" >>"$tmp/$w.$b";; *) echo "ab: $b $w failed: $l";; esac
         done

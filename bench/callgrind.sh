@@ -8,6 +8,7 @@
 #
 #   sh bench/callgrind.sh                  this tree's workerpool.h
 #   sh bench/callgrind.sh 1d10662          also the header at a commit, for a ratio
+# It first prints the bare queue's push+pop against the textbook ring.
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=${BENCH_JOBS:-500000}
@@ -40,7 +41,24 @@ count() {
                    label, $1 / jobs, $2 / jobs, $3 / jobs, runs }'
 }
 
+# queue_count: instructions per item of one push and one pop, the bare
+# wp_queue against the textbook ring (bench/harness/queues.c, queue_1t: one
+# thread, no contention), as the difference between runs of 1,310,720 and
+# 262,144 items, so that setup and exit cancel out.
+queue_count() {
+    $CC -std=c11 -O2 -g -DNDEBUG -I. -Ibench/harness bench/harness/queues.c -o "$tmp/bq" -pthread
+    for c in wp_queue ring; do
+        for n in 262144 1310720; do
+            valgrind --tool=callgrind --callgrind-out-file="$tmp/q.$c.$n" "$tmp/bq" $c queue_1t $n >/dev/null 2>&1
+        done
+        echo "$c $(grep -h '^summary' "$tmp/q.$c.262144" | awk '{print $2}') $(grep -h '^summary' "$tmp/q.$c.1310720" | awk '{print $2}')"
+    done | awk '{ per[$1] = ($3 - $2) / 1048576 }
+        END { printf "queue push+pop: wp_queue %.1f ring %.1f instructions per item (ratio %.2f)\n",
+                     per["wp_queue"], per["ring"], per["wp_queue"] / per["ring"] }'
+}
+
 command -v valgrind >/dev/null || { echo "callgrind: valgrind is not installed"; exit 1; }
+queue_count
 count . "$(git rev-parse --short HEAD 2>/dev/null || echo tree)+tree"
 if [ $# -gt 0 ]; then
     mkdir -p "$tmp/old"

@@ -6,6 +6,10 @@
      bench-queues yardstick rtt TRIPS       cache-line round trip, ns per trip
      bench-queues yardstick wake N          thread wake-up latency (condvar), ns
      bench-queues yardstick futex N         round trip to a thread parked on a bare futex (Linux)
+     bench-queues CONTENDER queue_1t ITEMS  one thread pushes 512 items and
+                                            pops them, ITEMS in all (wp_queue,
+                                            ring): for counting instructions
+                                            (bench/callgrind.sh), not timing
      bench-queues calibrate                 spin iterations per microsecond
    Prints one RESULT line like the pool harness (harness.c).
 
@@ -760,6 +764,41 @@ static void calibrate(void)
     printf("CALIBRATE iters_per_us=%llu\n", (unsigned long long)(iters * 1000 / (uint64_t)best));
 }
 
+/* queue_1t: one thread, blocks of 512 pushes then 512 pops through a queue
+   of capacity 1024; checks the sum. Answers false if an item went missing. */
+#define SINGLE_BLOCK 512
+#define DEFINE_SINGLE(name, type, create, destroy, push, pop)                  \
+    static bool name(uint64_t items)                                         \
+    {                                                                         \
+        type *q = create;                                                     \
+        if (q == NULL)                                                        \
+            die("out of memory");                                             \
+        uint64_t in = 0, out = 0;                                             \
+        for (uint64_t done = 0; done < items; done += SINGLE_BLOCK) {         \
+            for (uintptr_t i = 1; i <= SINGLE_BLOCK; i++) {                   \
+                if (!push(q, i))                                              \
+                    return false;                                             \
+                in += i;                                                      \
+            }                                                                 \
+            uintptr_t v;                                                      \
+            for (int i = 0; i < SINGLE_BLOCK; i++) {                          \
+                if (!pop(q, &v))                                              \
+                    return false;                                             \
+                out += v;                                                     \
+            }                                                                 \
+        }                                                                     \
+        destroy(q);                                                           \
+        return in == out;                                                     \
+    }
+static wp_queue *wpq_single_create(void)
+{
+    wp_queue *q;
+    return wp_queue_create(QUEUE_CAPACITY, sizeof(uintptr_t), &q) == WP_OK ? q : NULL;
+}
+DEFINE_SINGLE(single_wpq, wp_queue, wpq_single_create(), wp_queue_destroy, wpq_push, wpq_pop)
+DEFINE_SINGLE(single_ring, ring, ring_create(QUEUE_CAPACITY), ring_destroy, ring_try_push,
+              ring_try_pop)
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "calibrate") == 0) {
@@ -791,6 +830,13 @@ int main(int argc, char **argv)
             die("unknown yardstick");
         }
         return 0;
+    }
+    if (strcmp(argv[2], "queue_1t") == 0) {
+        bool ok = strcmp(argv[1], "wp_queue") == 0 ? single_wpq((uint64_t)n)
+                : strcmp(argv[1], "ring") == 0     ? single_ring((uint64_t)n)
+                                                   : (die("queue_1t: wp_queue or ring"), false);
+        printf("RESULT %s queue_1t jobs=%ld secs=0 p50=0 p99=0 ok=%d flags=0\n", argv[1], n, ok);
+        return ok ? 0 : 1;
     }
     int c = -1, w = -1;
     for (int i = 0; i < N_CONTENDERS; i++)
