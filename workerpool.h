@@ -2852,6 +2852,46 @@ struct wp_ctx {
     int worker;
 };
 
+/* The state of the optional modules. Each module's section reads and writes
+   its own; the core reads only what its seams name: `scale.on` and
+   `scale.retire_requests` after a job (scaling), `rate.interval` before a
+   take (rate limit). */
+typedef struct wp__scale_state {
+    /* Read by every worker after each job; written rarely. */
+    atomic_int on;              /* min < max: the after-job checks run */
+    atomic_int retire_requests; /* workers wp_pool_scale/resize asked to go */
+    atomic_int min_workers;
+    atomic_int max_workers;
+    size_t up_threshold;        /* the config's .scaling, resolved */
+    int64_t up_cooldown;
+    int64_t idle_timeout;
+    int64_t down_cooldown;
+    /* Bookkeeping, touched only when the worker count changes. */
+    _Alignas(WP_CACHE_LINE) atomic_int_least64_t next_up; /* pool clock */
+    atomic_int_least64_t next_down;
+    atomic_int_least64_t last_up; /* since create; -1 = never */
+    atomic_int_least64_t last_down;
+    atomic_uint_least64_t ups;
+    atomic_uint_least64_t downs;
+    atomic_uint_least64_t spawn_failures;
+    atomic_int peak;
+} wp__scale_state;
+
+typedef struct wp__rate_state {
+    int64_t interval;  /* pool-clock ns between job starts; 0 = no limit */
+    int64_t tolerance; /* how far ahead of now the bucket may run */
+    /* The bucket: the time the next start is due (GCRA). */
+    _Alignas(WP_CACHE_LINE) atomic_int_least64_t due;
+} wp__rate_state;
+
+typedef struct wp__handle_state {
+    wp__slot *slots; /* max_handles of them */
+    uint32_t count;
+    /* Free slots as a stack: index + 1 of the top in the low 32 bits, a tag
+       that changes with every pop and push above them (no ABA). */
+    _Alignas(WP_CACHE_LINE) atomic_uint_least64_t free_top;
+} wp__handle_state;
+
 struct wp_pool {
     /* Read-only after create. */
     char name[64];
@@ -2869,12 +2909,6 @@ struct wp_pool {
     wp_queue *pinned;        /* NULL without pinned jobs (fork-join) */
     size_t stack_size;       /* of worker threads; 0 = the platform's */
     wp__worker *workers;
-    size_t scale_up_threshold;
-    int64_t scale_up_cooldown;
-    int64_t idle_timeout;
-    int64_t scale_down_cooldown;
-    int64_t rate_interval;   /* pool-clock ns between job starts; 0 = no limit */
-    int64_t rate_tolerance;  /* how far ahead of now the bucket may run */
     wp_clock_fn clock;
     void *clock_user;
     int64_t created_ns;      /* on the pool clock */
@@ -2896,24 +2930,11 @@ struct wp_pool {
     atomic_int lanes_used;   /* a high or low job was ever submitted */
     atomic_int room_timed;   /* a WP_TIMEOUT submitter ever waited for room */
     size_t room_mask;        /* room_every - 1 (see wp__notify_room) */
-    atomic_int scaling;      /* min < max: the after-job checks run */
-    atomic_int retire_requests; /* workers wp_pool_scale/resize asked to go */
-    atomic_int min_workers;
-    atomic_int max_workers;
-
-    /* The rate limit's bucket: the time the next start is due (GCRA). */
-    _Alignas(WP_CACHE_LINE) atomic_int_least64_t rate_due;
-
-    /* Scaling bookkeeping, touched only when the worker count changes. */
-    _Alignas(WP_CACHE_LINE) atomic_int_least64_t next_scale_up;   /* pool clock */
-    atomic_int_least64_t next_scale_down;
-    atomic_int_least64_t last_scale_up;   /* since create; -1 = never */
-    atomic_int_least64_t last_scale_down;
-    atomic_uint_least64_t scale_ups;
-    atomic_uint_least64_t scale_downs;
-    atomic_uint_least64_t spawn_failures;
-    atomic_int peak;
     wp__mutex slot_mu;       /* serialises slot choice, start and join */
+
+    /* The modules' own state (each described with its module). */
+    wp__scale_state scale;
+    wp__rate_state rate;
 
     /* Refusals and evictions only happen on the slow path, so shared
        counters are fine. */
@@ -2925,11 +2946,7 @@ struct wp_pool {
 
     wp__worker external;      /* runs jobs for threads that are not workers */
 
-    wp__slot *handles;        /* max_handles slots */
-    uint32_t handle_count;
-    /* Free slots as a stack: index + 1 of the top in the low 32 bits, a tag
-       that changes with every pop and push above them (no ABA). */
-    _Alignas(WP_CACHE_LINE) atomic_uint_least64_t handle_free;
+    wp__handle_state handles;
 
     wp__waitset job_ready;    /* workers wait for jobs */
     wp__waitset job_room[WP__LANES]; /* blocked submitters wait for room */
@@ -3356,7 +3373,7 @@ static WP__NOINLINE wp_status wp__submit_slow(wp_pool *pool, int lane, const wp_
     wp__observe_full(pool); /* observability */
     /* A full queue is the submitter's cue to add a worker: no worker may be
        free to notice the backlog (all busy with long jobs). */
-    if (atomic_load_explicit(&pool->scaling, memory_order_relaxed))
+    if (atomic_load_explicit(&pool->scale.on, memory_order_relaxed))
         wp__maybe_scale_up(pool);
     switch (policy) {
     case WP_REJECT:
@@ -3517,20 +3534,20 @@ static bool wp__lanes_drained(const wp_pool *pool)
     return true;
 }
 
-/* The rate limit as a generic cell rate algorithm: `rate_due` is when the
+/* The rate limit as a generic cell rate algorithm: `rate.due` is when the
    next start is due; a start is allowed while that is at most `tolerance`
    (the burst) ahead of now, and moves it one interval on. Answers 0 when a
    start may happen now, else how long (pool clock) until one may. */
 static int64_t wp__rate_claim(wp_pool *pool, int_least64_t *claimed)
 {
     int64_t now = wp__pool_now(pool);
-    int_least64_t due = atomic_load_explicit(&pool->rate_due, memory_order_relaxed);
+    int_least64_t due = atomic_load_explicit(&pool->rate.due, memory_order_relaxed);
     for (;;) {
         int64_t base = due > now ? due : now;
-        if (base - now > pool->rate_tolerance)
-            return base - now - pool->rate_tolerance;
-        *claimed = base + pool->rate_interval;
-        if (atomic_compare_exchange_weak_explicit(&pool->rate_due, &due, *claimed,
+        if (base - now > pool->rate.tolerance)
+            return base - now - pool->rate.tolerance;
+        *claimed = base + pool->rate.interval;
+        if (atomic_compare_exchange_weak_explicit(&pool->rate.due, &due, *claimed,
                                                   memory_order_relaxed, memory_order_relaxed))
             return 0;
     }
@@ -3573,7 +3590,7 @@ enum { WP__GOT = 2, WP__FINISHED = 3, WP__RETIRE = 4, WP__RATED = 5, WP__HELP = 
    pool-clock ns), WP__FINISHED (closed and drained) or WP__AGAIN. */
 static WP__HOT_INLINE int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
 {
-    bool limited = pool->rate_interval != 0
+    bool limited = pool->rate.interval != 0
         && !atomic_load_explicit(&pool->canceling, memory_order_acquire);
     int lane;
     size_t pos = 0;
@@ -3598,7 +3615,7 @@ static WP__HOT_INLINE int wp__take(wp_pool *pool, wp__task *t, int64_t *wait)
            this can let one start more than the burst through, which is
            better than losing a start for good on a clock that stands still. */
         if (lane < 0)
-            atomic_fetch_sub_explicit(&pool->rate_due, pool->rate_interval, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&pool->rate.due, pool->rate.interval, memory_order_relaxed);
         (void)claimed;
     } else {
         lane = limited ? -1 : wp__pop_next(pool, t, &pos);
@@ -3931,7 +3948,7 @@ static inline int wp__attempt_take_or_retire(void *arg)
     }
     /* Idle workers answer retirement requests first; busy ones after their
        job (see wp__worker_main). */
-    if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
+    if (atomic_load_explicit(&pool->scale.retire_requests, memory_order_relaxed) > 0
         && wp__retire_on_request(pool))
         return WP__RETIRE;
     return r;
@@ -4023,12 +4040,12 @@ static wp__thread_ret wp__worker_main(void *arg)
             wp__execute(pool, &self, &task);
             a.had_job = true;
             idle_since = -1;
-            if (atomic_load_explicit(&pool->retire_requests, memory_order_relaxed) > 0
+            if (atomic_load_explicit(&pool->scale.retire_requests, memory_order_relaxed) > 0
                 && wp__retire_on_request(pool)) {
                 r = WP__RETIRE;
                 break;
             }
-            if (atomic_load_explicit(&pool->scaling, memory_order_relaxed))
+            if (atomic_load_explicit(&pool->scale.on, memory_order_relaxed))
                 wp__maybe_scale_up(pool);
         } else if (r == WP__RATED) {
             wp__await_rate(pool, a.wait);
@@ -4541,11 +4558,11 @@ static uint32_t wp__gen(uint64_t state) { return (uint32_t)(state >> 32); }
 
 static void wp__slot_push(wp_pool *pool, uint32_t index)
 {
-    uint64_t top = atomic_load_explicit(&pool->handle_free, memory_order_relaxed);
+    uint64_t top = atomic_load_explicit(&pool->handles.free_top, memory_order_relaxed);
     do {
-        atomic_store_explicit(&pool->handles[index].next, (unsigned)(top & 0xffffffffu),
+        atomic_store_explicit(&pool->handles.slots[index].next, (unsigned)(top & 0xffffffffu),
                               memory_order_relaxed);
-    } while (!atomic_compare_exchange_weak_explicit(&pool->handle_free, &top,
+    } while (!atomic_compare_exchange_weak_explicit(&pool->handles.free_top, &top,
                                                     ((top & ~UINT64_C(0xffffffff)) + WP__TAG_ONE)
                                                         | (index + 1u),
                                                     memory_order_release, memory_order_relaxed));
@@ -4558,7 +4575,7 @@ static void wp__slot_free(wp_pool *pool, wp__slot *slot, uint64_t state)
     uint32_t gen = wp__gen(state) + 1;
     atomic_store_explicit(&slot->state, (uint64_t)(gen ? gen : 1) << 32 | WP__H_FREE,
                           memory_order_release);
-    wp__slot_push(pool, (uint32_t)(slot - pool->handles));
+    wp__slot_push(pool, (uint32_t)(slot - pool->handles.slots));
 }
 
 /* Takes a free slot for a task that asked for a handle: the task then
@@ -4566,20 +4583,20 @@ static void wp__slot_free(wp_pool *pool, wp__slot *slot, uint64_t state)
    every slot is held. */
 static bool wp__slot_take(wp_pool *pool, wp__task *t, wp_handle *h)
 {
-    uint64_t top = atomic_load_explicit(&pool->handle_free, memory_order_acquire);
+    uint64_t top = atomic_load_explicit(&pool->handles.free_top, memory_order_acquire);
     uint32_t index;
     do {
         index = (uint32_t)(top & 0xffffffffu);
         if (index == 0)
             return false;
         /* A racing pop may have reused the slot: the tag makes our CAS fail. */
-        unsigned next = atomic_load_explicit(&pool->handles[index - 1].next, memory_order_relaxed);
-        if (atomic_compare_exchange_weak_explicit(&pool->handle_free, &top,
+        unsigned next = atomic_load_explicit(&pool->handles.slots[index - 1].next, memory_order_relaxed);
+        if (atomic_compare_exchange_weak_explicit(&pool->handles.free_top, &top,
                                                   ((top & ~UINT64_C(0xffffffff)) + WP__TAG_ONE) | next,
                                                   memory_order_acquire, memory_order_acquire))
             break;
     } while (1);
-    wp__slot *slot = &pool->handles[index - 1];
+    wp__slot *slot = &pool->handles.slots[index - 1];
     uint64_t state = atomic_load_explicit(&slot->state, memory_order_relaxed) & ~(uint64_t)WP__H_FREE;
     atomic_store_explicit(&slot->state, state, memory_order_relaxed);
     slot->token.parent = t->token;
@@ -4608,9 +4625,9 @@ static void wp__slot_done(wp_pool *pool, wp__slot *slot, const wp_result *r)
 /* The slot a handle names, with its state, if the handle is current. */
 static wp__slot *wp__slot_named(wp_pool *pool, wp_handle h, uint64_t *state)
 {
-    if (!pool || h.slot >= pool->handle_count || h.generation == 0)
+    if (!pool || h.slot >= pool->handles.count || h.generation == 0)
         return NULL;
-    wp__slot *slot = &pool->handles[h.slot];
+    wp__slot *slot = &pool->handles.slots[h.slot];
     *state = atomic_load_explicit(&slot->state, memory_order_acquire);
     if (wp__gen(*state) != h.generation || (*state & (WP__H_RELEASED | WP__H_FREE)))
         return NULL;
@@ -4756,7 +4773,7 @@ static bool wp__reserve_worker(wp_pool *pool)
 {
     int live = atomic_load_explicit(&pool->live, memory_order_relaxed);
     do {
-        if (live == 0 || wp__total(live) >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed)
+        if (live == 0 || wp__total(live) >= atomic_load_explicit(&pool->scale.max_workers, memory_order_relaxed)
             || (atomic_load_explicit(&pool->lanes[0]->head, memory_order_relaxed) & WP__CLOSED_BIT))
             return false;
     } while (!atomic_compare_exchange_weak_explicit(&pool->live, &live, live + WP__INFLIGHT,
@@ -4767,8 +4784,8 @@ static bool wp__reserve_worker(wp_pool *pool)
 static void wp__raise_peak(wp_pool *pool)
 {
     int n = wp__started(wp__live(pool));
-    int peak = atomic_load_explicit(&pool->peak, memory_order_relaxed);
-    while (n > peak && !atomic_compare_exchange_weak_explicit(&pool->peak, &peak, n,
+    int peak = atomic_load_explicit(&pool->scale.peak, memory_order_relaxed);
+    while (n > peak && !atomic_compare_exchange_weak_explicit(&pool->scale.peak, &peak, n,
                                                               memory_order_relaxed, memory_order_relaxed))
         ;
 }
@@ -4805,7 +4822,7 @@ static enum wp__spawn_result wp__spawn_reserved(wp_pool *pool)
         return WP__SPAWNED;
     }
     if (!no_slot)
-        wp__count(&pool->spawn_failures);
+        wp__count(&pool->scale.spawn_failures);
     wp__count_out(pool, WP__INFLIGHT);
     return no_slot ? WP__NO_SLOT : WP__SPAWN_FAILED;
 }
@@ -4813,8 +4830,8 @@ static enum wp__spawn_result wp__spawn_reserved(wp_pool *pool)
 static void wp__record_scale(wp_pool *pool, bool up)
 {
     int64_t since = wp__pool_now(pool) - pool->created_ns;
-    wp__count(up ? &pool->scale_ups : &pool->scale_downs);
-    atomic_store_explicit(up ? &pool->last_scale_up : &pool->last_scale_down, since,
+    wp__count(up ? &pool->scale.ups : &pool->scale.downs);
+    atomic_store_explicit(up ? &pool->scale.last_up : &pool->scale.last_down, since,
                           memory_order_relaxed);
 }
 
@@ -4833,11 +4850,11 @@ static bool wp__claim_cooldown(atomic_int_least64_t *next, int64_t now, int64_t 
    and by a submitter that found the queue full, never on the fast path. */
 static void wp__maybe_scale_up(wp_pool *pool)
 {
-    if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
-        || wp__queued(pool) <= pool->scale_up_threshold
-        || wp__total(wp__live(pool)) >= atomic_load_explicit(&pool->max_workers, memory_order_relaxed))
+    if (!atomic_load_explicit(&pool->scale.on, memory_order_relaxed)
+        || wp__queued(pool) <= pool->scale.up_threshold
+        || wp__total(wp__live(pool)) >= atomic_load_explicit(&pool->scale.max_workers, memory_order_relaxed))
         return;
-    if (!wp__claim_cooldown(&pool->next_scale_up, wp__pool_now(pool), pool->scale_up_cooldown))
+    if (!wp__claim_cooldown(&pool->scale.next_up, wp__pool_now(pool), pool->scale.up_cooldown))
         return;
     if (wp__reserve_worker(pool) && wp__spawn_reserved(pool) == WP__SPAWNED)
         wp__record_scale(pool, true);
@@ -4850,7 +4867,7 @@ static bool wp__leave_above_min(wp_pool *pool)
 {
     int live = atomic_load_explicit(&pool->live, memory_order_relaxed);
     do {
-        if (wp__started(live) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+        if (wp__started(live) <= atomic_load_explicit(&pool->scale.min_workers, memory_order_relaxed))
             return false;
     } while (!atomic_compare_exchange_weak_explicit(&pool->live, &live, live - 1,
                                                     memory_order_release, memory_order_relaxed));
@@ -4860,14 +4877,14 @@ static bool wp__leave_above_min(wp_pool *pool)
 /* Honours a wp_pool_scale/resize request to retire a worker, if any. */
 static bool wp__retire_on_request(wp_pool *pool)
 {
-    int r = atomic_load_explicit(&pool->retire_requests, memory_order_relaxed);
+    int r = atomic_load_explicit(&pool->scale.retire_requests, memory_order_relaxed);
     while (r > 0) {
-        if (atomic_compare_exchange_weak_explicit(&pool->retire_requests, &r, r - 1,
+        if (atomic_compare_exchange_weak_explicit(&pool->scale.retire_requests, &r, r - 1,
                                                   memory_order_relaxed, memory_order_relaxed)) {
             if (wp__leave_above_min(pool))
                 return true;
             /* Already at min: the remaining requests are moot. */
-            atomic_store_explicit(&pool->retire_requests, 0, memory_order_relaxed);
+            atomic_store_explicit(&pool->scale.retire_requests, 0, memory_order_relaxed);
             return false;
         }
     }
@@ -4879,10 +4896,10 @@ static bool wp__retire_on_request(wp_pool *pool)
 static bool wp__retire_if_idle(wp_pool *pool, int64_t idle_since)
 {
     int64_t now = wp__pool_now(pool);
-    if (now - idle_since < pool->idle_timeout
-        || wp__started(wp__live(pool)) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+    if (now - idle_since < pool->scale.idle_timeout
+        || wp__started(wp__live(pool)) <= atomic_load_explicit(&pool->scale.min_workers, memory_order_relaxed))
         return false;
-    if (!wp__claim_cooldown(&pool->next_scale_down, now, pool->scale_down_cooldown))
+    if (!wp__claim_cooldown(&pool->scale.next_down, now, pool->scale.down_cooldown))
         return false;
     return wp__leave_above_min(pool);
 }
@@ -4894,15 +4911,15 @@ static bool wp__retire_if_idle(wp_pool *pool, int64_t idle_since)
    that clock every millisecond instead. */
 static int64_t wp__idle_deadline(wp_pool *pool, int64_t *idle_since)
 {
-    if (!atomic_load_explicit(&pool->scaling, memory_order_relaxed)
-        || wp__started(wp__live(pool)) <= atomic_load_explicit(&pool->min_workers, memory_order_relaxed))
+    if (!atomic_load_explicit(&pool->scale.on, memory_order_relaxed)
+        || wp__started(wp__live(pool)) <= atomic_load_explicit(&pool->scale.min_workers, memory_order_relaxed))
         return WP_FOREVER;
     if (*idle_since < 0)
         *idle_since = wp__pool_now(pool);
     if (pool->clock)
         return wp__deadline(WP_MS(1));
-    int64_t due = wp__later(*idle_since, pool->idle_timeout);
-    int64_t cooldown = atomic_load_explicit(&pool->next_scale_down, memory_order_relaxed);
+    int64_t due = wp__later(*idle_since, pool->scale.idle_timeout);
+    int64_t cooldown = atomic_load_explicit(&pool->scale.next_down, memory_order_relaxed);
     return cooldown > due ? cooldown : due;
 }
 
@@ -5725,17 +5742,17 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     pool->on_thread_stop = cfg->hooks.thread_stop;
     pool->hook_user = cfg->hooks.user;
     pool->workers = (wp__worker *)(base + l->workers);
-    pool->handles = (wp__slot *)(void *)(base + l->handles);
-    pool->handle_count = (uint32_t)cfg->max_handles;
-    for (uint32_t i = 0; i < pool->handle_count; i++) {
-        wp__slot *slot = &pool->handles[i];
+    pool->handles.slots = (wp__slot *)(void *)(base + l->handles);
+    pool->handles.count = (uint32_t)cfg->max_handles;
+    for (uint32_t i = 0; i < pool->handles.count; i++) {
+        wp__slot *slot = &pool->handles.slots[i];
         atomic_init(&slot->token.canceled, 0);
         slot->token.kind = WP__TOKEN_SLOT;
         slot->token.state = &slot->state;
         atomic_init(&slot->state, UINT64_C(1) << 32 | WP__H_FREE);
-        atomic_init(&slot->next, i + 1 < pool->handle_count ? i + 2 : 0);
+        atomic_init(&slot->next, i + 1 < pool->handles.count ? i + 2 : 0);
     }
-    atomic_init(&pool->handle_free, pool->handle_count ? 1 : 0);
+    atomic_init(&pool->handles.free_top, pool->handles.count ? 1 : 0);
     wp_status s = WP_OK;
     for (int i = 0; i < WP__LANES; i++) {
         size_t end = i + 1 < WP__LANES ? l->lanes[i + 1] : l->results;
@@ -5755,21 +5772,21 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     }
     pool->stack_size = cfg->stack_size;
     (void)s;
-    pool->scale_up_threshold = cfg->scaling.up_threshold;
-    pool->scale_up_cooldown = cfg->scaling.up_cooldown;
-    pool->idle_timeout = cfg->scaling.idle_timeout;
-    pool->scale_down_cooldown = cfg->scaling.down_cooldown;
+    pool->scale.up_threshold = cfg->scaling.up_threshold;
+    pool->scale.up_cooldown = cfg->scaling.up_cooldown;
+    pool->scale.idle_timeout = cfg->scaling.idle_timeout;
+    pool->scale.down_cooldown = cfg->scaling.down_cooldown;
     pool->clock = cfg->clock;
     pool->clock_user = cfg->clock_user;
     pool->created_ns = wp__pool_now(pool);
     pool->inline_only = cfg->inline_only;
     if (cfg->rate.limit > 0) {
         double interval = 1e9 / cfg->rate.limit;
-        pool->rate_interval = interval < 1 ? 1 : (int64_t)interval;
-        double tolerance = (double)pool->rate_interval * (double)(cfg->rate.burst - 1);
-        pool->rate_tolerance = tolerance > 1e18 ? INT64_C(1000000000000000000) : (int64_t)tolerance;
+        pool->rate.interval = interval < 1 ? 1 : (int64_t)interval;
+        double tolerance = (double)pool->rate.interval * (double)(cfg->rate.burst - 1);
+        pool->rate.tolerance = tolerance > 1e18 ? INT64_C(1000000000000000000) : (int64_t)tolerance;
     }
-    atomic_init(&pool->rate_due, INT64_MIN / 2);
+    atomic_init(&pool->rate.due, INT64_MIN / 2);
     atomic_init(&pool->paused, 0);
     atomic_init(&pool->lanes_used, 0);
     atomic_init(&pool->room_timed, 0);
@@ -5792,18 +5809,18 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     atomic_init(&pool->shut, 0);
     atomic_init(&pool->destroying, 0);
     atomic_init(&pool->live, 0);
-    atomic_init(&pool->scaling, cfg->scaling.min_workers < cfg->max_workers);
-    atomic_init(&pool->retire_requests, 0);
-    atomic_init(&pool->min_workers, cfg->scaling.min_workers);
-    atomic_init(&pool->max_workers, cfg->max_workers);
-    atomic_init(&pool->next_scale_up, INT64_MIN);
-    atomic_init(&pool->next_scale_down, INT64_MIN);
-    atomic_init(&pool->last_scale_up, -1);
-    atomic_init(&pool->last_scale_down, -1);
-    atomic_init(&pool->scale_ups, 0);
-    atomic_init(&pool->scale_downs, 0);
-    atomic_init(&pool->spawn_failures, 0);
-    atomic_init(&pool->peak, cfg->scaling.min_workers);
+    atomic_init(&pool->scale.on, cfg->scaling.min_workers < cfg->max_workers);
+    atomic_init(&pool->scale.retire_requests, 0);
+    atomic_init(&pool->scale.min_workers, cfg->scaling.min_workers);
+    atomic_init(&pool->scale.max_workers, cfg->max_workers);
+    atomic_init(&pool->scale.next_up, INT64_MIN);
+    atomic_init(&pool->scale.next_down, INT64_MIN);
+    atomic_init(&pool->scale.last_up, -1);
+    atomic_init(&pool->scale.last_down, -1);
+    atomic_init(&pool->scale.ups, 0);
+    atomic_init(&pool->scale.downs, 0);
+    atomic_init(&pool->scale.spawn_failures, 0);
+    atomic_init(&pool->scale.peak, cfg->scaling.min_workers);
     atomic_init(&pool->rejected, 0);
     atomic_init(&pool->dropped, 0);
     atomic_init(&pool->timed_out, 0);
@@ -5905,12 +5922,12 @@ static bool wp__add_workers(wp_pool *pool, int count)
    answer at once, busy ones after their job. */
 static void wp__remove_workers(wp_pool *pool, int count)
 {
-    int surplus = wp__started(wp__live(pool)) - atomic_load(&pool->min_workers);
+    int surplus = wp__started(wp__live(pool)) - atomic_load(&pool->scale.min_workers);
     if (count > surplus)
         count = surplus;
     if (count <= 0)
         return;
-    atomic_fetch_add(&pool->retire_requests, count);
+    atomic_fetch_add(&pool->scale.retire_requests, count);
     wp__ws_notify(&pool->job_ready, true);
 }
 
@@ -5934,9 +5951,9 @@ wp_status wp_pool_resize(wp_pool *pool, int min_workers, int max_workers)
         return WP_INVALID;
     if (wp__is_closed(pool))
         return WP_CLOSED;
-    atomic_store(&pool->min_workers, min_workers);
-    atomic_store(&pool->max_workers, max_workers);
-    atomic_store(&pool->scaling, min_workers < max_workers);
+    atomic_store(&pool->scale.min_workers, min_workers);
+    atomic_store(&pool->scale.max_workers, max_workers);
+    atomic_store(&pool->scale.on, min_workers < max_workers);
     /* Parked workers re-read the bounds and whether they are now surplus. */
     wp__ws_notify(&pool->job_ready, true);
     int live = wp__started(wp__live(pool));
@@ -6058,17 +6075,17 @@ static void wp__stat_idle(wp_pool *pool, wp_stats *out)
 
 static void wp__stat_peak_workers(wp_pool *pool, wp_stats *out)
 {
-    out->peak_workers = atomic_load_explicit(&pool->peak, memory_order_relaxed);
+    out->peak_workers = atomic_load_explicit(&pool->scale.peak, memory_order_relaxed);
 }
 
 static void wp__stat_min_workers(wp_pool *pool, wp_stats *out)
 {
-    out->min_workers = atomic_load_explicit(&pool->min_workers, memory_order_relaxed);
+    out->min_workers = atomic_load_explicit(&pool->scale.min_workers, memory_order_relaxed);
 }
 
 static void wp__stat_max_workers(wp_pool *pool, wp_stats *out)
 {
-    out->max_workers = atomic_load_explicit(&pool->max_workers, memory_order_relaxed);
+    out->max_workers = atomic_load_explicit(&pool->scale.max_workers, memory_order_relaxed);
 }
 
 static void wp__stat_utilization(wp_pool *pool, wp_stats *out)
@@ -6107,18 +6124,18 @@ static void wp__stat_results_pending(wp_pool *pool, wp_stats *out)
     out->results_pending = pool->results ? wp_queue_size(pool->results) : 0;
 }
 
-static void wp__stat_scale_ups(wp_pool *pool, wp_stats *out) { out->scale_ups = wp__read(&pool->scale_ups); }
-static void wp__stat_scale_downs(wp_pool *pool, wp_stats *out) { out->scale_downs = wp__read(&pool->scale_downs); }
-static void wp__stat_spawn_failures(wp_pool *pool, wp_stats *out) { out->spawn_failures = wp__read(&pool->spawn_failures); }
+static void wp__stat_scale_ups(wp_pool *pool, wp_stats *out) { out->scale_ups = wp__read(&pool->scale.ups); }
+static void wp__stat_scale_downs(wp_pool *pool, wp_stats *out) { out->scale_downs = wp__read(&pool->scale.downs); }
+static void wp__stat_spawn_failures(wp_pool *pool, wp_stats *out) { out->spawn_failures = wp__read(&pool->scale.spawn_failures); }
 
 static void wp__stat_last_scale_up_ns(wp_pool *pool, wp_stats *out)
 {
-    out->last_scale_up_ns = atomic_load_explicit(&pool->last_scale_up, memory_order_relaxed);
+    out->last_scale_up_ns = atomic_load_explicit(&pool->scale.last_up, memory_order_relaxed);
 }
 
 static void wp__stat_last_scale_down_ns(wp_pool *pool, wp_stats *out)
 {
-    out->last_scale_down_ns = atomic_load_explicit(&pool->last_scale_down, memory_order_relaxed);
+    out->last_scale_down_ns = atomic_load_explicit(&pool->scale.last_down, memory_order_relaxed);
 }
 
 wp_status wp_pool_stats(wp_pool *pool, wp_stats *out)
