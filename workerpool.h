@@ -334,7 +334,11 @@ typedef enum wp_job_state {
    hold jobs, every 4th job a thread starts is taken from the normal lane
    first and every 16th from the low lane first (normal second). So a
    waiting job at position p of its lane has started after at most
-   8 x (p + 1) job starts of any one thread (normal) or 16 x (p + 1) (low). */
+   8 x (p + 1) job starts of any one thread (normal) or 16 x (p + 1) (low).
+   The high and low lanes are allocated (through wp_config.allocator) when
+   the first job of their priority is submitted, so a pool that uses no
+   priorities holds one lane; if that allocation fails, the submission is
+   refused with WP_NOMEM (counted as rejected) and the next one tries again. */
 typedef enum wp_priority {
     WP_PRIORITY_NORMAL = 0,
     WP_PRIORITY_HIGH,
@@ -705,7 +709,8 @@ WP_API wp_status wp_submit_call(wp_pool *pool, void (*fn)(void *arg), void *arg)
 
 /* wp_submit_job: like wp_submit, with the id, policy and timeout of `job`
    (a NULL job or job->fn is WP_INVALID; so is an unknown policy or a
-   negative timeout).
+   negative timeout). The first job of the high or low priority may also
+   get WP_NOMEM (see wp_priority).
    Thread safety: any thread, including the pool's own jobs. */
 WP_API wp_status wp_submit_job(wp_pool *pool, const wp_job *job);
 
@@ -1058,11 +1063,12 @@ typedef struct wp_latency {
                              and not yet taken by any thread).
      queue_capacity          the most jobs those lanes hold at once: the
                              lane bound (wp_config.queue_capacity, rounded)
-                             times the lanes in use, which are the normal
-                             lane, and all three once a job of another
-                             priority has been submitted (for the rest of
-                             the pool's life). So depth <= capacity, and a
-                             pool without priorities shows the bound set.
+                             times the lanes in use: the normal lane, and
+                             the high or low lane once a job of its priority
+                             has been submitted (the lane is made then, and
+                             kept for the rest of the pool's life). So
+                             depth <= capacity, and a pool without
+                             priorities shows the bound set.
      queue_high_water        most jobs queued at once (over the same lanes):
                              exact when observe.latency is on; otherwise
                              only a full lane is noticed (then at least
@@ -2927,7 +2933,7 @@ struct wp_pool {
     atomic_int inline_unit;  /* an inline-only pool's stand-in for workers */
     atomic_uint_least64_t suspends; /* jobs set aside on their thread: waiting */
     atomic_uint_least64_t resumes;  /* for idle, helping, or running a nested job */
-    atomic_int lanes_used;   /* a high or low job was ever submitted */
+    atomic_uint lanes_used;  /* bit 1 << lane: that high or low lane exists (wp__open_lane) */
     atomic_int room_timed;   /* a WP_TIMEOUT submitter ever waited for room */
     size_t room_mask;        /* room_every - 1 (see wp__notify_room) */
     wp__mutex slot_mu;       /* serialises slot choice, start and join */
@@ -3442,19 +3448,29 @@ static bool wp__timed(const wp_pool *pool, const wp__task *t)
     return pool->results != NULL || t->on_done != NULL || wp__slot_of(t) != NULL;
 }
 
-/* Before the first job of another priority is pushed: the release store
-   pairs with the acquire in wp__pop_next, so a worker that sees the job
-   also looks at its lane. */
-static void wp__use_lane(wp_pool *pool, int lane)
+/* The high and low lanes are made at their first job, so that a pool that
+   never uses priorities holds one lane's memory (see wp__open_lane). */
+static WP__NOINLINE wp_status wp__open_lane(wp_pool *pool, int lane);
+
+/* Before a job is pushed into `lane`: WP_OK once the lane exists; else
+   WP_CLOSED or WP_NOMEM, counted as a refusal. The acquire pairs with the
+   release in wp__open_lane, so the lane's pointer is seen with its bit. */
+static inline wp_status wp__use_lane(wp_pool *pool, int lane)
 {
-    if (lane != WP__LANE_NORMAL && !atomic_load_explicit(&pool->lanes_used, memory_order_relaxed))
-        atomic_store_explicit(&pool->lanes_used, 1, memory_order_release);
+    if (lane == WP__LANE_NORMAL
+        || (atomic_load_explicit(&pool->lanes_used, memory_order_acquire) & (1u << lane)))
+        return WP_OK;
+    return wp__open_lane(pool, lane);
 }
 
 static inline wp_status wp__submit(wp_pool *pool, int lane, wp__task *t, wp_backpressure policy,
                             int64_t timeout)
 {
-    wp__use_lane(pool, lane);
+    if (lane != WP__LANE_NORMAL) {
+        wp_status s = wp__use_lane(pool, lane);
+        if (s != WP_OK)
+            return s;
+    }
     if (wp__timed(pool, t) || wp__observe_times(pool))
         t->enqueued_ns = wp__pool_now(pool);
     wp__observe_submit(pool, 1); /* observability */
@@ -3503,13 +3519,15 @@ static const unsigned char wp__lane_order[3][WP__LANES] = {
    can hold jobs, and only it is looked at. */
 static inline int wp__pop_next(wp_pool *pool, wp__task *t, size_t *pos)
 {
-    if (!atomic_load_explicit(&pool->lanes_used, memory_order_acquire))
+    unsigned used = atomic_load_explicit(&pool->lanes_used, memory_order_acquire);
+    if (!used)
         return wp__queue_pop_at(pool->lanes[WP__LANE_NORMAL], t, sizeof *t, pos) ? WP__LANE_NORMAL
                                                                                 : -1;
+    used |= 1u << WP__LANE_NORMAL;
     unsigned n = wp__takes + 1;
     const unsigned char *order = wp__lane_order[n % 16 == 0 ? 2 : n % 4 == 0 ? 1 : 0];
     for (int i = 0; i < WP__LANES; i++) {
-        if (wp__queue_pop_at(pool->lanes[order[i]], t, sizeof *t, pos)) {
+        if ((used & (1u << order[i])) && wp__queue_pop_at(pool->lanes[order[i]], t, sizeof *t, pos)) {
             wp__takes = n;
             return order[i];
         }
@@ -3517,11 +3535,23 @@ static inline int wp__pop_next(wp_pool *pool, wp__task *t, size_t *pos)
     return -1;
 }
 
+/* Lane i, or NULL if it has not been made (a high or low lane before its
+   first job). */
+static inline wp_queue *wp__lane_at(const wp_pool *pool, int i)
+{
+    /* The cast: C11's atomic_load takes no pointer to const (C17 does). */
+    return i == WP__LANE_NORMAL
+            || (atomic_load_explicit((atomic_uint *)&pool->lanes_used, memory_order_acquire)
+                & (1u << i))
+        ? pool->lanes[i] : NULL;
+}
+
 static size_t wp__queued(const wp_pool *pool)
 {
     size_t n = 0;
     for (int i = 0; i < WP__LANES; i++)
-        n += wp_queue_size(pool->lanes[i]);
+        if (wp__lane_at(pool, i))
+            n += wp_queue_size(pool->lanes[i]);
     return n;
 }
 
@@ -3529,7 +3559,7 @@ static size_t wp__queued(const wp_pool *pool)
 static bool wp__lanes_drained(const wp_pool *pool)
 {
     for (int i = 0; i < WP__LANES; i++)
-        if (!wp__queue_drained(pool->lanes[i]))
+        if (wp__lane_at(pool, i) && !wp__queue_drained(pool->lanes[i]))
             return false;
     return true;
 }
@@ -3879,7 +3909,7 @@ wp_status wp_result_recv(wp_pool *pool, wp_result *out, int64_t timeout)
 static bool wp__is_paused(wp_pool *pool)
 {
     return atomic_load_explicit(&pool->paused, memory_order_acquire)
-        && !(atomic_load_explicit(&pool->lanes[0]->head, memory_order_acquire) & WP__CLOSED_BIT);
+        && !(atomic_load_explicit(&pool->lanes[WP__LANE_NORMAL]->head, memory_order_acquire) & WP__CLOSED_BIT);
 }
 
 static int wp__attempt_unpaused(void *arg)
@@ -4121,7 +4151,7 @@ static wp_status wp__submit_handled(wp_pool *pool, const wp_job *job, wp__task *
 {
     wp_handle h = { 0, 0 };
     *job->handle = h;
-    if (atomic_load_explicit(&pool->lanes[0]->head, memory_order_acquire) & WP__CLOSED_BIT)
+    if (atomic_load_explicit(&pool->lanes[WP__LANE_NORMAL]->head, memory_order_acquire) & WP__CLOSED_BIT)
         return wp__refused_closed(pool); /* closed says more than "no slot" */
     if (!wp__slot_take(pool, t, &h)) {
         wp__count(&pool->rejected);
@@ -4196,7 +4226,13 @@ size_t wp_submit_batch(wp_pool *pool, const wp_job *jobs, size_t count, wp_statu
             continue;
         }
         int lane = wp__lane_of(jobs[i].priority);
-        wp__use_lane(pool, lane);
+        wp_status opened = wp__use_lane(pool, lane);
+        if (opened != WP_OK) { /* closed, or no memory for the lane */
+            if (statuses)
+                statuses[i] = opened;
+            i++;
+            continue;
+        }
         size_t n = wp__batch_run(pool, jobs + i, count - i, run);
         wp__observe_submit(pool, n); /* observability: as n single submissions */
         enum wp__push_result why;
@@ -4471,7 +4507,8 @@ static uint64_t wp__jobs_pending(const wp_pool *pool, uint64_t *ended_out)
         accepted += wp__load(i < 0 ? &pool->external.ran_inline : &pool->workers[i].ran_inline,
                              memory_order_acquire);
     for (int i = 0; i < WP__LANES; i++)
-        accepted += wp__queue_accepted(pool->lanes[i]);
+        if (wp__lane_at(pool, i))
+            accepted += wp__queue_accepted(pool->lanes[i]);
     if (pool->pinned)
         accepted += wp__queue_accepted(pool->pinned);
     if (ended_out)
@@ -4774,7 +4811,7 @@ static bool wp__reserve_worker(wp_pool *pool)
     int live = atomic_load_explicit(&pool->live, memory_order_relaxed);
     do {
         if (live == 0 || wp__total(live) >= atomic_load_explicit(&pool->scale.max_workers, memory_order_relaxed)
-            || (atomic_load_explicit(&pool->lanes[0]->head, memory_order_relaxed) & WP__CLOSED_BIT))
+            || (atomic_load_explicit(&pool->lanes[WP__LANE_NORMAL]->head, memory_order_relaxed) & WP__CLOSED_BIT))
             return false;
     } while (!atomic_compare_exchange_weak_explicit(&pool->live, &live, live + WP__INFLIGHT,
                                                     memory_order_relaxed, memory_order_relaxed));
@@ -5400,7 +5437,7 @@ wp_status wp_parallel_for(wp_pool *pool, wp_range_fn fn, void *arg, size_t n, si
 
 static bool wp__is_closed(const wp_pool *pool)
 {
-    return atomic_load_explicit(&pool->lanes[0]->head, memory_order_acquire) & WP__CLOSED_BIT;
+    return atomic_load_explicit(&pool->lanes[WP__LANE_NORMAL]->head, memory_order_acquire) & WP__CLOSED_BIT;
 }
 
 wp_status wp_pool_pause(wp_pool *pool)
@@ -5496,9 +5533,14 @@ wp_status wp_pool_close(wp_pool *pool, wp_close_mode mode, int64_t timeout)
         wp__start_canceling(pool);
     /* A paused pool still honours the mode: its workers must run. */
     atomic_store_explicit(&pool->paused, 0, memory_order_release);
+    /* Under slot_mu, so that a lane that wp__open_lane makes is either
+       seen and closed here or never made. */
+    wp__mutex_lock(&pool->slot_mu);
     atomic_store_explicit(&pool->shut, 1, memory_order_release);
     for (int i = 0; i < WP__LANES; i++)
-        wp__queue_close(pool->lanes[i]);
+        if (wp__lane_at(pool, i))
+            wp__queue_close(pool->lanes[i]);
+    wp__mutex_unlock(&pool->slot_mu);
     /* Wake parked workers to drain and blocked submitters to give up. */
     wp__ws_notify(&pool->job_ready, true);
     for (int i = 0; i < WP__LANES; i++)
@@ -5533,6 +5575,41 @@ static void wp__free(const wp_allocator *a, void *p)
         a->free(p, a->user);
     else
         WP_FREE(p);
+}
+
+/* Makes the high or low lane at its first job (see wp__use_lane): memory
+   from the pool's allocator, freed at destroy. Under slot_mu, as close
+   closes the lanes, so that a lane is made before close (which then closes
+   it) or not at all (WP_CLOSED). A check of `shut` first keeps a thread
+   that submits while close joins the workers (holding slot_mu) from
+   waiting for it. A refusal is counted as a closed or rejected submission. */
+static WP__NOINLINE wp_status wp__open_lane(wp_pool *pool, int lane)
+{
+    if (atomic_load_explicit(&pool->shut, memory_order_acquire))
+        return wp__refused_closed(pool);
+    wp_status s = WP_OK;
+    wp__mutex_lock(&pool->slot_mu);
+    if (atomic_load_explicit(&pool->shut, memory_order_acquire)) {
+        s = WP_CLOSED;
+    } else if (!(atomic_load_explicit(&pool->lanes_used, memory_order_relaxed) & (1u << lane))) {
+        size_t capacity = wp_queue_capacity(pool->lanes[WP__LANE_NORMAL]);
+        size_t size = wp_queue_footprint(capacity, sizeof(wp__task));
+        void *memory = wp__alloc(&pool->allocator, size);
+        if (!memory || wp_queue_init(memory, size, capacity, sizeof(wp__task), &pool->lanes[lane]) != WP_OK) {
+            wp__free(&pool->allocator, memory);
+            s = WP_NOMEM;
+        } else {
+            pool->lanes[lane]->allocation = memory; /* for wp__release */
+            /* Release pairs with the acquire in wp__use_lane and wp__lane_at. */
+            atomic_fetch_or_explicit(&pool->lanes_used, 1u << lane, memory_order_release);
+        }
+    }
+    wp__mutex_unlock(&pool->slot_mu);
+    if (s == WP_CLOSED)
+        return wp__refused_closed(pool);
+    if (s == WP_NOMEM)
+        wp__count(&pool->rejected);
+    return s;
 }
 
 /* Fills in the default of every zero field of `in` (NULL = all zero) into
@@ -5654,7 +5731,7 @@ wp_config wp_config_low_resource(void)
 
 /* One allocation holds the pool, its workers and both queues. */
 typedef struct wp__layout {
-    size_t workers, handles, lanes[WP__LANES], results, pinned, total;
+    size_t workers, handles, lane, results, pinned, total;
 } wp__layout;
 
 /* a + b, or false when it would not fit in a size_t (32-bit targets). */
@@ -5683,12 +5760,10 @@ static bool wp__plan(const wp_config *cfg, wp__layout *l)
     if (cfg->max_handles > SIZE_MAX / sizeof(wp__slot)
         || !wp__add(&at, wp__align_up(cfg->max_handles * sizeof(wp__slot), cl)))
         return false;
-    for (int i = 0; i < WP__LANES; i++) {
-        l->lanes[i] = at;
-        if (!wp__add(&at, jobs) || !wp__add(&at, cl))
-            return false;
-        at &= ~(cl - 1);
-    }
+    l->lane = at; /* the normal lane; the others are made at their first job */
+    if (!wp__add(&at, jobs) || !wp__add(&at, cl))
+        return false;
+    at &= ~(cl - 1);
     l->results = at;
     if (!wp__add(&at, results) || !wp__add(&at, cl))
         return false;
@@ -5712,6 +5787,10 @@ static void wp__release(wp_pool *pool, int done)
     if (done > WP__WAITSETS)
         wp__mutex_destroy(&pool->slot_mu);
     wp_allocator a = pool->allocator;
+    unsigned lanes = atomic_load_explicit(&pool->lanes_used, memory_order_acquire);
+    for (int i = 0; i < WP__LANES; i++)
+        if (lanes & (1u << i))
+            wp__free(&a, pool->lanes[i]->allocation);
     wp__free(&a, pool->allocation);
 }
 
@@ -5754,12 +5833,9 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     }
     atomic_init(&pool->handles.free_top, pool->handles.count ? 1 : 0);
     wp_status s = WP_OK;
-    for (int i = 0; i < WP__LANES; i++) {
-        size_t end = i + 1 < WP__LANES ? l->lanes[i + 1] : l->results;
-        s = wp_queue_init(base + l->lanes[i], end - l->lanes[i], cfg->queue_capacity,
-                          sizeof(wp__task), &pool->lanes[i]);
-        WP_ASSERT(s == WP_OK);
-    }
+    s = wp_queue_init(base + l->lane, l->results - l->lane, cfg->queue_capacity,
+                      sizeof(wp__task), &pool->lanes[WP__LANE_NORMAL]);
+    WP_ASSERT(s == WP_OK);
     if (cfg->result_capacity) {
         s = wp_queue_init(base + l->results, l->pinned - l->results,
                           cfg->result_capacity, sizeof(wp_result), &pool->results);
@@ -5793,7 +5869,7 @@ static wp_pool *wp__build(const wp_config *cfg, void *block, const wp__layout *l
     /* A power of two, at most a quarter of a lane (all lanes have the same
        capacity; see wp__notify_room, which needs room_every <= capacity). */
     size_t room_every = 1;
-    while (room_every * 8 <= pool->lanes[0]->capacity)
+    while (room_every * 8 <= pool->lanes[WP__LANE_NORMAL]->capacity)
         room_every *= 2;
     pool->room_mask = room_every > 1 ? room_every - 1 : 0;
     atomic_init(&pool->helpers, 0);
@@ -6039,13 +6115,16 @@ static int wp__workers_active(wp_pool *pool)
     return n < alive ? n : alive;
 }
 
-/* What the lanes in use can hold: the normal lane, and all three once a job
-   of another priority was submitted (wp__use_lane); queue_depth counts the
-   same lanes (the others are empty). */
+/* What the lanes in use can hold: the normal lane, and each other lane once
+   a job of its priority was submitted (wp__open_lane); queue_depth counts
+   the same lanes (the others do not exist). */
 static size_t wp__queue_bound(wp_pool *pool)
 {
     size_t lane = wp_queue_capacity(pool->lanes[WP__LANE_NORMAL]);
-    return atomic_load_explicit(&pool->lanes_used, memory_order_relaxed) ? lane * WP__LANES : lane;
+    size_t lanes = 1;
+    for (int i = 0; i < WP__LANES; i++)
+        lanes += i != WP__LANE_NORMAL && wp__lane_at(pool, i);
+    return lane * lanes;
 }
 
 static void wp__stat_name(wp_pool *pool, wp_stats *out)

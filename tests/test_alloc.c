@@ -1,4 +1,5 @@
-/* Tests of memory: a pool allocates only at create time (nothing per job),
+/* Tests of memory: a pool allocates at create time and once for each
+   priority lane at its first job (nothing per job),
    through wp_config.allocator when one is given (and then never through
    WP_MALLOC), frees everything at destroy, and leaks nothing when an
    allocation fails during create. WP_MALLOC/WP_FREE are replaced here by
@@ -36,6 +37,7 @@ enum { MAX_LIVE = 256 };
 typedef struct counting_allocator {
     pthread_mutex_t lock;
     long allocs, frees, bad_frees, wrong_user;
+    size_t bytes;              /* asked for in all */
     long fail_at;              /* index of the allocation to fail; -1: none */
     void *live[MAX_LIVE];
     int nlive;
@@ -49,10 +51,10 @@ static void ca_init(counting_allocator *ca) {
 
 static void *ca_alloc(size_t size, void *user) {
     counting_allocator *ca = user;
-    (void)size;
     pthread_mutex_lock(&ca->lock);
     void *p = NULL;
     long index = ca->allocs++;
+    ca->bytes += size;
     if (index != ca->fail_at && ca->nlive < MAX_LIVE) {
         p = malloc(size);
         if (p)
@@ -240,7 +242,136 @@ static void test_failed_create_with_bad_config_allocates_nothing(void) {
     pthread_mutex_destroy(&ca.lock);
 }
 
+static size_t capacity_of(wp_pool *pool) {
+    wp_stats st;
+    CHECK_STATUS(wp_pool_stats(pool, &st), WP_OK);
+    return st.queue_capacity;
+}
+
+/* A pool that never uses priorities holds one lane: the high and low lanes
+   are allocated at their first job (one allocation each, not per job), and
+   freed at destroy. */
+static void test_priority_lanes_are_made_at_first_use(void) {
+    counting_allocator ca;
+    ca_init(&ca);
+    wp_pool *pool = NULL;
+    wp_config cfg = { .max_workers = 2, .queue_capacity = 1024, .allocator = allocator_of(&ca) };
+    REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
+    long at_create = ca_allocs(&ca);
+    /* One lane of 1024 jobs at 64 bytes a cell, not three. */
+    CHECK_CMP_INT((long)ca.bytes, <, 2 * 1024 * 64);
+    CHECK_EQ_UINT(capacity_of(pool), 1024);
+    atomic_int ran;
+    atomic_init(&ran, 0);
+    for (int i = 0; i < 10; i++)
+        CHECK_STATUS(wp_submit(pool, count_job, &ran), WP_OK);
+    CHECK_EQ_INT(ca_allocs(&ca), at_create);
+    wp_job high = { .fn = count_job, .arg = &ran, .priority = WP_PRIORITY_HIGH };
+    wp_job low = { .fn = count_job, .arg = &ran, .priority = WP_PRIORITY_LOW };
+    CHECK_STATUS(wp_submit_job(pool, &high), WP_OK);
+    CHECK_EQ_INT(ca_allocs(&ca), at_create + 1);
+    CHECK_EQ_UINT(capacity_of(pool), 2048);
+    for (int i = 0; i < 10; i++)
+        CHECK_STATUS(wp_submit_job(pool, &high), WP_OK);
+    CHECK_EQ_INT(ca_allocs(&ca), at_create + 1);
+    wp_status st[4];
+    wp_job batch[4] = { low, low, high, low };
+    CHECK_EQ_UINT(wp_submit_batch(pool, batch, 4, st), 4);
+    CHECK_EQ_INT(ca_allocs(&ca), at_create + 2);
+    CHECK_EQ_UINT(capacity_of(pool), 3072);
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    CHECK_EQ_INT(atomic_load(&ran), 10 + 11 + 4);
+    CHECK_STATUS(wp_pool_destroy(pool), WP_OK);
+    CHECK_EQ_INT(ca.frees, ca.allocs);
+    CHECK_EQ_INT(ca.nlive, 0);
+    CHECK_EQ_INT(ca.bad_frees, 0);
+    pthread_mutex_destroy(&ca.lock);
+}
+
+/* No memory for a lane: that submission (single or in a batch) is refused
+   with WP_NOMEM and counted as rejected; the pool goes on, and the lane is
+   made at the next try. */
+static void test_a_lane_without_memory_refuses_with_nomem(void) {
+    counting_allocator ca;
+    ca_init(&ca);
+    wp_pool *pool = NULL;
+    wp_config cfg = { .max_workers = 1, .queue_capacity = 64, .allocator = allocator_of(&ca) };
+    REQUIRE_STATUS(wp_pool_create(&cfg, &pool), WP_OK);
+    atomic_int ran;
+    atomic_init(&ran, 0);
+    wp_job high = { .fn = count_job, .arg = &ran, .priority = WP_PRIORITY_HIGH };
+    pthread_mutex_lock(&ca.lock);
+    ca.fail_at = ca.allocs;
+    pthread_mutex_unlock(&ca.lock);
+    CHECK_STATUS(wp_submit_job(pool, &high), WP_NOMEM);
+    pthread_mutex_lock(&ca.lock);
+    ca.fail_at = ca.allocs;
+    pthread_mutex_unlock(&ca.lock);
+    wp_status st[2] = { WP_OK, WP_OK };
+    wp_job batch[2] = { high, { .fn = count_job, .arg = &ran } };
+    CHECK_EQ_UINT(wp_submit_batch(pool, batch, 2, st), 1);
+    CHECK_STATUS(st[0], WP_NOMEM);
+    CHECK_STATUS(st[1], WP_OK);
+    CHECK_STATUS(wp_submit(pool, count_job, &ran), WP_OK);
+    CHECK_STATUS(wp_submit_job(pool, &high), WP_OK); /* the allocator works again */
+    CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_FOREVER), WP_OK);
+    CHECK_EQ_INT(atomic_load(&ran), 3);
+    wp_stats s;
+    CHECK_STATUS(wp_pool_stats(pool, &s), WP_OK);
+    CHECK_EQ_UINT(s.rejected, 2);
+    CHECK_EQ_UINT(s.submitted, 3);
+    CHECK_STATUS(wp_pool_destroy(pool), WP_OK);
+    CHECK_EQ_INT(ca.frees, ca.allocs - 2); /* the two failed allocations */
+    CHECK_EQ_INT(ca.nlive, 0);
+    pthread_mutex_destroy(&ca.lock);
+}
+
+typedef struct lane_racer {
+    wp_pool *pool;
+    atomic_int *ran;
+    wp_priority priority;
+    long accepted;
+} lane_racer;
+
+static void submit_until_closed(void *arg) {
+    lane_racer *r = arg;
+    wp_job job = { .fn = count_job, .arg = r->ran, .priority = r->priority,
+                   .backpressure = WP_REJECT };
+    for (;;) {
+        wp_status s = wp_submit_job(r->pool, &job);
+        if (s == WP_CLOSED)
+            return;
+        r->accepted += s == WP_OK;
+    }
+}
+
+/* The first high and low jobs race close: the lane they make is either made
+   before close (which then closes and drains it) or not at all, so every
+   accepted job runs (a lane made behind close's back would hold jobs that
+   no worker drains). */
+static void test_first_jobs_of_a_lane_racing_close_all_run(void) {
+    for (int round = 0; round < 200; round++) {
+        wp_pool *pool = NULL;
+        REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 2, .queue_capacity = 16 }, &pool),
+                       WP_OK);
+        atomic_int ran;
+        atomic_init(&ran, 0);
+        lane_racer high = { pool, &ran, WP_PRIORITY_HIGH, 0 }, low = { pool, &ran, WP_PRIORITY_LOW, 0 };
+        wpt_thread a = wpt_thread_start(submit_until_closed, &high);
+        wpt_thread b = wpt_thread_start(submit_until_closed, &low);
+        wpt_sleep_ns((round % 7) * WP_US(20));
+        CHECK_STATUS(wp_pool_close(pool, WP_DRAIN, WP_SEC(30)), WP_OK);
+        wpt_thread_join(a);
+        wpt_thread_join(b);
+        CHECK_EQ_INT(atomic_load(&ran), high.accepted + low.accepted);
+        CHECK_STATUS(wp_pool_destroy(pool), WP_OK);
+    }
+}
+
 static const wpt_test tests[] = {
+    WPT_TEST(test_priority_lanes_are_made_at_first_use),
+    WPT_TEST(test_a_lane_without_memory_refuses_with_nomem),
+    WPT_TEST(test_first_jobs_of_a_lane_racing_close_all_run),
     WPT_TEST(test_config_allocator_is_used_only_at_create_and_freed_at_destroy),
     WPT_TEST(test_default_allocator_is_used_only_at_create_and_freed_at_destroy),
     WPT_TEST(test_queue_create_allocates_once_and_init_never),

@@ -123,8 +123,8 @@ static void test_utilization_and_single_reads(void) {
     wp_pool_destroy(pool);
 }
 
-/* Depth and capacity count the same lanes: the normal one, then all three
-   once another priority is used; the high-water mark stays within. */
+/* Depth and capacity count the same lanes: the normal one, then each other
+   lane once its priority is used; the high-water mark stays within. */
 static void test_depth_and_capacity_same_lanes(void) {
     wp_pool *pool;
     REQUIRE_STATUS(wp_pool_create(&(wp_config){ .max_workers = 1, .queue_capacity = 8,
@@ -146,6 +146,7 @@ static void test_depth_and_capacity_same_lanes(void) {
     for (int i = 0; i < 3; i++)
         REQUIRE_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &ran,
                                                       .priority = WP_PRIORITY_HIGH }), WP_OK);
+    CHECK_EQ_UINT(pool_stats(pool).queue_capacity, 16); /* normal and high */
     REQUIRE_STATUS(wp_submit_job(pool, &(wp_job){ .fn = count_job, .arg = &ran,
                                                   .priority = WP_PRIORITY_LOW }), WP_OK);
     s = pool_stats(pool);
