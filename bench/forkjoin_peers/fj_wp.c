@@ -19,7 +19,7 @@ static void setup(int threads)
     wp_config c = { 0 };
     c.name = "fj";
     if (threads > 1)
-        c.max_workers = c.min_workers = threads - 1;
+        c.max_workers = c.scaling.min_workers = threads - 1;
     else
         c.inline_only = true;
     if (wp_pool_create(&c, &pool) != WP_OK) {
