@@ -3514,15 +3514,9 @@ static const unsigned char wp__lane_order[3][WP__LANES] = {
     { WP__LANE_LOW, WP__LANE_NORMAL, WP__LANE_HIGH },
 };
 
-/* Pops the next task by priority; answers its lane, or -1 if all are empty.
-   Until a job of another priority has been submitted only the normal lane
-   can hold jobs, and only it is looked at. */
-static inline int wp__pop_next(wp_pool *pool, wp__task *t, size_t *pos)
+/* With priorities in use: the lanes that exist, in this take's order. */
+static WP__NOINLINE int wp__pop_by_priority(wp_pool *pool, wp__task *t, size_t *pos, unsigned used)
 {
-    unsigned used = atomic_load_explicit(&pool->lanes_used, memory_order_acquire);
-    if (!used)
-        return wp__queue_pop_at(pool->lanes[WP__LANE_NORMAL], t, sizeof *t, pos) ? WP__LANE_NORMAL
-                                                                                : -1;
     used |= 1u << WP__LANE_NORMAL;
     unsigned n = wp__takes + 1;
     const unsigned char *order = wp__lane_order[n % 16 == 0 ? 2 : n % 4 == 0 ? 1 : 0];
@@ -3533,6 +3527,18 @@ static inline int wp__pop_next(wp_pool *pool, wp__task *t, size_t *pos)
         }
     }
     return -1;
+}
+
+/* Pops the next task by priority; answers its lane, or -1 if all are empty.
+   Until a job of another priority has been submitted only the normal lane
+   exists, and only it is looked at (inlined; the rest out of line). */
+static WP__HOT_INLINE int wp__pop_next(wp_pool *pool, wp__task *t, size_t *pos)
+{
+    unsigned used = atomic_load_explicit(&pool->lanes_used, memory_order_acquire);
+    if (!used)
+        return wp__queue_pop_at(pool->lanes[WP__LANE_NORMAL], t, sizeof *t, pos) ? WP__LANE_NORMAL
+                                                                                : -1;
+    return wp__pop_by_priority(pool, t, pos, used);
 }
 
 /* Lane i, or NULL if it has not been made (a high or low lane before its
