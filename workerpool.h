@@ -724,8 +724,8 @@ WP_API wp_status wp_submit_job(wp_pool *pool, const wp_job *job);
    jobs for the same lane claim their queue cells with one atomic operation
    and wake the workers once, which makes a batch cheaper per job than
    separate calls. A job that meets a full queue gets its own policy, as
-   with wp_submit_job; an invalid job gets WP_INVALID and the others still
-   go. A NULL pool, or NULL jobs with count > 0, accepts nothing (and every
+   with wp_submit_job; an invalid job gets WP_INVALID (a job whose
+   priority lane cannot be made, WP_NOMEM) and the others still go. A NULL pool, or NULL jobs with count > 0, accepts nothing (and every
    status is WP_INVALID).
    Thread safety: any thread, including the pool's own jobs. */
 WP_API size_t wp_submit_batch(wp_pool *pool, const wp_job *jobs, size_t count,
@@ -1086,7 +1086,9 @@ typedef struct wp_latency {
      rejected, dropped, timed_out, refused_closed
                              submissions refused with WP_FULL (and the rare
                              WP_WOULD_DEADLOCK of a too-deep nested
-                             submission, and WP_STALLED), WP_DROPPED,
+                             submission, WP_STALLED, and WP_NOMEM for a
+                             priority lane that could not be made),
+                             WP_DROPPED,
                              WP_TIMED_OUT, WP_CLOSED.
      results_pending         results waiting in the result channel.
      scale_ups, scale_downs  workers added and retired after create
