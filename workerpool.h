@@ -2433,7 +2433,7 @@ size_t wp_queue_capacity(const wp_queue *queue)
    A wait set is two words: `waiters`, the number of threads registered to
    sleep, and `epoch`, which every notify that finds a waiter bumps and on
    which the waiters sleep (the platform layer's address wait, or the
-   fallback below).
+   fallback below); its two low bits are flags (see "One wake in flight").
 
      waiter (wp__ws_await_ex)          notifier (wp__ws_notify)
        try the condition                 make the condition true
@@ -2474,6 +2474,24 @@ size_t wp_queue_capacity(const wp_queue *queue)
    woke has returned: harmless, since wp_pool_destroy runs after every other
    call has returned and joins every pool thread before freeing the sets.
 
+   One wake in flight. A woken thread stays registered until it has been
+   scheduled and unregisters, so a producer submitting meanwhile would see
+   a waiter and make a wake system call per job, for nobody (on a VM that
+   is microseconds each). So the epoch word carries two flags below the
+   count: PENDING, set by every notify of one, and SKIPPED. A notify of one
+   bumps the count and sets PENDING in one CAS, and makes its wake only if
+   PENDING was clear; else it sets SKIPPED instead. A sleeper clears
+   PENDING (a CAS that holds only while the word still has its epoch) and
+   then sleeps on the word as it left it, so a set PENDING never covers a
+   sleeper that no wake has been sent to: a notify after the clear sees it
+   clear and wakes; one before it changed the word, so the sleep's compare
+   fails. Whoever leaves a wait clears both flags (one fetch_and) and, if
+   SKIPPED was set and others still wait, wakes them all: the notifies that
+   skipped their wake are passed on (a second receiver of a second result
+   must not sleep on). tests/model/wake.pml checks this with waiters that
+   take one token and leave, and catches the two mistakes: no pass-on, and
+   PENDING in a word of its own that the sleep does not compare.
+
    ThreadSanitizer does not model standalone fences (gcc even refuses them),
    so under TSan both sides use read-modify-writes of the waiter count
    instead: RMWs on one variable are totally ordered, and whichever comes
@@ -2503,6 +2521,14 @@ static inline void wp__fence(void)
     atomic_thread_fence(memory_order_seq_cst);
 #endif
 }
+
+/* The epoch word: the count of notifies in steps of WP__WS_BUMP; in bit 0
+   whether a wake of one is on its way, in bit 1 whether a notify skipped
+   its wake because of that (see wp__ws_notify and wp__ws_wait). */
+#define WP__WS_PENDING 1u
+#define WP__WS_SKIPPED 2u
+#define WP__WS_FLAGS 3u
+#define WP__WS_BUMP 4u
 
 typedef struct wp__waitset {
     _Alignas(WP_CACHE_LINE) atomic_uint waiters;
@@ -2591,7 +2617,7 @@ static unsigned wp__ws_prepare(wp__waitset *ws)
 #endif
     /* Acquire pairs with the release bump in wp__ws_notify: a waiter that
        reads a bumped epoch also sees the change announced with it. */
-    return atomic_load_explicit(&ws->epoch, memory_order_acquire);
+    return atomic_load_explicit(&ws->epoch, memory_order_acquire) & ~WP__WS_FLAGS;
 }
 
 static void wp__ws_cancel(wp__waitset *ws)
@@ -2601,19 +2627,35 @@ static void wp__ws_cancel(wp__waitset *ws)
 }
 
 /* Sleeps until the epoch moves past `epoch` (true) or `deadline` passes
-   (false), then unregisters. */
+   (false), then unregisters. Before each sleep it clears the pending bit
+   (only while the word still holds this epoch: one CAS), so that the word
+   it sleeps on says "no wake on its way". On the way out it clears both
+   bits and passes on the notifies that skipped their wake: if one did and
+   others still wait, it wakes them all (see the parking notes above). */
 static bool wp__ws_wait(wp__waitset *ws, unsigned epoch, int64_t deadline)
 {
     bool woken = true;
-    /* Acquire pairs with the release bump in wp__ws_notify. */
-    while (atomic_load_explicit(&ws->epoch, memory_order_acquire) == epoch) {
+    for (;;) {
+        /* Acquire pairs with the release bump in wp__ws_notify. */
+        unsigned word = atomic_load_explicit(&ws->epoch, memory_order_acquire);
+        if ((word & ~WP__WS_FLAGS) != epoch)
+            break;
         if (deadline != WP_FOREVER && wp__now_ns() >= deadline) {
             woken = false;
             break;
         }
-        wp__ws_sleep(ws, epoch, deadline);
+        if (word & WP__WS_PENDING) {
+            /* The skipped bit stays: it is a debt to the sleepers. */
+            atomic_compare_exchange_strong_explicit(&ws->epoch, &word, word & ~WP__WS_PENDING,
+                                                    memory_order_relaxed, memory_order_relaxed);
+            continue; /* look again: cleared, or the word moved */
+        }
+        wp__ws_sleep(ws, word, deadline);
     }
+    unsigned was = atomic_fetch_and_explicit(&ws->epoch, ~WP__WS_FLAGS, memory_order_acquire);
     wp__ws_cancel(ws);
+    if ((was & WP__WS_SKIPPED) && atomic_load_explicit(&ws->waiters, memory_order_relaxed) > 0)
+        wp__ws_wake(ws, true);
     return woken;
 }
 
@@ -2630,8 +2672,23 @@ static void wp__ws_notify(wp__waitset *ws, bool all)
 #endif
     /* Release pairs with the acquire loads of the epoch in wp__ws_prepare
        and wp__ws_wait. */
-    atomic_fetch_add_explicit(&ws->epoch, 1, memory_order_release);
-    wp__ws_wake(ws, all);
+    if (all) {
+        atomic_fetch_add_explicit(&ws->epoch, WP__WS_BUMP, memory_order_release);
+        wp__ws_wake(ws, true);
+        return;
+    }
+    /* One: bump and set the pending bit in one step; wake only if no wake
+       was on its way already (a woken thread that has not run yet still
+       counts as a waiter, and every notify would otherwise make its own
+       system call for it). */
+    unsigned old = atomic_load_explicit(&ws->epoch, memory_order_relaxed);
+    unsigned next;
+    do
+        next = (old + WP__WS_BUMP) | WP__WS_PENDING | (old & WP__WS_PENDING ? WP__WS_SKIPPED : 0);
+    while (!atomic_compare_exchange_weak_explicit(&ws->epoch, &old, next, memory_order_release,
+                                                  memory_order_relaxed));
+    if (!(old & WP__WS_PENDING))
+        wp__ws_wake(ws, false);
 }
 
 /* What an attempt inside wp__ws_await can answer. */

@@ -58,7 +58,7 @@ static void test_park_notify_between_prepare_and_wait_is_not_lost(void) {
     CHECK(wp__ws_wait(&ws, epoch, WP_FOREVER));
     CHECK_CMP_INT(wpt_ms_since(t0), <, 1000);
     CHECK_EQ_UINT(atomic_load(&ws.waiters), 0);
-    CHECK_EQ_UINT(atomic_load(&ws.epoch), 1);
+    CHECK_EQ_UINT(atomic_load(&ws.epoch), WP__WS_BUMP); /* one bump, no wake pending */
     /* A cancel unregisters too. */
     (void)wp__ws_prepare(&ws);
     wp__ws_cancel(&ws);
@@ -186,6 +186,60 @@ static void test_park_notify_all_wakes_every_parked_thread(void) {
     wp__ws_destroy(&f.ws);
 }
 
+/* Sleepers that each take one token and leave (as receivers of results
+   do): every notify of one must reach a sleeper, also when it skipped its
+   own wake because one was on its way (the pending bit): the woken sleeper
+   passes the others on. A lost wake-up leaves a sleeper parked and fails
+   the CHECK_EVENTUALLY. */
+typedef struct tokens {
+    wp__waitset ws;
+    atomic_int tokens, done;
+} tokens;
+
+static int attempt_token(void *arg) {
+    tokens *k = (tokens *)arg;
+    int n = atomic_load(&k->tokens);
+    while (n > 0)
+        if (atomic_compare_exchange_weak(&k->tokens, &n, n - 1))
+            return WP__DONE;
+    return WP__AGAIN;
+}
+
+static void token_sleeper(void *arg) {
+    tokens *k = (tokens *)arg;
+    if (wp__ws_await_ex(&k->ws, WP_FOREVER, attempt_token, k, NULL, never_yield, 0) == WP__DONE)
+        atomic_fetch_add(&k->done, 1);
+}
+
+static void test_park_each_notify_of_one_serves_a_sleeper(void) {
+    enum { N = 4, ROUNDS = 100 };
+    static tokens k;
+    for (int round = 0; round < ROUNDS; round++) {
+        REQUIRE_EQ_INT(wp__ws_init(&k.ws), 0);
+        atomic_init(&k.tokens, 0);
+        atomic_init(&k.done, 0);
+        wpt_thread t[N];
+        for (int i = 0; i < N; i++)
+            t[i] = wpt_thread_start(token_sleeper, &k);
+        /* Half the rounds notify while the sleepers still arrive. */
+        if (round % 2 == 0)
+            REQUIRE_EVENTUALLY(atomic_load(&k.ws.waiters) == N, 5000);
+        for (int i = 0; i < N; i++) {
+            atomic_fetch_add(&k.tokens, 1);
+            wp__ws_notify(&k.ws, false);
+        }
+        CHECK_EVENTUALLY(atomic_load(&k.done) == N, 5000);
+        if (atomic_load(&k.done) != N) { /* let the test end: serve the rest */
+            atomic_fetch_add(&k.tokens, N);
+            wp__ws_notify(&k.ws, true);
+        }
+        for (int i = 0; i < N; i++)
+            wpt_thread_join(t[i]);
+        CHECK_EQ_UINT(atomic_load(&k.ws.waiters), 0);
+        wp__ws_destroy(&k.ws);
+    }
+}
+
 /* Two threads hand a turn back and forth, each parking (no spin, no yield)
    until the turn is its own: every hand-over is a notify racing a thread on
    its way to sleep. A lost wake-up hangs the test (the watchdog fails it). */
@@ -265,6 +319,7 @@ static const wpt_test tests[] = {
     WPT_TEST(test_park_short_timed_waits_end_on_time),
     WPT_TEST(test_park_notify_one_wakes_a_parked_thread),
     WPT_TEST(test_park_notify_all_wakes_every_parked_thread),
+    WPT_TEST(test_park_each_notify_of_one_serves_a_sleeper),
     WPT_TEST(test_park_relay_loses_no_wakeup),
     WPT_TEST(test_park_keeps_errno),
 };

@@ -87,7 +87,8 @@ check() {
 for run in park:0 park:1 park:2 park:3 park:4 park:0:live park:1:live park:2:live \
            park:0::condvar:small park:1::condvar park:2::condvar park:3::condvar \
            park:4::condvar park:5::condvar park:0:live:condvar \
-           close:0 close:1 close:2 scale:0 scale:1 scale:0::condvar; do
+           close:0 close:1 close:2 scale:0 scale:1 scale:0::condvar \
+           wake:0 wake:1 wake:2 wake:0::condvar wake:1::condvar; do
     IFS=: read -r m b l v z <<EOF2
 $run
 EOF2

@@ -69,6 +69,8 @@
 
 byte ws_waiters[NWS];
 byte ws_epoch[NWS];
+bool ws_pending[NWS];            /* bit 0 of the epoch word: a wake of one is on its way */
+bool ws_skipped[NWS];            /* bit 1: a notify skipped its wake for it */
 bool ws_sleep[NWS * MAXPID];     /* in the word's wait queue, or the condvar's wait set */
 byte ws_nsleep[NWS];
 #ifdef WS_CONDVAR
@@ -119,6 +121,48 @@ inline ws_cancel(w)
     ws_waiters[w]--
 }
 
+/* Before each sleep a waiter clears `pending`, so that a wake of one that
+   found nobody asleep cannot keep later notifies from waking this sleeper
+   (a notify after the clear sees it; one before it moved the epoch, so the
+   sleep's compare fails). */
+#if BROKEN_WS == 1
+#define WS_CLEAR_PENDING(w) skip
+#else
+#define WS_CLEAR_PENDING(w) ws_pending[w] = false
+#endif
+
+/* The sleep's compare is on the whole word: the epoch, and `pending`
+   clear (a set bit means the word moved since the waiter cleared it).
+   BROKEN_WS 3 keeps `pending` in a word of its own, which the compare does
+   not see: a notify whose epoch bump came before the waiter read the epoch
+   sets it after the waiter's clear, wakes nobody, and the next notify then
+   skips its wake over a sleeper. */
+#if BROKEN_WS == 3
+#define WS_ASLEEP_AT(w, e) (ws_epoch[w] == e)
+#else
+#define WS_ASLEEP_AT(w, e) (ws_epoch[w] == e && !ws_pending[w])
+#endif
+
+/* The end of wp__ws_wait: clear both bits, unregister, and pass on the
+   notifies that `pending` made skip their wake: if one did (`skipped`)
+   and others still wait, wake them all. `expired` serves as the flag. */
+inline ws_leave(w, e, expired)
+{
+    atomic {                                         /* fetch_and of both bits */
+        expired = ws_skipped[w]; e = 0;
+        WS_CLEAR_PENDING(w);
+        ws_skipped[w] = false };
+    ws_waiters[w]--;
+    atomic { expired = (expired && ws_waiters[w] > 0) };
+#if BROKEN_WS != 2
+    if
+    :: expired -> ws_wake(w, true, e)
+    :: else -> skip
+    fi;
+#endif
+    atomic { expired = false; e = 0 }
+}
+
 /* wp__ws_wait: while the epoch has not moved, check the deadline and sleep
    once (wp__ws_sleep); then unregister. `woken` answers whether the epoch
    moved; `expired` is set by a timed sleep that timed out (the deadline has
@@ -139,17 +183,21 @@ inline ws_wait(w, e, timed, woken, expired)
     do
     :: atomic { ws_epoch[w] != e -> break }
     :: atomic { ws_epoch[w] == e && expired -> woken = false; break }
-    :: atomic { ws_epoch[w] == e && !expired ->                /* sleeps */
-            ws_sleep[w * MAXPID + _pid] = true; ws_nsleep[w]++ };
-PARK    if
-        :: atomic { !ws_sleep[w * MAXPID + _pid] -> skip }      /* woken */
-        :: atomic { timed && ws_sleep[w * MAXPID + _pid] ->     /* timed out */
-                ws_sleep[w * MAXPID + _pid] = false;
-                ws_nsleep[w]--;
-                expired = true }
+    :: atomic { ws_epoch[w] == e && !expired -> WS_CLEAR_PENDING(w) };
+        if
+        :: atomic { WS_ASLEEP_AT(w, e) ->                       /* sleeps */
+                ws_sleep[w * MAXPID + _pid] = true; ws_nsleep[w]++ };
+PARK        if
+            :: atomic { !ws_sleep[w * MAXPID + _pid] -> skip }  /* woken */
+            :: atomic { timed && ws_sleep[w * MAXPID + _pid] -> /* timed out */
+                    ws_sleep[w * MAXPID + _pid] = false;
+                    ws_nsleep[w]--;
+                    expired = true }
+            fi
+        :: atomic { !WS_ASLEEP_AT(w, e) -> skip }               /* the compare fails */
         fi
     od;
-    atomic { expired = false; e = 0; ws_waiters[w]-- }
+    ws_leave(w, e, expired)
 }
 #else
 inline ws_wait(w, e, timed, woken, expired)
@@ -158,7 +206,8 @@ inline ws_wait(w, e, timed, woken, expired)
     do
     :: atomic { ws_epoch[w] != e -> break }
     :: atomic { ws_epoch[w] == e && expired -> woken = false; break }
-    :: atomic { ws_epoch[w] == e && !expired -> ws_lock(w) };
+    :: atomic { ws_epoch[w] == e && !expired -> WS_CLEAR_PENDING(w) };
+        ws_lock(w);
         if
         :: ws_epoch[w] == e ->                                  /* under the mutex */
             atomic {                                            /* cnd_wait */
@@ -176,7 +225,7 @@ PARK        if
         :: else -> ws_unlock(w)
         fi
     od;
-    atomic { expired = false; e = 0; ws_waiters[w]-- }
+    ws_leave(w, e, expired)
 }
 #endif
 
@@ -232,8 +281,25 @@ inline ws_bump_wake(w, all, j)
     ws_wake(w, all, j);
     ws_epoch[w]++
 #else
+#if BROKEN_WS == 3
     ws_epoch[w]++;
-    ws_wake(w, all, j)
+    atomic { j = ws_pending[w]; ws_skipped[w] = (ws_skipped[w] || (!all && j));
+             ws_pending[w] = (!all || ws_pending[w]) };
+#else
+    atomic {
+        j = ws_pending[w];
+        ws_epoch[w]++;
+        ws_skipped[w] = (ws_skipped[w] || (!all && j));
+        ws_pending[w] = (!all || ws_pending[w]) };
+#endif
+    if
+    :: all -> j = 0; ws_wake(w, all, j)
+    :: else ->                       /* one: only if no wake is on its way */
+        if
+        :: j == 0 -> ws_wake(w, all, j)
+        :: else -> j = 0
+        fi
+    fi
 #endif
 }
 
