@@ -1361,7 +1361,8 @@ WP_API size_t wp_pool_help_pinned(wp_pool *pool, int64_t budget);
                            hook other than thread_start/thread_stop) is
                            WP_INVALID.
      WP_SPIN_COUNT         pauses a worker (or a waiting caller) spins before it
-                           parks (default: 256)
+                           parks (default: 256); a worker serving sporadic
+                           jobs spins a 32nd of it
      WP_ROOM_SPIN_COUNT    the same for a submitter blocked on a full queue lane
                            of 4 cells or more (default: 16)
      WP_NEST_MAX           the most jobs one thread runs nested on its own
@@ -2761,6 +2762,9 @@ static int wp__ws_await_ex(wp__waitset *ws, int64_t deadline, int (*attempt)(voi
             *slept = true;
         if (!wp__ws_wait(ws, epoch, deadline))
             return attempt(ctx); /* one last look at the deadline */
+        /* Woken: what woke it is most likely there now. */
+        if ((r = attempt(ctx)) != WP__AGAIN)
+            return r;
     }
 }
 
@@ -4072,6 +4076,17 @@ static bool wp__worker_may_yield(void *arg)
     return false;
 }
 
+/* How long a worker that found no job spins before parking: the full
+   WP_SPIN_COUNT while the pool looks busy (as for the yield above), an
+   eighth of it for a worker serving sporadic jobs. Such a worker was most
+   likely woken onto the core of the thread that submitted its job (the
+   scheduler places a wakee near its waker), and while it spins that thread,
+   often the one waiting for the job's result, cannot run. */
+static int wp__worker_spins(const wp__take_args *a)
+{
+    return a->short_park || a->streak >= WP__YIELD_STREAK ? WP_SPIN_COUNT : WP_SPIN_COUNT / 32;
+}
+
 /* A rate-limited worker sleeps until the next start is due, or until a
    notify (close, resume, a new job) makes it look again. */
 static int wp__attempt_nothing(void *arg)
@@ -4117,7 +4132,7 @@ static wp__thread_ret wp__worker_main(void *arg)
         if (r == WP__AGAIN) {
             int64_t deadline = wp__idle_deadline(pool, &idle_since);
             r = wp__ws_await_ex(&pool->job_ready, deadline, wp__attempt_take_or_retire, &a,
-                                &slept, wp__worker_may_yield, WP_SPIN_COUNT);
+                                &slept, wp__worker_may_yield, wp__worker_spins(&a));
         }
         if (slept) { /* parked since a.idle_ns */
             a.streak = 0;
